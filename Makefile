@@ -1,0 +1,36 @@
+# Sotong — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv/bin
+
+.PHONY: help setup run test lint train bench clean
+
+help:
+	@echo "make run    set up what is missing, train the model if its data changed, start everything"
+	@echo "make test   set up what is missing, run every test"
+	@echo "make lint   ruff and mypy"
+	@echo "make bench  benchmarks (bench/), printing figures"
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(VENV)/sotong run
+
+test: setup
+	@$(VENV)/ruff check .
+	@$(VENV)/python -m pytest -ra $(PYTEST_ARGS)
+
+lint: setup
+	@$(VENV)/ruff check .
+	@$(VENV)/ruff format --check .
+	@$(VENV)/mypy
+
+train: setup
+	@$(VENV)/sotong train
+
+bench: setup
+	@$(VENV)/python bench/text_turns.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Sotong gateway: conversation core, Rasa client, custom actions, store, settings, CLI."""

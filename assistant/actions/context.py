@@ -1,0 +1,47 @@
+"""Slots that mirror what the gateway decided for this message (language, channel)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+LANGUAGES = ("ko", "en")
+
+
+def message_metadata(tracker: Tracker) -> dict[str, Any]:
+    """Metadata the gateway sent with the latest user message."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def current_language(tracker: Tracker) -> str:
+    """The conversation's language: this message's metadata, else the slot, else Korean."""
+    language = message_metadata(tracker).get("language") or tracker.get_slot("language")
+    return language if language in LANGUAGES else "ko"
+
+
+class ActionReadMessageContext(Action):
+    """Custom slot mapping: copy language and channel from the message metadata.
+
+    Rasa runs it after every user message (``action_extract_slots``), so responses
+    conditioned on the ``language`` slot always follow the gateway's choice.
+    """
+
+    def name(self) -> str:
+        return "action_read_message_context"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        metadata = message_metadata(tracker)
+        events: list[EventType] = []
+        language = metadata.get("language")
+        if language in LANGUAGES and language != tracker.get_slot("language"):
+            events.append(SlotSet("language", language))
+        channel = metadata.get("channel")
+        if isinstance(channel, str) and channel != tracker.get_slot("channel"):
+            events.append(SlotSet("channel", channel))
+        return events

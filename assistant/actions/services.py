@@ -1,0 +1,74 @@
+"""Answer a civil-service question from the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from assistant.actions.context import current_language
+from assistant.catalog import Catalog, Service
+from assistant.catalog.schema import Language
+
+_LABELS: dict[str, dict[Language, str]] = {
+    "who": {"ko": "신청할 수 있는 분", "en": "Who can apply"},
+    "documents": {"ko": "준비할 것", "en": "What to bring"},
+    "fee": {"ko": "비용", "en": "Cost"},
+    "how": {"ko": "신청 방법", "en": "How to apply"},
+    "time": {"ko": "걸리는 시간", "en": "How long it takes"},
+    "deadline": {"ko": "기한", "en": "Deadline"},
+}
+
+
+def describe_service(service: Service, language: Language) -> str:
+    """A plain-language answer: what it is, who, what to bring, cost, how, how long."""
+
+    def label(key: str) -> str:
+        return _LABELS[key][language]
+
+    lines = [f"[{service.name.get(language)}]", service.summary.get(language)]
+    if service.deadline is not None:
+        lines.append(f"{label('deadline')}: {service.deadline.describe(language)}")
+    lines.append(f"{label('who')}: {service.who_can_apply.get(language)}")
+    lines.append(f"{label('documents')}: " + ", ".join(service.documents.get(language)))
+    lines.append(f"{label('fee')}: {service.fee.get(language)}")
+    lines.append(f"{label('how')}: {service.how_to_apply.get(language)}")
+    lines.append(f"{label('time')}: {service.processing_time.get(language)}")
+    return "\n".join(lines)
+
+
+class ActionAnswerService(Action):
+    """Answer about the service in the ``service`` slot, or ask which one is meant."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def name(self) -> str:
+        return "action_answer_service"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language: Language = "en" if current_language(tracker) == "en" else "ko"
+        mentioned = [
+            e.get("value")
+            for e in tracker.latest_message.get("entities", [])
+            if e.get("entity") == "service"
+        ]
+        known = [m for m in dict.fromkeys(mentioned) if isinstance(m, str) and self._catalog.get(m)]
+        if len(known) > 1:
+            # Several services named at once: answer each, in the order mentioned.
+            for service_id in known:
+                service = self._catalog.get(service_id)
+                if service is not None:
+                    dispatcher.utter_message(text=describe_service(service, language))
+            return [SlotSet("service", known[-1])]
+        service_id = known[0] if known else tracker.get_slot("service")
+        service = self._catalog.get(service_id) if isinstance(service_id, str) else None
+        if service is None:
+            dispatcher.utter_message(response="utter_ask_which_service")
+            return [SlotSet("service", None)] if service_id else []
+        dispatcher.utter_message(text=describe_service(service, language))
+        return [SlotSet("service", service.id)]

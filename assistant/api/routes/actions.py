@@ -1,0 +1,59 @@
+"""The custom-action webhook Rasa calls (rasa-sdk's protocol, served by the gateway).
+
+Served here rather than by rasa-sdk's own Sanic server so the actions share the
+gateway's catalog and settings, and one process fewer runs on a small machine. Error
+statuses mirror rasa-sdk's endpoint: 400 rejection, 404 unknown action, 449 domain
+missing, 500 a failing action.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
+
+from assistant.api.deps import ServicesDep
+
+router = APIRouter(prefix="/webhooks/rasa", tags=["rasa"])
+log = structlog.get_logger(__name__)
+
+
+@router.post("/actions", summary="Run a custom action for Rasa")
+async def run_action(request: Request, services: ServicesDep) -> JSONResponse:
+    expected = services.settings.actions_token
+    if expected is not None:
+        given = request.query_params.get("token", "")
+        if not hmac.compare_digest(given, expected.get_secret_value()):
+            return JSONResponse({"error": "invalid token"}, status_code=403)
+    try:
+        action_call: Any = await request.json()
+    except ValueError:
+        return JSONResponse({"error": "Invalid body request"}, status_code=400)
+    if not isinstance(action_call, dict):
+        return JSONResponse({"error": "Invalid body request"}, status_code=400)
+    try:
+        result = await services.executor.run(action_call)
+    except ActionExecutionRejection as exc:
+        return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 400)
+    except ActionNotFoundException as exc:
+        log.error("action.not_found", action=exc.action_name)
+        return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 404)
+    except ActionMissingDomainException as exc:
+        return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 449)
+    except Exception as exc:
+        log.exception("action.failed", action=action_call.get("next_action"))
+        return JSONResponse({"error": exc.__class__.__name__}, status_code=500)
+    return JSONResponse(result.model_dump() if result else None)
+
+
+@router.get("/actions", summary="List the registered custom actions")
+async def list_actions(services: ServicesDep) -> list[dict[str, str]]:
+    return [item.model_dump() for item in services.executor.list_actions()]

@@ -1,0 +1,49 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from assistant.api.deps import ServicesDep
+from assistant.rasa_client import RasaUnavailable
+from assistant.store import StoreError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Rasa has loaded its model and the store answers")
+async def readyz(services: ServicesDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    ready = True
+    try:
+        status = await services.rasa.status()
+        checks["rasa"] = "ok" if status.model_loaded else "no model loaded"
+        ready &= status.model_loaded
+    except RasaUnavailable as exc:
+        checks["rasa"] = f"unavailable: {exc}"
+        ready = False
+    try:
+        await services.store.ping()
+        checks["store"] = "ok"
+    except StoreError as exc:
+        checks["store"] = str(exc)
+        ready = False
+    checks["catalog"] = f"{len(services.catalog)} services"
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,14 @@
+"""The civil-service catalog: schema-validated data files, loaded once per process."""
+
+from assistant.catalog.loader import Catalog, CatalogError, load_catalog
+from assistant.catalog.schema import Deadline, Localized, LocalizedList, Service
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Deadline",
+    "Localized",
+    "LocalizedList",
+    "Service",
+    "load_catalog",
+]

@@ -1,0 +1,87 @@
+"""Pydantic schema for catalog entries.
+
+Every citizen-facing text exists in Korean and English; the schema refuses an entry
+that lacks either, so a language can never silently fall back to the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Language = Literal["ko", "en"]
+LANGUAGES: tuple[Language, ...] = ("ko", "en")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Strict):
+    """One text in both languages."""
+
+    ko: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: Language) -> str:
+        """The text in ``language``."""
+        return self.ko if language == "ko" else self.en
+
+
+class LocalizedList(_Strict):
+    """A list of texts in both languages (e.g. required documents)."""
+
+    ko: list[str]
+    en: list[str]
+
+    def get(self, language: Language) -> list[str]:
+        """The list in ``language``."""
+        return self.ko if language == "ko" else self.en
+
+
+class Deadline(_Strict):
+    """A legal deadline, counted from an event (e.g. 14 days from moving)."""
+
+    amount: int = Field(gt=0)
+    unit: Literal["day", "month"]
+    from_: Localized = Field(alias="from")
+
+    def describe(self, language: Language) -> str:
+        """Plain-language wording, e.g. "이사한 날부터 14일 안"."""
+        if language == "ko":
+            span = f"{self.amount}일" if self.unit == "day" else f"{self.amount}개월"
+            return f"{self.from_.ko}부터 {span} 안"
+        unit = self.unit if self.amount == 1 else f"{self.unit}s"
+        return f"within {self.amount} {unit} of {self.from_.en}"
+
+
+class Service(_Strict):
+    """One civil service as citizens meet it."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: Localized
+    aliases: LocalizedList
+    summary: Localized
+    who_can_apply: Localized
+    documents: LocalizedList
+    fee: Localized
+    how_to_apply: Localized
+    processing_time: Localized
+    deadline: Deadline | None = None
+    reviewed: dt.date
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases_present(cls, value: LocalizedList) -> LocalizedList:
+        if not value.ko or not value.en:
+            raise ValueError("a service needs the names citizens use in both languages")
+        return value
+
+    @field_validator("documents")
+    @classmethod
+    def _documents_parallel(cls, value: LocalizedList) -> LocalizedList:
+        if len(value.ko) != len(value.en):
+            raise ValueError("documents must list the same items in Korean and English")
+        return value

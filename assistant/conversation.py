@@ -1,0 +1,270 @@
+"""The conversation core: one place every channel adapter hands a normalised message.
+
+It owns language (explicit switches, then the script of each message), session ids,
+the transcript, and what happens when the dialogue is unreachable: the citizen gets a
+plain-language answer, the message is kept as pending and answered when Rasa is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from assistant.language import DEFAULT_LANGUAGE, Language, choose_language
+from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
+from assistant.metrics import Metrics
+from assistant.privacy import mask_rrn
+from assistant.rasa_client import BotUtterance, RasaClient, RasaUnavailable
+from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
+from assistant.texts import say
+
+log = structlog.get_logger(__name__)
+
+HANDOFF_KEY = "sotong_handoff"
+
+
+class ConversationNotFound(LookupError):
+    """No conversation has this id."""
+
+
+class ConversationCore:
+    """Turns incoming messages into replies, keeping the transcript."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        rasa: RasaClient,
+        metrics: Metrics,
+        outputs: Mapping[str, OutputChannel] | None = None,
+    ) -> None:
+        self._store = store
+        self._rasa = rasa
+        self._metrics = metrics
+        self._outputs: dict[str, OutputChannel] = dict(outputs or {})
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def register_output(self, channel: str, output: OutputChannel) -> None:
+        """Where to deliver replies that come outside a request on ``channel``."""
+        self._outputs[channel] = output
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def start(
+        self,
+        channel: str,
+        address: str,
+        language: Language = DEFAULT_LANGUAGE,
+        accessibility: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """Open a conversation; its id is the session id on every side (Rasa too)."""
+        conversation = await self._store.start_conversation(
+            channel=channel, address=address, language=language, accessibility=accessibility
+        )
+        log.info("conversation.started", conversation_id=conversation.id, channel=channel)
+        return conversation
+
+    async def handle(self, message: IncomingMessage) -> TurnResult:
+        """Answer one citizen message."""
+        started = time.perf_counter()
+        lock = self._lock(message.conversation_id)
+        async with lock:
+            conversation = await self._store.get_conversation(message.conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(message.conversation_id)
+            result = await self._handle_locked(conversation, message)
+        self._metrics.turn_seconds.labels(message.channel).observe(time.perf_counter() - started)
+        return result
+
+    async def _handle_locked(
+        self, conversation: Conversation, message: IncomingMessage
+    ) -> TurnResult:
+        text = mask_rrn(message.text.strip())
+        payload = message.payload or _choice_payload(text, conversation.last_buttons)
+        language: Language = _as_language(conversation.language)
+        if payload is None:
+            language = choose_language(text, language)
+
+        turn, created = await self._store.record_inbound(
+            conversation.id,
+            text=text,
+            language=language,
+            payload=payload,
+            client_message_id=message.client_message_id,
+        )
+        if not created:
+            return await self._repeat_result(conversation, turn)
+        self._metrics.messages.labels(message.channel, "inbound").inc()
+        if language != conversation.language:
+            await self._store.set_language(conversation.id, language)
+            log.info("conversation.language", conversation_id=conversation.id, language=language)
+
+        # Older kept messages go first, so the dialogue sees them in order.
+        if not await self._replay_pending_locked(conversation, exclude=turn.id):
+            return await self._keep_for_later(conversation, turn, language, message.channel)
+        try:
+            replies = await self._ask_dialogue(conversation, turn, language, message.metadata)
+        except RasaUnavailable as exc:
+            log.warning("dialogue.unavailable", conversation_id=conversation.id, error=str(exc))
+            self._metrics.dialogue_failures.labels("unreachable").inc()
+            return await self._keep_for_later(conversation, turn, language, message.channel)
+        return TurnResult(
+            conversation_id=conversation.id,
+            language=language,
+            replies=tuple(replies),
+            inbound_turn_id=turn.id,
+        )
+
+    async def _ask_dialogue(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        language: Language,
+        extra_metadata: Mapping[str, Any] | None = None,
+    ) -> list[OutgoingMessage]:
+        """Send one stored inbound turn to Rasa; store and return the replies."""
+        metadata = {
+            **(extra_metadata or {}),
+            "channel": conversation.channel,
+            "language": language,
+            "accessibility": conversation.accessibility,
+            "conversation_id": conversation.id,
+        }
+        utterances = await self._rasa.send_message(
+            conversation.id, turn.payload or turn.text, metadata
+        )
+        replies: list[OutgoingMessage] = []
+        for utterance in utterances:
+            if utterance.custom and HANDOFF_KEY in utterance.custom:
+                await self._record_handoff(conversation, language, utterance.custom[HANDOFF_KEY])
+            if utterance.text:
+                replies.append(await self._store_reply(conversation, turn, language, utterance))
+        if not replies:
+            log.error("dialogue.empty_reply", conversation_id=conversation.id, turn_id=turn.id)
+            self._metrics.dialogue_failures.labels("empty").inc()
+            no_answer = BotUtterance(text=say("no_answer", language), buttons=(), custom=None)
+            replies.append(await self._store_reply(conversation, turn, language, no_answer))
+            await self._store.set_turn_status(turn.id, TurnStatus.UNANSWERED)
+        else:
+            await self._store.set_turn_status(turn.id, TurnStatus.ANSWERED)
+        last_buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
+        await self._store.set_last_buttons(conversation.id, last_buttons)
+        self._metrics.messages.labels(conversation.channel, "outbound").inc(len(replies))
+        return replies
+
+    async def _store_reply(
+        self, conversation: Conversation, turn: Turn, language: Language, utterance: BotUtterance
+    ) -> OutgoingMessage:
+        stored = await self._store.record_outbound(
+            conversation.id,
+            text=utterance.text or "",
+            language=language,
+            buttons=utterance.buttons,
+            reply_to=turn.id,
+        )
+        return OutgoingMessage(text=stored.text, buttons=stored.buttons, turn_id=stored.id)
+
+    async def _record_handoff(
+        self, conversation: Conversation, language: Language, details: Any
+    ) -> None:
+        details = details if isinstance(details, dict) else {}
+        request = await self._store.request_handoff(
+            conversation.id,
+            reason=str(details.get("reason") or "requested"),
+            service=details.get("service"),
+            channel=conversation.channel,
+            language=language,
+            accessibility=conversation.accessibility,
+        )
+        self._metrics.handoff_requests.labels(conversation.channel).inc()
+        log.info("handoff.requested", conversation_id=conversation.id, request_id=request.id)
+
+    async def _keep_for_later(
+        self, conversation: Conversation, turn: Turn, language: Language, channel: str
+    ) -> TurnResult:
+        await self._store.set_turn_status(turn.id, TurnStatus.PENDING)
+        apology = await self._store.record_outbound(
+            conversation.id, text=say("dialogue_unavailable", language), language=language
+        )
+        self._metrics.messages.labels(channel, "outbound").inc()
+        return TurnResult(
+            conversation_id=conversation.id,
+            language=language,
+            replies=(OutgoingMessage(text=apology.text, turn_id=apology.id),),
+            inbound_turn_id=turn.id,
+            degraded=True,
+        )
+
+    async def _repeat_result(self, conversation: Conversation, turn: Turn) -> TurnResult:
+        """A retried delivery: the same answer again, nothing processed twice."""
+        replies = await self._store.replies_to(turn.id)
+        return TurnResult(
+            conversation_id=conversation.id,
+            language=turn.language,
+            replies=tuple(
+                OutgoingMessage(text=r.text, buttons=r.buttons, turn_id=r.id) for r in replies
+            ),
+            inbound_turn_id=turn.id,
+            degraded=turn.status == TurnStatus.PENDING,
+            duplicate=True,
+        )
+
+    # ---- kept messages ---------------------------------------------------------------
+    async def replay_pending(self) -> int:
+        """Answer every kept message whose dialogue is reachable again; return how many."""
+        answered = 0
+        pending = await self._store.pending_turns()
+        self._metrics.pending_messages.set(len(pending))
+        conversation_ids = list(dict.fromkeys(t.conversation_id for t in pending))
+        for conversation_id in conversation_ids:
+            async with self._lock(conversation_id):
+                conversation = await self._store.get_conversation(conversation_id)
+                if conversation is None:
+                    continue
+                before = len(await self._store.pending_turns(conversation_id))
+                ok = await self._replay_pending_locked(conversation)
+                answered += before - len(await self._store.pending_turns(conversation_id))
+                if not ok:
+                    break
+        self._metrics.pending_messages.set(len(await self._store.pending_turns()))
+        return answered
+
+    async def _replay_pending_locked(self, conversation: Conversation, exclude: int = -1) -> bool:
+        """Send kept turns to the dialogue and deliver answers; False if it is still down."""
+        for turn in await self._store.pending_turns(conversation.id):
+            if turn.id == exclude:
+                continue
+            try:
+                replies = await self._ask_dialogue(conversation, turn, _as_language(turn.language))
+            except RasaUnavailable:
+                return False
+            log.info("dialogue.pending_answered", conversation_id=conversation.id, turn_id=turn.id)
+            output = self._outputs.get(conversation.channel)
+            if output is None:
+                log.error("output.missing", channel=conversation.channel)
+                continue
+            for reply in replies:
+                await output.send(conversation.id, reply)
+        return True
+
+
+def _as_language(value: str) -> Language:
+    return "en" if value == "en" else "ko"
+
+
+def _choice_payload(text: str, buttons: tuple[Button, ...]) -> str | None:
+    """A bare number chooses the matching quick reply last offered (SMS, voice, keyboard)."""
+    if buttons and text.isdigit():
+        index = int(text) - 1
+        if 0 <= index < len(buttons):
+            return buttons[index].payload
+    return None

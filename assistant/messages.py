@@ -1,0 +1,63 @@
+"""The normalised messages every channel adapter exchanges with the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from assistant.store.records import Button
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One message from a citizen, whatever the channel.
+
+    ``payload`` is what a quick-reply button carries (sent to the dialogue instead of the
+    text); ``client_message_id`` makes a retried delivery idempotent.
+    """
+
+    conversation_id: str
+    text: str
+    channel: str
+    payload: str | None = None
+    client_message_id: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to a citizen. Channels without buttons render them as numbered text."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    turn_id: int | None = None
+
+    def as_plain_text(self) -> str:
+        """Text with buttons as a numbered list (for SMS and voice)."""
+        if not self.buttons:
+            return self.text
+        lines = [self.text, *(f"{i}. {b.title}" for i, b in enumerate(self.buttons, 1))]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """What the core did with one incoming message."""
+
+    conversation_id: str
+    language: str
+    replies: tuple[OutgoingMessage, ...]
+    inbound_turn_id: int
+    degraded: bool = False  # the dialogue was unreachable; the message is kept
+    duplicate: bool = False  # a retried delivery of a message already answered
+
+
+class OutputChannel(Protocol):
+    """How the core reaches a citizen outside a request (answers to kept messages, …).
+
+    The one required method sends text; rich output degrades to text.
+    """
+
+    async def send(self, conversation_id: str, message: OutgoingMessage) -> None:
+        """Deliver ``message`` to the citizen of ``conversation_id``."""
+        ...

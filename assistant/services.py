@@ -1,0 +1,31 @@
+"""The services one gateway process holds, built at start-up and injected into routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+from rasa_sdk.executor import ActionExecutor
+
+from assistant.catalog import Catalog
+from assistant.config import Settings
+from assistant.conversation import ConversationCore
+from assistant.metrics import Metrics
+from assistant.push import PushHub
+from assistant.rasa_client import RasaClient
+from assistant.store import ConversationStore
+
+
+@dataclass
+class Services:
+    """Everything a route may need; lives on ``app.state.services``."""
+
+    settings: Settings
+    store: ConversationStore
+    catalog: Catalog
+    rasa: RasaClient
+    http: httpx.AsyncClient
+    core: ConversationCore
+    executor: ActionExecutor
+    metrics: Metrics
+    push: PushHub

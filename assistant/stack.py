@@ -1,0 +1,152 @@
+"""Start and stop the Rasa server as a child process (used by `sotong run` and tests)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from assistant.config import PROJECT_DIR
+from assistant.training import NLU_DIR, rasa_environment, rasa_executable
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, so Rasa is never orphaned."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def tracker_store_env(tracker_url: str) -> dict[str, str]:
+    """The SOTONG_RASA_TRACKER_* variables nlu/endpoints.yml reads."""
+    dialect = tracker_url.split(":", 1)[0].split("+", 1)[0]
+    if dialect == "postgres":
+        dialect = "postgresql"
+    database = tracker_url.rsplit("/", 1)[-1]
+    return {
+        "SOTONG_RASA_TRACKER_DIALECT": dialect,
+        "SOTONG_RASA_TRACKER_URL": tracker_url,
+        "SOTONG_RASA_TRACKER_DB": database,
+    }
+
+
+def default_tracker_url(var_dir: Path) -> str:
+    """Rasa's own SQLite tracker store file, beside the gateway's."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / 'rasa-tracker.db'}"
+
+
+@dataclass
+class RasaServer:
+    """One `rasa run --enable-api` process."""
+
+    model: Path
+    port: int
+    actions_url: str
+    tracker_url: str
+    log_path: Path
+    auth_token: str | None = None
+    actions_token: str | None = None
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _log: IO[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        """The command line."""
+        command = [
+            str(rasa_executable()),
+            "run",
+            "--enable-api",
+            "--model",
+            str(self.model),
+            "--endpoints",
+            str(NLU_DIR / "endpoints.yml"),
+            "--credentials",
+            str(NLU_DIR / "credentials.yml"),
+            "--interface",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+        if self.auth_token:
+            command += ["--auth-token", self.auth_token]
+        return command
+
+    def environment(self) -> dict[str, str]:
+        """Environment with the endpoints' variables."""
+        actions_url = self.actions_url
+        if self.actions_token:
+            # Rasa's action endpoint passes no custom headers; the token rides in the URL.
+            actions_url += ("&" if "?" in actions_url else "?") + f"token={self.actions_token}"
+        return rasa_environment(
+            {"SOTONG_ACTIONS_URL": actions_url, **tracker_store_env(self.tracker_url)}
+        )
+
+    def start(self) -> None:
+        """Launch the process (returns at once; the model loads in the background)."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(  # noqa: S603 - fixed command, no shell
+            self.command(),
+            cwd=NLU_DIR,
+            env=self.environment(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Block until /status reports a loaded model; raise if it dies or times out."""
+        deadline = time.monotonic() + timeout
+        params = {"token": self.auth_token} if self.auth_token else {}
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(
+                    f"Rasa exited with {self.process.returncode}; see {self.log_path}"
+                )
+            try:
+                response = httpx.get(f"{self.url}/status", params=params, timeout=2.0)
+                if response.status_code == 200 and response.json().get("model_file"):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"Rasa not ready after {timeout:.0f}s; see {self.log_path}")
+
+    def kill(self) -> None:
+        """Kill at once (what a crash looks like to the gateway)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop politely, then by force."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+def var_log(name: str) -> Path:
+    """A log file under var/log."""
+    return PROJECT_DIR / "var" / "log" / name

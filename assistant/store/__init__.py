@@ -1,0 +1,24 @@
+"""The conversation store: a small base class and its SQL implementation."""
+
+from assistant.store.base import ConversationStore, StoreError
+from assistant.store.records import (
+    Button,
+    Conversation,
+    HandoffRequest,
+    Turn,
+    TurnDirection,
+    TurnStatus,
+)
+from assistant.store.sql import SqlConversationStore
+
+__all__ = [
+    "Button",
+    "Conversation",
+    "ConversationStore",
+    "HandoffRequest",
+    "SqlConversationStore",
+    "StoreError",
+    "Turn",
+    "TurnDirection",
+    "TurnStatus",
+]

@@ -1,0 +1,234 @@
+"""The store's algorithm, independent of where the data lives.
+
+Subclasses provide storage primitives (the ``_``-prefixed methods); the base class owns
+the rules every implementation must keep: ids and timestamps, masking of resident
+registration numbers before anything is written, and idempotent inbound messages.
+One contract test suite runs against every implementation.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import uuid
+from typing import Any
+
+from assistant.privacy import mask_rrn
+from assistant.store.records import (
+    Button,
+    Conversation,
+    HandoffRequest,
+    Turn,
+    TurnDirection,
+    TurnStatus,
+)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used (unreachable, schema missing, …)."""
+
+
+def utcnow() -> dt.datetime:
+    """Timestamps are timezone-aware UTC everywhere."""
+    return dt.datetime.now(dt.UTC)
+
+
+class ConversationStore(abc.ABC):
+    """Conversations, their transcripts and handoff requests."""
+
+    # ---- conversations -------------------------------------------------------------
+    async def start_conversation(
+        self,
+        channel: str,
+        address: str,
+        language: str,
+        accessibility: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """Create a conversation; its id is also the Rasa sender id."""
+        now = utcnow()
+        conversation = Conversation(
+            id=uuid.uuid4().hex,
+            channel=channel,
+            address=mask_rrn(address),
+            language=language,
+            created_at=now,
+            updated_at=now,
+            accessibility=dict(accessibility or {}),
+        )
+        await self._insert_conversation(conversation)
+        return conversation
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        """The conversation with this id, or None."""
+        return await self._get_conversation(conversation_id)
+
+    async def set_language(self, conversation_id: str, language: str) -> None:
+        """Remember the conversation's language."""
+        await self._update_conversation(conversation_id, language=language, updated_at=utcnow())
+
+    async def set_last_buttons(self, conversation_id: str, buttons: tuple[Button, ...]) -> None:
+        """Remember the quick replies last offered (digits on SMS and voice choose them)."""
+        await self._update_conversation(conversation_id, last_buttons=buttons, updated_at=utcnow())
+
+    # ---- transcript ----------------------------------------------------------------
+    async def record_inbound(
+        self,
+        conversation_id: str,
+        text: str,
+        language: str,
+        payload: str | None = None,
+        client_message_id: str | None = None,
+    ) -> tuple[Turn, bool]:
+        """Store a citizen's message. Returns (turn, created).
+
+        A message whose ``client_message_id`` was already stored for this conversation
+        is not stored again: the existing turn comes back with ``created=False``.
+        """
+        if client_message_id is not None:
+            existing = await self._find_turn_by_client_id(conversation_id, client_message_id)
+            if existing is not None:
+                return existing, False
+        turn = await self._insert_turn(
+            conversation_id=conversation_id,
+            direction=TurnDirection.INBOUND,
+            text=mask_rrn(text),
+            language=language,
+            status=TurnStatus.RECEIVED,
+            payload=mask_rrn(payload) if payload is not None else None,
+            buttons=(),
+            client_message_id=client_message_id,
+            reply_to=None,
+            created_at=utcnow(),
+        )
+        if turn is None:  # lost a race with the same client_message_id
+            existing = await self._find_turn_by_client_id(conversation_id, client_message_id or "")
+            if existing is None:
+                raise StoreError("inbound turn vanished after a duplicate insert")
+            return existing, False
+        return turn, True
+
+    async def record_outbound(
+        self,
+        conversation_id: str,
+        text: str,
+        language: str,
+        buttons: tuple[Button, ...] = (),
+        reply_to: int | None = None,
+    ) -> Turn:
+        """Store a message sent to the citizen."""
+        turn = await self._insert_turn(
+            conversation_id=conversation_id,
+            direction=TurnDirection.OUTBOUND,
+            text=mask_rrn(text),
+            language=language,
+            status=TurnStatus.SENT,
+            payload=None,
+            buttons=buttons,
+            client_message_id=None,
+            reply_to=reply_to,
+            created_at=utcnow(),
+        )
+        if turn is None:
+            raise StoreError("outbound turn was not stored")
+        return turn
+
+    async def set_turn_status(self, turn_id: int, status: TurnStatus) -> None:
+        """Move an inbound turn along its life (answered, pending, …)."""
+        await self._update_turn_status(turn_id, status)
+
+    async def transcript(self, conversation_id: str, after_id: int = 0) -> list[Turn]:
+        """Every turn of a conversation in order, optionally only those after ``after_id``."""
+        return await self._list_turns(conversation_id, after_id)
+
+    async def replies_to(self, turn_id: int) -> list[Turn]:
+        """The outbound turns that answered an inbound turn."""
+        return await self._list_replies(turn_id)
+
+    async def pending_turns(self, conversation_id: str | None = None) -> list[Turn]:
+        """Inbound turns kept while the dialogue was unreachable, oldest first."""
+        return await self._list_pending(conversation_id)
+
+    # ---- handoff -------------------------------------------------------------------
+    async def request_handoff(
+        self,
+        conversation_id: str,
+        reason: str,
+        service: str | None,
+        channel: str,
+        language: str,
+        accessibility: dict[str, Any] | None = None,
+    ) -> HandoffRequest:
+        """Record that the citizen asked for a person (the queue is built on this)."""
+        return await self._insert_handoff(
+            conversation_id=conversation_id,
+            reason=mask_rrn(reason),
+            service=service,
+            channel=channel,
+            language=language,
+            accessibility=dict(accessibility or {}),
+            status="requested",
+            created_at=utcnow(),
+        )
+
+    async def handoff_requests(self, conversation_id: str) -> list[HandoffRequest]:
+        """Handoff requests of a conversation, oldest first."""
+        return await self._list_handoffs(conversation_id)
+
+    # ---- health --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreError unless the store answers and its schema is current."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+    # ---- primitives ----------------------------------------------------------------
+    @abc.abstractmethod
+    async def _insert_conversation(self, conversation: Conversation) -> None: ...
+
+    @abc.abstractmethod
+    async def _get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    @abc.abstractmethod
+    async def _update_conversation(self, conversation_id: str, **fields: Any) -> None: ...
+
+    @abc.abstractmethod
+    async def _insert_turn(
+        self,
+        *,
+        conversation_id: str,
+        direction: TurnDirection,
+        text: str,
+        language: str,
+        status: TurnStatus,
+        payload: str | None,
+        buttons: tuple[Button, ...],
+        client_message_id: str | None,
+        reply_to: int | None,
+        created_at: dt.datetime,
+    ) -> Turn | None:
+        """Insert a turn; None if ``client_message_id`` already exists (a race)."""
+
+    @abc.abstractmethod
+    async def _find_turn_by_client_id(
+        self, conversation_id: str, client_message_id: str
+    ) -> Turn | None: ...
+
+    @abc.abstractmethod
+    async def _update_turn_status(self, turn_id: int, status: TurnStatus) -> None: ...
+
+    @abc.abstractmethod
+    async def _list_turns(self, conversation_id: str, after_id: int) -> list[Turn]: ...
+
+    @abc.abstractmethod
+    async def _list_replies(self, turn_id: int) -> list[Turn]: ...
+
+    @abc.abstractmethod
+    async def _list_pending(self, conversation_id: str | None) -> list[Turn]: ...
+
+    @abc.abstractmethod
+    async def _insert_handoff(self, **fields: Any) -> HandoffRequest: ...
+
+    @abc.abstractmethod
+    async def _list_handoffs(self, conversation_id: str) -> list[HandoffRequest]: ...

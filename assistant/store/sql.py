@@ -1,0 +1,244 @@
+"""The SQL store: SQLite (default, a file under var/) or PostgreSQL, by URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import event, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from assistant.store.base import ConversationStore, StoreError
+from assistant.store.models import ConversationRow, HandoffRequestRow, TurnRow
+from assistant.store.records import (
+    Button,
+    Conversation,
+    HandoffRequest,
+    Turn,
+    TurnDirection,
+    TurnStatus,
+)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _buttons_in(buttons: tuple[Button, ...]) -> list[dict[str, str]]:
+    return [{"title": b.title, "payload": b.payload} for b in buttons]
+
+
+def _buttons_out(raw: list[dict[str, str]] | None) -> tuple[Button, ...]:
+    return tuple(Button(title=b["title"], payload=b["payload"]) for b in raw or [])
+
+
+def _conversation(row: ConversationRow) -> Conversation:
+    return Conversation(
+        id=row.id,
+        channel=row.channel,
+        address=row.address,
+        language=row.language,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        accessibility=dict(row.accessibility or {}),
+        last_buttons=_buttons_out(row.last_buttons),
+    )
+
+
+def _turn(row: TurnRow) -> Turn:
+    return Turn(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        direction=TurnDirection(row.direction),
+        text=row.text,
+        language=row.language,
+        status=TurnStatus(row.status),
+        created_at=_aware(row.created_at),
+        payload=row.payload,
+        buttons=_buttons_out(row.buttons),
+        client_message_id=row.client_message_id,
+        reply_to=row.reply_to,
+    )
+
+
+def _handoff(row: HandoffRequestRow) -> HandoffRequest:
+    return HandoffRequest(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        reason=row.reason,
+        service=row.service,
+        channel=row.channel,
+        language=row.language,
+        accessibility=dict(row.accessibility or {}),
+        status=row.status,
+        created_at=_aware(row.created_at),
+    )
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so readers never block writers."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql"):
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # Fail loudly: never fall back to some other store.
+    raise StoreError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
+
+
+class SqlConversationStore(ConversationStore):
+    """ConversationStore on SQLAlchemy 2 (async)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlConversationStore:
+        """Build a store for an async database URL."""
+        return cls(create_engine(url))
+
+    async def ping(self) -> None:
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1 FROM conversations LIMIT 1"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store unavailable: {exc.__class__.__name__}") from exc
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def _insert_conversation(self, conversation: Conversation) -> None:
+        async with self._sessions.begin() as session:
+            session.add(
+                ConversationRow(
+                    id=conversation.id,
+                    channel=conversation.channel,
+                    address=conversation.address,
+                    language=conversation.language,
+                    accessibility=conversation.accessibility,
+                    last_buttons=_buttons_in(conversation.last_buttons),
+                    created_at=conversation.created_at,
+                    updated_at=conversation.updated_at,
+                )
+            )
+
+    async def _get_conversation(self, conversation_id: str) -> Conversation | None:
+        async with self._sessions() as session:
+            row = await session.get(ConversationRow, conversation_id)
+            return _conversation(row) if row else None
+
+    async def _update_conversation(self, conversation_id: str, **fields: Any) -> None:
+        if "last_buttons" in fields:
+            fields["last_buttons"] = _buttons_in(fields["last_buttons"])
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ConversationRow)
+                .where(ConversationRow.id == conversation_id)
+                .values(**fields)
+            )
+
+    async def _insert_turn(
+        self,
+        *,
+        conversation_id: str,
+        direction: TurnDirection,
+        text: str,
+        language: str,
+        status: TurnStatus,
+        payload: str | None,
+        buttons: tuple[Button, ...],
+        client_message_id: str | None,
+        reply_to: int | None,
+        created_at: dt.datetime,
+    ) -> Turn | None:
+        row = TurnRow(
+            conversation_id=conversation_id,
+            direction=direction.value,
+            text=text,
+            language=language,
+            status=status.value,
+            payload=payload,
+            buttons=_buttons_in(buttons),
+            client_message_id=client_message_id,
+            reply_to=reply_to,
+            created_at=created_at,
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+                await session.flush()
+                return _turn(row)
+        except IntegrityError:
+            if client_message_id is not None:
+                return None
+            raise
+
+    async def _find_turn_by_client_id(
+        self, conversation_id: str, client_message_id: str
+    ) -> Turn | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(TurnRow).where(
+                    TurnRow.conversation_id == conversation_id,
+                    TurnRow.client_message_id == client_message_id,
+                )
+            )
+            return _turn(row) if row else None
+
+    async def _update_turn_status(self, turn_id: int, status: TurnStatus) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(TurnRow).where(TurnRow.id == turn_id).values(status=status.value)
+            )
+
+    async def _list_turns(self, conversation_id: str, after_id: int) -> list[Turn]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(TurnRow)
+                .where(TurnRow.conversation_id == conversation_id, TurnRow.id > after_id)
+                .order_by(TurnRow.id)
+            )
+            return [_turn(row) for row in rows]
+
+    async def _list_replies(self, turn_id: int) -> list[Turn]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(TurnRow).where(TurnRow.reply_to == turn_id).order_by(TurnRow.id)
+            )
+            return [_turn(row) for row in rows]
+
+    async def _list_pending(self, conversation_id: str | None) -> list[Turn]:
+        query = select(TurnRow).where(TurnRow.status == TurnStatus.PENDING.value)
+        if conversation_id is not None:
+            query = query.where(TurnRow.conversation_id == conversation_id)
+        async with self._sessions() as session:
+            rows = await session.scalars(query.order_by(TurnRow.id))
+            return [_turn(row) for row in rows]
+
+    async def _insert_handoff(self, **fields: Any) -> HandoffRequest:
+        row = HandoffRequestRow(**fields)
+        async with self._sessions.begin() as session:
+            session.add(row)
+            await session.flush()
+            return _handoff(row)
+
+    async def _list_handoffs(self, conversation_id: str) -> list[HandoffRequest]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(HandoffRequestRow)
+                .where(HandoffRequestRow.conversation_id == conversation_id)
+                .order_by(HandoffRequestRow.id)
+            )
+            return [_handoff(row) for row in rows]

@@ -1,0 +1,202 @@
+"""Web chat adapter: a JSON API, a WebSocket for pushed messages, and the page at ``/``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, field_validator
+
+from assistant.api.deps import CoreDep, ServicesDep, WsServicesDep
+from assistant.conversation import ConversationNotFound
+from assistant.messages import IncomingMessage, OutgoingMessage
+from assistant.push import PushHub
+from assistant.store import Turn
+
+CHANNEL = "webchat"
+STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/api/webchat", tags=["webchat"])
+page_router = APIRouter(include_in_schema=False)
+
+SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+
+
+class ButtonOut(BaseModel):
+    title: str
+    payload: str
+
+
+class MessageOut(BaseModel):
+    """One message of the transcript as the page shows it."""
+
+    id: int | None
+    sender: Literal["citizen", "bot"]
+    text: str
+    buttons: list[ButtonOut] = []
+    created_at: str | None = None
+
+
+class SessionIn(BaseModel):
+    language: Literal["ko", "en"] = "ko"
+    accessibility: dict[str, bool] = Field(default_factory=dict, max_length=16)
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    language: str
+
+
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    payload: str | None = Field(None, max_length=500)
+    client_message_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        return value
+
+
+class TurnOut(BaseModel):
+    session_id: str
+    language: str
+    inbound_id: int
+    degraded: bool
+    duplicate: bool
+    messages: list[MessageOut]
+
+
+class TranscriptOut(BaseModel):
+    session_id: str
+    language: str
+    messages: list[MessageOut]
+
+
+def _reply_out(message: OutgoingMessage) -> MessageOut:
+    return MessageOut(
+        id=message.turn_id,
+        sender="bot",
+        text=message.text,
+        buttons=[ButtonOut(title=b.title, payload=b.payload) for b in message.buttons],
+    )
+
+
+def _turn_out(turn: Turn) -> MessageOut:
+    return MessageOut(
+        id=turn.id,
+        sender="citizen" if turn.direction == "inbound" else "bot",
+        text=turn.text,
+        buttons=[ButtonOut(title=b.title, payload=b.payload) for b in turn.buttons],
+        created_at=turn.created_at.isoformat(),
+    )
+
+
+class WebchatOutput:
+    """Delivers messages that come outside a request (e.g. answers to kept messages)."""
+
+    def __init__(self, hub: PushHub) -> None:
+        self._hub = hub
+
+    async def send(self, conversation_id: str, message: OutgoingMessage) -> None:
+        self._hub.publish(
+            conversation_id, {"type": "message", "message": _reply_out(message).model_dump()}
+        )
+
+
+@router.post("/sessions", status_code=201, response_model=SessionOut)
+async def create_session(body: SessionIn, core: CoreDep) -> SessionOut:
+    """Open a web chat conversation."""
+    conversation = await core.start(
+        CHANNEL, address="web", language=body.language, accessibility=body.accessibility
+    )
+    return SessionOut(session_id=conversation.id, language=conversation.language)
+
+
+@router.post("/sessions/{session_id}/messages", response_model=TurnOut)
+async def send_message(session_id: SessionId, body: MessageIn, core: CoreDep) -> TurnOut:
+    """Send a citizen's message; the bot's replies come back in the response."""
+    message = IncomingMessage(
+        conversation_id=session_id,
+        text=body.text,
+        channel=CHANNEL,
+        payload=body.payload,
+        client_message_id=body.client_message_id,
+    )
+    try:
+        result = await core.handle(message)
+    except ConversationNotFound as exc:
+        raise HTTPException(404, "no such session") from exc
+    return TurnOut(
+        session_id=session_id,
+        language=result.language,
+        inbound_id=result.inbound_turn_id,
+        degraded=result.degraded,
+        duplicate=result.duplicate,
+        messages=[_reply_out(r) for r in result.replies],
+    )
+
+
+@router.get("/sessions/{session_id}/messages", response_model=TranscriptOut)
+async def transcript(
+    session_id: SessionId, services: ServicesDep, after: Annotated[int, Query(ge=0)] = 0
+) -> TranscriptOut:
+    """The transcript, optionally only messages after id ``after`` (for reconnects)."""
+    conversation = await services.store.get_conversation(session_id)
+    if conversation is None:
+        raise HTTPException(404, "no such session")
+    turns = await services.store.transcript(session_id, after_id=after)
+    return TranscriptOut(
+        session_id=session_id,
+        language=conversation.language,
+        messages=[_turn_out(t) for t in turns],
+    )
+
+
+@router.websocket("/sessions/{session_id}/ws")
+async def push_socket(websocket: WebSocket, session_id: str, services: WsServicesDep) -> None:
+    """Messages pushed to the citizen (answers to kept messages, later: people's replies)."""
+    if len(session_id) != 32 or await services.store.get_conversation(session_id) is None:
+        await websocket.close(code=4404, reason="no such session")
+        return
+    await websocket.accept()
+    queue = services.push.subscribe(session_id)
+
+    async def forward() -> None:
+        while True:
+            await websocket.send_json(await queue.get())
+
+    async def drain_client() -> None:
+        # The socket is push-only; reading detects the client leaving.
+        while True:
+            data: Any = await websocket.receive_text()
+            if data == "ping":
+                await websocket.send_text("pong")
+
+    tasks = [asyncio.create_task(forward()), asyncio.create_task(drain_client())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await task
+        services.push.unsubscribe(session_id, queue)
+
+
+@page_router.get("/")
+async def page() -> FileResponse:
+    """The citizen web chat."""
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")

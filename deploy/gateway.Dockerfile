@@ -1,0 +1,12 @@
+# Gateway: FastAPI app with the custom actions (Python 3.11).
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY requirements/gateway.txt requirements/gateway.txt
+COPY assistant assistant
+COPY channels channels
+COPY voice voice
+RUN pip install --no-cache-dir -c requirements/gateway.txt .
+ENV SOTONG_HOST=0.0.0.0 SOTONG_PORT=8000 SOTONG_LOG_JSON=true
+EXPOSE 8000
+CMD ["sotong", "serve"]

@@ -1,0 +1,13 @@
+# Rasa 3.6.21 server (Python 3.10) with the trained model baked in.
+FROM python:3.10-slim AS train
+WORKDIR /nlu
+COPY requirements/rasa.txt /tmp/rasa.txt
+RUN pip install --no-cache-dir -r /tmp/rasa.txt
+COPY nlu/ /nlu/
+ENV RASA_TELEMETRY_ENABLED=false
+RUN rasa train --out /models --fixed-model-name sotong
+
+FROM train
+ENV RASA_TELEMETRY_ENABLED=false
+EXPOSE 5005
+CMD ["sh", "-c", "rasa run --enable-api --auth-token \"$SOTONG_RASA_TOKEN\" --model /models/sotong.tar.gz --endpoints /nlu/endpoints.yml --credentials /nlu/credentials.yml --port 5005"]

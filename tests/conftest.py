@@ -1,0 +1,82 @@
+"""Shared fixtures: the trained model, one real Rasa + gateway stack per session, and
+PostgreSQL for the store contract suite."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.stackutil import Stack, build_stack
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_URL = os.environ.get(
+    "SOTONG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def missing_part(what: str) -> None:
+    """Skip loudly on a developer's machine; fail in CI, which must have every part."""
+    message = f"MISSING PART — {what}"
+    if IN_CI:
+        pytest.fail(message + " (CI must provide it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def rasa_model() -> Path:
+    """A model trained on the current NLU data (cached by fingerprint)."""
+    from assistant.training import TrainingError, ensure_model
+
+    try:
+        return ensure_model(echo=lambda line: print(f"[rasa-model] {line}"))
+    except TrainingError as exc:
+        missing_part(f"Rasa 3.6 environment or training: {exc}")
+        raise
+
+
+@pytest.fixture(scope="session")
+def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A real Rasa 3.6 server and a real gateway, started once for the session."""
+    running = build_stack(rasa_model, tmp_path_factory.mktemp("stack"))
+    running.gateway.start()
+    running.rasa.start()
+    try:
+        running.gateway.wait_alive()
+        running.rasa.wait_ready()
+        running.gateway.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    """PostgreSQL's URL, checked to answer."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        missing_part(f"PostgreSQL at {POSTGRES_URL} ({exc.__class__.__name__})")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_base_url: str) -> Iterator[str]:
+    """A fresh schema for one test, dropped afterwards."""
+    import psycopg
+
+    schema = f"sotong_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in postgres_base_url else "?"
+    try:
+        yield f"{postgres_base_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(postgres_base_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,96 @@
+"""The contract between Rasa 3.6 and the gateway's current rasa-sdk action webhook.
+
+Rasa 3.6.21 calls the gateway's action endpoint with its own wire format; a newer
+rasa-sdk executes the actions. These tests watch Rasa's side (its tracker) to prove the
+events and responses round-trip, so an SDK upgrade that breaks the protocol fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import uuid
+
+import httpx
+import pytest
+
+from tests.stackutil import Stack
+
+pytestmark = pytest.mark.rasa
+
+
+def _tracker(stack: Stack, sender: str) -> dict:
+    response = httpx.get(
+        f"{stack.rasa.url}/conversations/{sender}/tracker",
+        params={"token": stack.rasa.auth_token},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_versions_on_each_side(stack: Stack) -> None:
+    version = httpx.get(f"{stack.rasa.url}/version", timeout=5).json()
+    assert version["version"] == "3.6.21"
+    sdk = importlib.metadata.version("rasa-sdk")
+    assert int(sdk.split(".")[1]) >= 10, f"gateway uses a current rasa-sdk, found {sdk}"
+
+
+def test_custom_actions_round_trip(stack: Stack) -> None:
+    sender = uuid.uuid4().hex
+    replies = httpx.post(
+        f"{stack.rasa.url}/webhooks/rest/webhook",
+        json={
+            "sender": sender,
+            "message": "how do I apply for the basic pension",
+            "metadata": {"language": "en", "channel": "webchat"},
+        },
+        timeout=30,
+    ).json()
+    # A response from the action (text built from the catalog) reaches the channel.
+    assert any("[Basic pension]" in (r.get("text") or "") for r in replies), replies
+
+    events = _tracker(stack, sender)["events"]
+    slots = {
+        (e["name"], e["value"])
+        for e in events
+        if e["event"] == "slot" and not isinstance(e["value"], dict | list)
+    }
+    # Custom slot mapping action (run inside action_extract_slots) set slots from metadata.
+    assert ("language", "en") in slots and ("channel", "webchat") in slots
+    # The SlotSet returned by action_answer_service was applied by Rasa.
+    assert ("service", "basic_pension") in slots
+    names = [e.get("name") for e in events if e["event"] == "action"]
+    assert "action_answer_service" in names
+
+
+def test_custom_payload_and_templated_response(stack: Stack) -> None:
+    sender = uuid.uuid4().hex
+    replies = httpx.post(
+        f"{stack.rasa.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": "상담원 연결해 주세요", "metadata": {"language": "ko"}},
+        timeout=30,
+    ).json()
+    custom = [r["custom"] for r in replies if "custom" in r]
+    assert custom and custom[0]["sotong_handoff"]["reason"] == "person"
+    # `response=` in the SDK became Rasa's conditional response for the language slot.
+    assert any("사람 상담을 요청했습니다" in (r.get("text") or "") for r in replies)
+
+
+def test_action_webhook_refuses_a_wrong_token(stack: Stack) -> None:
+    url = f"{stack.gateway.url}/webhooks/rasa/actions"
+    body = {"next_action": "action_offer_choices", "tracker": {}, "domain": {}}
+    assert httpx.post(url, json=body, timeout=5).status_code == 403
+    assert httpx.post(url, params={"token": "wrong"}, json=body, timeout=5).status_code == 403
+    listed = httpx.get(url, timeout=5).json()
+    assert {"name": "action_answer_service"} in listed
+
+
+def test_unknown_action_is_404_like_rasa_sdk(stack: Stack) -> None:
+    response = httpx.post(
+        f"{stack.gateway.url}/webhooks/rasa/actions",
+        params={"token": stack.rasa.actions_token},
+        json={"next_action": "action_nope", "tracker": {}, "domain": {}},
+        timeout=5,
+    )
+    assert response.status_code == 404
+    assert response.json()["action_name"] == "action_nope"

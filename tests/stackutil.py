@@ -1,0 +1,128 @@
+"""Start real gateway and Rasa processes for integration tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from assistant.config import PROJECT_DIR
+from assistant.stack import RasaServer, default_tracker_url
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class GatewayProcess:
+    """`sotong serve` in its own process, as deployed."""
+
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    _log: IO[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [str(PROJECT_DIR / ".venv" / "bin" / "sotong"), "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_alive(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited; see {self.log_path}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"gateway not alive after {timeout}s; see {self.log_path}")
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"gateway not ready after {timeout}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+
+
+@dataclass
+class Stack:
+    """A gateway and the Rasa server it talks to (and which calls its actions)."""
+
+    gateway: GatewayProcess
+    rasa: RasaServer
+    var_dir: Path
+
+    def stop(self) -> None:
+        self.gateway.stop()
+        self.rasa.stop()
+
+
+def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
+    """Configure (not start) a gateway + Rasa pair on free ports, storing under var_dir."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    gateway_port, rasa_port = free_port(), free_port()
+    rasa_token, actions_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    env = dict(os.environ)
+    env.update(
+        {
+            "SOTONG_ENV": "development",
+            "SOTONG_VAR_DIR": str(var_dir),
+            "SOTONG_RASA_URL": f"http://127.0.0.1:{rasa_port}",
+            "SOTONG_RASA_TOKEN": rasa_token,
+            "SOTONG_ACTIONS_TOKEN": actions_token,
+            "SOTONG_PENDING_RETRY_SECONDS": "1",
+            **(extra_env or {}),
+        }
+    )
+    gateway = GatewayProcess(port=gateway_port, env=env, log_path=var_dir / "gateway.log")
+    rasa = RasaServer(
+        model=model,
+        port=rasa_port,
+        actions_url=f"http://127.0.0.1:{gateway_port}/webhooks/rasa/actions",
+        actions_token=actions_token,
+        auth_token=rasa_token,
+        tracker_url=default_tracker_url(var_dir),
+        log_path=var_dir / "rasa.log",
+    )
+    return Stack(gateway=gateway, rasa=rasa, var_dir=var_dir)

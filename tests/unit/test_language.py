@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.language import choose_language, explicit_switch, script_language
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("English please", "en"),
+        ("Can you speak English?", "en"),
+        ("switch to English", "en"),
+        ("영어로 해주세요", "en"),
+        ("영어로", "en"),
+        ("한국어로", "ko"),
+        ("한국말로 해 주세요", "ko"),
+        ("Korean please", "ko"),
+        ("우리말로 해주세요", "ko"),
+        ("등본 떼려고요", None),
+        ("I need to renew my passport and want to know if an English document is ok", None),
+    ],
+)
+def test_explicit_switch(text: str, expected: str | None) -> None:
+    assert explicit_switch(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("등본", "ko"),
+        ("등본 please", "ko"),  # mixed: Hangul wins, Korean first
+        ("birth report", "en"),
+        ("hi", "en"),
+        ("1", None),
+        ("?", None),
+        ("😀", None),
+    ],
+)
+def test_script_language(text: str, expected: str | None) -> None:
+    assert script_language(text) == expected
+
+
+def test_choose_language_keeps_current_when_undecided() -> None:
+    assert choose_language("2", "en") == "en"
+    assert choose_language("2", "ko") == "ko"
+    assert choose_language("영어로 해주세요", "ko") == "en"  # explicit beats script
+    assert choose_language("Korean please", "en") == "ko"

@@ -1,0 +1,78 @@
+"""The project's promises about itself: two commands, CI calls `make test`, compose file valid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from assistant.config import PROJECT_DIR
+from tests.conftest import missing_part
+
+
+def test_readme_gives_exactly_the_two_commands() -> None:
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    assert "make run" in readme and "make test" in readme
+    makefile = (PROJECT_DIR / "Makefile").read_text(encoding="utf-8")
+    assert "\nrun: setup" in makefile and "\ntest: setup" in makefile
+
+
+def test_ci_runs_make_test_only() -> None:
+    script = (PROJECT_DIR / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [
+        line.strip()
+        for line in script.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert commands[-1] == "make test"
+
+
+def _compose_command() -> list[str] | None:
+    if shutil.which("docker"):
+        probe = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def test_docker_compose_config_is_valid() -> None:
+    command = _compose_command()
+    if command is None:
+        missing_part("a docker compose client (scripts/setup.sh installs docker-compose)")
+        return
+    env = dict(os.environ)
+    env.update(
+        {
+            "POSTGRES_PASSWORD": "pw-for-validation",
+            "SOTONG_RASA_TOKEN": "rasa-token-for-validation",
+            "SOTONG_ACTIONS_TOKEN": "actions-token-for-validation",
+            "SOTONG_PUBLIC_URL": "https://sotong.example.kr",
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "0" * 32,
+            "TWILIO_PHONE_NUMBER": "+827012345678",
+        }
+    )
+    result = subprocess.run(
+        [*command, "-f", str(PROJECT_DIR / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for service in ("rasa:", "gateway:", "postgres:", "redis:"):
+        assert service in result.stdout
+    # A missing secret stops compose before anything starts.
+    del env["TWILIO_AUTH_TOKEN"]
+    refused = subprocess.run(
+        [*command, "-f", str(PROJECT_DIR / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert refused.returncode != 0 and "TWILIO_AUTH_TOKEN" in refused.stderr

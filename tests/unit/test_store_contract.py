@@ -1,0 +1,133 @@
+"""One contract suite for every ConversationStore implementation and database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import to_async_url
+from assistant.store import (
+    Button,
+    ConversationStore,
+    SqlConversationStore,
+    StoreError,
+    TurnDirection,
+    TurnStatus,
+)
+from assistant.store.migrate import upgrade
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConversationStore]:
+    if request.param == "sqlite":
+        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
+    else:
+        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
+    await asyncio.to_thread(upgrade, url)
+    implementation = SqlConversationStore.from_url(url)
+    try:
+        yield implementation
+    finally:
+        await implementation.close()
+
+
+async def test_conversation_round_trip(store: ConversationStore) -> None:
+    started = await store.start_conversation("webchat", "web", "ko", {"deaf": True})
+    loaded = await store.get_conversation(started.id)
+    assert loaded is not None
+    assert (loaded.channel, loaded.language, loaded.accessibility) == (
+        "webchat",
+        "ko",
+        {"deaf": True},
+    )
+    assert loaded.created_at.tzinfo is not None
+    await store.set_language(started.id, "en")
+    await store.set_last_buttons(started.id, (Button("Basic pension", "/ask_service"),))
+    loaded = await store.get_conversation(started.id)
+    assert loaded is not None and loaded.language == "en"
+    assert loaded.last_buttons == (Button("Basic pension", "/ask_service"),)
+    assert await store.get_conversation("0" * 32) is None
+
+
+async def test_transcript_keeps_order_and_links_replies(store: ConversationStore) -> None:
+    conv = await store.start_conversation("webchat", "web", "ko")
+    inbound, created = await store.record_inbound(conv.id, "등본", "ko")
+    assert created and inbound.status == TurnStatus.RECEIVED
+    reply = await store.record_outbound(
+        conv.id, "답", "ko", buttons=(Button("a", "/a"),), reply_to=inbound.id
+    )
+    await store.set_turn_status(inbound.id, TurnStatus.ANSWERED)
+    turns = await store.transcript(conv.id)
+    assert [t.direction for t in turns] == [TurnDirection.INBOUND, TurnDirection.OUTBOUND]
+    assert turns[0].status == TurnStatus.ANSWERED
+    assert [r.id for r in await store.replies_to(inbound.id)] == [reply.id]
+    assert await store.transcript(conv.id, after_id=inbound.id) == [turns[1]]
+
+
+async def test_resident_registration_numbers_never_stored(store: ConversationStore) -> None:
+    conv = await store.start_conversation("webchat", "web", "ko")
+    turn, _ = await store.record_inbound(conv.id, "제 번호는 900101-1234567 이에요", "ko")
+    await store.record_outbound(conv.id, "확인: 9001011234567", "ko")
+    handoff = await store.request_handoff(conv.id, "번호 900101 1234567", None, "webchat", "ko")
+    texts = [t.text for t in await store.transcript(conv.id)] + [handoff.reason]
+    assert all("1234567" not in text for text in texts), texts
+    assert "******-*******" in turn.text
+
+
+async def test_inbound_is_idempotent_on_client_message_id(store: ConversationStore) -> None:
+    conv = await store.start_conversation("webchat", "web", "ko")
+    first, created = await store.record_inbound(conv.id, "안녕", "ko", client_message_id="m1")
+    again, created_again = await store.record_inbound(conv.id, "안녕", "ko", client_message_id="m1")
+    assert created and not created_again and again.id == first.id
+    results = await asyncio.gather(
+        *(store.record_inbound(conv.id, "x", "ko", client_message_id="m2") for _ in range(5))
+    )
+    assert sum(created for _, created in results) == 1
+    assert len({turn.id for turn, _ in results}) == 1
+
+
+async def test_pending_turns_oldest_first(store: ConversationStore) -> None:
+    a = await store.start_conversation("webchat", "web", "ko")
+    b = await store.start_conversation("webchat", "web", "en")
+    t1, _ = await store.record_inbound(a.id, "one", "ko")
+    t2, _ = await store.record_inbound(b.id, "two", "en")
+    t3, _ = await store.record_inbound(a.id, "three", "ko")
+    for turn in (t1, t2, t3):
+        await store.set_turn_status(turn.id, TurnStatus.PENDING)
+    assert [t.id for t in await store.pending_turns()] == [t1.id, t2.id, t3.id]
+    assert [t.id for t in await store.pending_turns(a.id)] == [t1.id, t3.id]
+    await store.set_turn_status(t1.id, TurnStatus.ANSWERED)
+    assert [t.id for t in await store.pending_turns(a.id)] == [t3.id]
+
+
+async def test_handoff_requests_recorded(store: ConversationStore) -> None:
+    conv = await store.start_conversation("sms", "+821012345678", "ko", {"deaf": True})
+    request = await store.request_handoff(
+        conv.id, "sign_language", "basic_pension", "sms", "ko", {"deaf": True}
+    )
+    listed = await store.handoff_requests(conv.id)
+    assert listed == [request]
+    assert (request.status, request.service, request.accessibility) == (
+        "requested",
+        "basic_pension",
+        {"deaf": True},
+    )
+
+
+async def test_ping(store: ConversationStore) -> None:
+    await store.ping()
+
+
+async def test_ping_fails_without_schema(tmp_path: Path) -> None:
+    empty = SqlConversationStore.from_url(to_async_url(f"sqlite:///{tmp_path / 'empty.db'}"))
+    with pytest.raises(StoreError):
+        await empty.ping()
+    await empty.close()
+
+
+def test_unknown_database_scheme_refused() -> None:
+    with pytest.raises(StoreError, match="unsupported"):
+        SqlConversationStore.from_url("mysql+aiomysql://x/y")
