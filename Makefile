@@ -19,6 +19,7 @@ run: setup
 
 test: setup
 	@$(VENV)/ruff check .
+	@$(VENV)/mypy
 	@$(VENV)/python -m pytest -ra $(PYTEST_ARGS)
 
 lint: setup

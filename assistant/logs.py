@@ -43,3 +43,6 @@ def configure_logging(json_output: bool = False, level: int = logging.INFO) -> N
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+    # httpx logs every request URL at INFO, and Rasa's API token rides in the query string.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -49,29 +49,24 @@ class GatewayProcess:
             start_new_session=True,
         )
 
-    def wait_alive(self, timeout: float = 60.0) -> None:
+    def _wait_for(self, path: str, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited; see {self.log_path}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=5).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"gateway not alive after {timeout}s; see {self.log_path}")
+        raise TimeoutError(f"gateway not {what} after {timeout}s; see {self.log_path}")
+
+    def wait_alive(self, timeout: float = 60.0) -> None:
+        self._wait_for("/healthz", timeout, "alive")
 
     def wait_ready(self, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"gateway not ready after {timeout}s; see {self.log_path}")
+        self._wait_for("/readyz", timeout, "ready")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

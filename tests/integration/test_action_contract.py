@@ -94,3 +94,10 @@ def test_unknown_action_is_404_like_rasa_sdk(stack: Stack) -> None:
     )
     assert response.status_code == 404
     assert response.json()["action_name"] == "action_nope"
+
+
+def test_gateway_log_holds_no_secret(stack: Stack) -> None:
+    httpx.get(f"{stack.gateway.url}/readyz", timeout=10)  # calls Rasa with its token
+    log = stack.gateway.log_path.read_text(encoding="utf-8", errors="replace")
+    assert stack.rasa.auth_token and stack.rasa.auth_token not in log
+    assert stack.rasa.actions_token and stack.rasa.actions_token not in log

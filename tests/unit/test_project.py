@@ -56,23 +56,21 @@ def test_docker_compose_config_is_valid() -> None:
             "TWILIO_PHONE_NUMBER": "+827012345678",
         }
     )
-    result = subprocess.run(
-        [*command, "-f", str(PROJECT_DIR / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+
+    def config() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*command, "-f", str(PROJECT_DIR / "docker-compose.yml"), "config"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    result = config()
     assert result.returncode == 0, result.stderr
     for service in ("rasa:", "gateway:", "postgres:", "redis:"):
         assert service in result.stdout
     # A missing secret stops compose before anything starts.
     del env["TWILIO_AUTH_TOKEN"]
-    refused = subprocess.run(
-        [*command, "-f", str(PROJECT_DIR / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    refused = config()
     assert refused.returncode != 0 and "TWILIO_AUTH_TOKEN" in refused.stderr
