@@ -145,6 +145,20 @@ def catalog_check() -> None:
     typer.echo(f"catalog OK: {len(catalog)} services")
 
 
+@app.command("lint")
+def lint_plain_language() -> None:
+    """Check every response and catalog text for plain language and SMS size."""
+    from assistant.plain_language import lint_everything
+
+    findings = lint_everything()
+    for finding in findings:
+        typer.echo(str(finding))
+    if findings:
+        typer.secho(f"{len(findings)} plain-language problems", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo("plain-language lint: every text passes")
+
+
 @nlu_app.command("export")
 def nlu_export(
     check: Annotated[bool, typer.Option(help="Only check the file is current")] = False,

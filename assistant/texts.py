@@ -38,3 +38,8 @@ def say(key: str, language: str) -> str:
     """The text ``key`` in ``language`` (Korean if the language is unknown)."""
     texts = _TEXTS[key]
     return texts["en"] if language == "en" else texts["ko"]
+
+
+def all_texts() -> list[tuple[str, str, str]]:
+    """Every (key, language, text), for the plain-language lint."""
+    return [(key, lang, text) for key, texts in _TEXTS.items() for lang, text in texts.items()]

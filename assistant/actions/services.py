@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language
+from assistant.actions.context import current_language, message_metadata
 from assistant.catalog import Catalog, Service
 from assistant.catalog.schema import Language
 
@@ -39,6 +39,16 @@ def describe_service(service: Service, language: Language) -> str:
     return "\n".join(lines)
 
 
+SHORT_FORM_CHANNELS = frozenset({"sms", "voice"})
+
+
+def answer_for_channel(service: Service, language: Language, channel: str | None) -> str:
+    """The short form on SMS and voice, the full description elsewhere."""
+    if channel in SHORT_FORM_CHANNELS:
+        return service.short.get(language)
+    return describe_service(service, language)
+
+
 class ActionAnswerService(Action):
     """Answer about the service in the ``service`` slot, or ask which one is meant."""
 
@@ -52,6 +62,7 @@ class ActionAnswerService(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language: Language = "en" if current_language(tracker) == "en" else "ko"
+        channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
         mentioned = [
             e.get("value")
             for e in tracker.latest_message.get("entities", [])
@@ -63,12 +74,12 @@ class ActionAnswerService(Action):
             for service_id in known:
                 service = self._catalog.get(service_id)
                 if service is not None:
-                    dispatcher.utter_message(text=describe_service(service, language))
+                    dispatcher.utter_message(text=answer_for_channel(service, language, channel))
             return [SlotSet("service", known[-1])]
         service_id = known[0] if known else tracker.get_slot("service")
         service = self._catalog.get(service_id) if isinstance(service_id, str) else None
         if service is None:
             dispatcher.utter_message(response="utter_ask_which_service")
             return [SlotSet("service", None)] if service_id else []
-        dispatcher.utter_message(text=describe_service(service, language))
+        dispatcher.utter_message(text=answer_for_channel(service, language, channel))
         return [SlotSet("service", service.id)]

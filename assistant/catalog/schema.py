@@ -57,6 +57,22 @@ class Deadline(_Strict):
         return f"within {self.amount} {unit} of {self.from_.en}"
 
 
+ApplyChannel = Literal[
+    "gov24",  # Gov24 (정부24) website or app
+    "community_centre",  # 행정복지센터 (주민센터)
+    "mobile",  # a mobile app or mobile ID service
+    "proxy",  # someone else can apply on the citizen's behalf
+    "kiosk",  # self-service kiosk (무인민원발급기)
+    "phone",  # a help line
+    "post",  # by post, or delivered by postal workers
+    "agency_office",  # the responsible agency's own office (e.g. NPS branch)
+    "hospital",  # at the hospital (e.g. birth reports)
+    "online_other",  # another official website (e.g. 복지로, 대법원 전자가족관계등록시스템)
+]
+LifeEvent = Literal["moving", "birth", "death", "turning_65", "new_disability"]
+TargetGroup = Literal["everyone", "disabled", "mothers_newborns", "elderly"]
+
+
 class Service(_Strict):
     """One civil service as citizens meet it."""
 
@@ -64,12 +80,19 @@ class Service(_Strict):
     name: Localized
     aliases: LocalizedList
     summary: Localized
+    # A short form for SMS and voice (fits two SMS segments); `summary` and the other
+    # fields make the fuller answer for the web.
+    short: Localized
     who_can_apply: Localized
     documents: LocalizedList
     fee: Localized
     how_to_apply: Localized
     processing_time: Localized
     deadline: Deadline | None = None
+    channels: list[ApplyChannel] = Field(min_length=1)
+    life_events: list[LifeEvent] = Field(default_factory=list)
+    target_groups: list[TargetGroup] = Field(min_length=1)
+    accessibility: Localized | None = None
     reviewed: dt.date
 
     @field_validator("aliases")

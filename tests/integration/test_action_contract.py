@@ -101,3 +101,29 @@ def test_gateway_log_holds_no_secret(stack: Stack) -> None:
     log = stack.gateway.log_path.read_text(encoding="utf-8", errors="replace")
     assert stack.rasa.auth_token and stack.rasa.auth_token not in log
     assert stack.rasa.actions_token and stack.rasa.actions_token not in log
+
+
+@pytest.mark.parametrize(
+    ("channel", "language", "message", "expected"),
+    [
+        ("sms", "ko", "전입신고 어떻게 해요", "이사한 날부터 14일 안에 전입신고를 하세요."),
+        ("voice", "en", "birth report", "Report your baby's birth within one month."),
+        ("webchat", "ko", "전입신고 어떻게 해요", "[전입신고]"),
+    ],
+)
+def test_answers_fit_the_channel(
+    stack: Stack, channel: str, language: str, message: str, expected: str
+) -> None:
+    replies = httpx.post(
+        f"{stack.rasa.url}/webhooks/rest/webhook",
+        json={
+            "sender": uuid.uuid4().hex,
+            "message": message,
+            "metadata": {"language": language, "channel": channel},
+        },
+        timeout=30,
+    ).json()
+    text = "\n".join(r.get("text") or "" for r in replies)
+    assert text.startswith(expected), text
+    if channel in {"sms", "voice"}:
+        assert "\n" not in text  # one short message, not the full description

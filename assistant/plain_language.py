@@ -1,0 +1,162 @@
+"""Plain-language lint for everything Sotong says: Rasa responses, catalog texts and the
+gateway's own texts, in both languages.
+
+Rules (from easy-read practice for Korean and English public information):
+- a Korean sentence is at most ``MAX_KO_SENTENCE_CHARS`` characters, an English one at
+  most ``MAX_EN_SENTENCE_WORDS`` words;
+- a service's short form (SMS and voice) fits ``MAX_SHORT_SEGMENTS`` SMS segments;
+- a Rasa response fits ``MAX_RESPONSE_SEGMENTS`` SMS segments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from assistant.catalog import Catalog, Localized, load_catalog
+from assistant.config import PROJECT_DIR
+
+MAX_KO_SENTENCE_CHARS = 50
+MAX_EN_SENTENCE_WORDS = 20
+MAX_SHORT_SEGMENTS = 2
+MAX_RESPONSE_SEGMENTS = 3
+
+DOMAIN_FILE = PROJECT_DIR / "nlu" / "domain.yml"
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# GSM 03.38 basic character set (plus the space); anything else forces UCS-2.
+_GSM7 = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENDED = set("^{}\\[~]|€")
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text to check and where it comes from."""
+
+    source: str
+    text: str
+    max_segments: int | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule a text breaks."""
+
+    source: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.problem}"
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments ``text`` takes (GSM-7 160/153, else UCS-2 70/67)."""
+    if all(ch in _GSM7 or ch in _GSM7_EXTENDED for ch in text):
+        units = sum(2 if ch in _GSM7_EXTENDED else 1 for ch in text)
+        single, multi = 160, 153
+    else:
+        units = sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+        single, multi = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // multi)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a text (split at . ! ? and line breaks)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def lint_text(item: Text) -> list[Finding]:
+    """Every rule ``item`` breaks."""
+    findings: list[Finding] = []
+    for sentence in sentences(item.text):
+        if _HANGUL.search(sentence):
+            if len(sentence) > MAX_KO_SENTENCE_CHARS:
+                findings.append(
+                    Finding(
+                        item.source,
+                        f"Korean sentence of {len(sentence)} characters "
+                        f"(at most {MAX_KO_SENTENCE_CHARS}): {sentence!r}",
+                    )
+                )
+        else:
+            words = len(sentence.split())
+            if words > MAX_EN_SENTENCE_WORDS:
+                findings.append(
+                    Finding(
+                        item.source,
+                        f"English sentence of {words} words "
+                        f"(at most {MAX_EN_SENTENCE_WORDS}): {sentence!r}",
+                    )
+                )
+    if item.max_segments is not None:
+        segments = sms_segments(item.text)
+        if segments > item.max_segments:
+            findings.append(
+                Finding(
+                    item.source,
+                    f"{segments} SMS segments (at most {item.max_segments})",
+                )
+            )
+    return findings
+
+
+def _localized(source: str, value: Localized, max_segments: int | None = None) -> Iterator[Text]:
+    yield Text(f"{source}.ko", value.ko, max_segments)
+    yield Text(f"{source}.en", value.en, max_segments)
+
+
+def catalog_texts(catalog: Catalog) -> Iterator[Text]:
+    """Every citizen-facing text of the catalog."""
+    for service in catalog:
+        base = f"catalog/{service.id}"
+        yield from _localized(f"{base}.summary", service.summary)
+        yield from _localized(f"{base}.short", service.short, MAX_SHORT_SEGMENTS)
+        yield from _localized(f"{base}.who_can_apply", service.who_can_apply)
+        yield from _localized(f"{base}.fee", service.fee)
+        yield from _localized(f"{base}.how_to_apply", service.how_to_apply)
+        yield from _localized(f"{base}.processing_time", service.processing_time)
+        if service.accessibility is not None:
+            yield from _localized(f"{base}.accessibility", service.accessibility)
+        for language in ("ko", "en"):
+            for i, document in enumerate(service.documents.get(language)):
+                yield Text(f"{base}.documents.{language}[{i}]", document)
+
+
+def response_texts(domain_file: Path = DOMAIN_FILE) -> Iterator[Text]:
+    """Every text variation of every Rasa response."""
+    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8"))
+    for name, variations in (domain.get("responses") or {}).items():
+        for i, variation in enumerate(variations):
+            if variation.get("text"):
+                yield Text(f"domain/{name}[{i}]", variation["text"], MAX_RESPONSE_SEGMENTS)
+            for j, button in enumerate(variation.get("buttons") or []):
+                yield Text(f"domain/{name}[{i}].buttons[{j}]", button["title"])
+
+
+def gateway_texts() -> Iterator[Text]:
+    """The texts the gateway says itself when the dialogue cannot."""
+    from assistant.texts import all_texts
+
+    for key, language, text in all_texts():
+        yield Text(f"gateway/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
+
+
+def lint(texts: Iterable[Text]) -> list[Finding]:
+    """Every finding over ``texts``."""
+    return [finding for item in texts for finding in lint_text(item)]
+
+
+def lint_everything() -> list[Finding]:
+    """Lint every response, catalog text and gateway text."""
+    items = [*response_texts(), *catalog_texts(load_catalog()), *gateway_texts()]
+    return lint(items)
