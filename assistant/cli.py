@@ -11,6 +11,8 @@ import typer
 
 from assistant.config import Settings
 
+DEFAULT_EVAL_REPORT = Path("var/reports/service-eval.json")
+
 app = typer.Typer(
     help="Sotong: accessible multichannel civil-service assistant.", no_args_is_help=True
 )
@@ -159,26 +161,73 @@ def lint_plain_language() -> None:
     typer.echo("plain-language lint: every text passes")
 
 
+@nlu_app.command("evaluate")
+def nlu_evaluate(
+    report_path: Annotated[
+        Path, typer.Option("--report", help="Where to write the JSON report")
+    ] = DEFAULT_EVAL_REPORT,
+) -> None:
+    """Service-identification accuracy per language on the held-out evaluation set."""
+    import asyncio
+    import secrets
+    import tempfile
+
+    from assistant.catalog import load_catalog
+    from assistant.nlu_eval import confusions, evaluate, load_examples, save
+    from assistant.stack import RasaServer, default_tracker_url
+    from assistant.training import ensure_model
+
+    model = ensure_model(echo=lambda line: typer.echo(line, err=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        token = secrets.token_urlsafe(16)
+        rasa = RasaServer(
+            model=model,
+            port=_free_port(),
+            actions_url="http://127.0.0.1:9/unused",
+            tracker_url=default_tracker_url(Path(tmp)),
+            log_path=Path(tmp) / "rasa.log",
+            auth_token=token,
+        )
+        rasa.start()
+        try:
+            rasa.wait_ready()
+            report = asyncio.run(evaluate(rasa.url, load_catalog(), load_examples(), token))
+        finally:
+            rasa.stop()
+    typer.echo(report.render())
+    for (expected, predicted), count in confusions(report).most_common(10):
+        typer.echo(f"  miss x{count}: {expected} -> {predicted}")
+    save(report, report_path)
+    typer.echo(f"report: {report_path}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @nlu_app.command("export")
 def nlu_export(
     check: Annotated[bool, typer.Option(help="Only check the file is current")] = False,
 ) -> None:
-    """Write nlu/data/catalog_services.yml (lookup table and synonyms) from the catalog."""
+    """Write the Rasa files generated from the catalog (intents, synonyms, lookup, rules)."""
     from assistant.catalog import load_catalog
-    from assistant.catalog.nlu_export import render_nlu_lookup, write_nlu_lookup
-    from assistant.training import GENERATED_LOOKUP
+    from assistant.catalog.nlu_export import stale_exports, write_exports
 
     catalog = load_catalog()
-    target: Path = GENERATED_LOOKUP
     if check:
-        current = target.read_text(encoding="utf-8") if target.exists() else ""
-        if current != render_nlu_lookup(catalog):
-            typer.secho(f"{target} is out of date: run `sotong nlu export`", fg="red", err=True)
+        stale = stale_exports(catalog)
+        for path in stale:
+            typer.secho(f"{path} is out of date: run `sotong nlu export`", fg="red", err=True)
+        if stale:
             raise typer.Exit(1)
-        typer.echo(f"{target.name} is current")
+        typer.echo("generated NLU files are current")
         return
-    changed = write_nlu_lookup(catalog, target)
-    typer.echo(f"{'wrote' if changed else 'unchanged'} {target}")
+    for path in write_exports(catalog):
+        typer.echo(f"wrote {path}")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,7 +26,7 @@ MAX_EN_SENTENCE_WORDS = 20
 MAX_SHORT_SEGMENTS = 2
 MAX_RESPONSE_SEGMENTS = 3
 
-DOMAIN_FILE = PROJECT_DIR / "nlu" / "domain.yml"
+DOMAIN_DIR = PROJECT_DIR / "nlu" / "domain"
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -132,9 +133,15 @@ def catalog_texts(catalog: Catalog) -> Iterator[Text]:
                 yield Text(f"{base}.documents.{language}[{i}]", document)
 
 
-def response_texts(domain_file: Path = DOMAIN_FILE) -> Iterator[Text]:
-    """Every text variation of every Rasa response."""
-    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8"))
+def response_texts(domain_path: Path = DOMAIN_DIR) -> Iterator[Text]:
+    """Every text variation of every Rasa response (a domain file or directory)."""
+    files = sorted(domain_path.rglob("*.yml")) if domain_path.is_dir() else [domain_path]
+    for path in files:
+        domain = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        yield from _responses(domain)
+
+
+def _responses(domain: dict[str, Any]) -> Iterator[Text]:
     for name, variations in (domain.get("responses") or {}).items():
         for i, variation in enumerate(variations):
             if variation.get("text"):

@@ -16,11 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.catalog import load_catalog
-from assistant.catalog.nlu_export import write_nlu_lookup
+from assistant.catalog.nlu_export import write_exports
 from assistant.config import PROJECT_DIR
 
 NLU_DIR = PROJECT_DIR / "nlu"
-GENERATED_LOOKUP = NLU_DIR / "data" / "catalog_services.yml"
 RASA_REQUIREMENTS = PROJECT_DIR / "requirements" / "rasa.txt"
 
 
@@ -47,7 +46,7 @@ def model_cache_dir() -> Path:
 
 def training_inputs(nlu_dir: Path = NLU_DIR) -> list[Path]:
     """Every file whose content decides the trained model."""
-    files = [nlu_dir / "config.yml", nlu_dir / "domain.yml"]
+    files = [nlu_dir / "config.yml", *sorted((nlu_dir / "domain").rglob("*.yml"))]
     files += sorted((nlu_dir / "data").rglob("*.yml"))
     if RASA_REQUIREMENTS.exists():
         files.append(RASA_REQUIREMENTS)  # a different Rasa means a different model
@@ -67,8 +66,8 @@ def data_fingerprint(nlu_dir: Path = NLU_DIR) -> str:
 
 def ensure_model(force: bool = False, echo: Callable[[str], None] = print) -> Path:
     """Return the path of a model trained on the current data, training if needed."""
-    if write_nlu_lookup(load_catalog(), GENERATED_LOOKUP):
-        echo(f"updated {GENERATED_LOOKUP.relative_to(PROJECT_DIR)} from the catalog")
+    for path in write_exports(load_catalog()):
+        echo(f"updated {path.relative_to(PROJECT_DIR)} from the catalog")
     fingerprint = data_fingerprint()
     cache = model_cache_dir()
     model = cache / f"sotong-{fingerprint[:24]}.tar.gz"
@@ -89,7 +88,7 @@ def ensure_model(force: bool = False, echo: Callable[[str], None] = print) -> Pa
                 "--config",
                 "config.yml",
                 "--domain",
-                "domain.yml",
+                "domain",
                 "--data",
                 "data",
                 "--out",

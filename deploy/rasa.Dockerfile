@@ -5,7 +5,7 @@ COPY requirements/rasa.txt /tmp/rasa.txt
 RUN pip install --no-cache-dir -r /tmp/rasa.txt
 COPY nlu/ /nlu/
 ENV RASA_TELEMETRY_ENABLED=false
-RUN rasa train --out /models --fixed-model-name sotong
+RUN rasa train --domain domain --out /models --fixed-model-name sotong
 
 FROM train
 ENV RASA_TELEMETRY_ENABLED=false

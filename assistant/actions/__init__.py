@@ -29,7 +29,7 @@ def build_executor(catalog: Catalog) -> ActionExecutor:
         ActionRequestHandoff(),
         ActionRepeat(),
         ActionStartOver(),
-        ActionOfferChoices(),
+        ActionOfferChoices(catalog),
     ):
         executor.register_action(action)
     return executor

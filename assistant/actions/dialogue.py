@@ -9,6 +9,9 @@ from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.context import current_language, message_metadata
+from assistant.catalog import Catalog
+from assistant.catalog.nlu_export import intent_for, service_for_intent
+from assistant.catalog.schema import Language
 
 HANDOFF_KEY = "sotong_handoff"  # read by the conversation core
 
@@ -60,15 +63,51 @@ class ActionStartOver(Action):
 
 
 class ActionOfferChoices(Action):
-    """Fallback: never "I don't understand"; offer the common choices instead."""
+    """Fallback: never "I don't understand".
+
+    When the classifier hesitated between services, ask which of those is meant;
+    otherwise offer the common choices.
+    """
+
+    MIN_CANDIDATE_CONFIDENCE = 0.1
+    MAX_CANDIDATES = 3
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
 
     def name(self) -> str:
         return "action_offer_choices"
 
+    def candidates(self, tracker: Tracker) -> list[str]:
+        """Services the latest message may have meant, most likely first."""
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        found: list[str] = []
+        for entry in ranking:
+            service_id = service_for_intent(entry.get("name"))
+            confidence = float(entry.get("confidence") or 0.0)
+            if service_id and self._catalog.get(service_id):
+                if confidence >= self.MIN_CANDIDATE_CONFIDENCE:
+                    found.append(service_id)
+        return found[: self.MAX_CANDIDATES]
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(response="utter_offer_choices")
+        candidates = self.candidates(tracker)
+        if not candidates:
+            dispatcher.utter_message(response="utter_offer_choices")
+            return []
+        language: Language = "en" if current_language(tracker) == "en" else "ko"
+        buttons = []
+        for service_id in candidates:
+            service = self._catalog.get(service_id)
+            if service is not None:
+                buttons.append(
+                    {"title": service.name.get(language), "payload": f"/{intent_for(service_id)}"}
+                )
+        other = "다른 것" if language == "ko" else "Something else"
+        buttons.append({"title": other, "payload": "/help"})
+        dispatcher.utter_message(response="utter_which_of_these", buttons=buttons)
         return []
 
 

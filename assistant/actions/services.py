@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.context import current_language, message_metadata
 from assistant.catalog import Catalog, Service
+from assistant.catalog.nlu_export import service_for_intent
 from assistant.catalog.schema import Language
 
 _LABELS: dict[str, dict[Language, str]] = {
@@ -42,6 +43,25 @@ def describe_service(service: Service, language: Language) -> str:
 SHORT_FORM_CHANNELS = frozenset({"sms", "voice"})
 
 
+def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
+    """Service ids a parsed message asks about, most certain first.
+
+    Names matched from the catalog (entities) are exact, so they win; otherwise the
+    service intent the classifier chose.
+    """
+    named = [
+        e.get("value")
+        for e in parse.get("entities") or []
+        if e.get("entity") == "service" and catalog.get(str(e.get("value")))
+    ]
+    found = [str(v) for v in dict.fromkeys(named)]
+    if not found:
+        intent = service_for_intent((parse.get("intent") or {}).get("name"))
+        if intent and catalog.get(intent):
+            found = [intent]
+    return found
+
+
 def answer_for_channel(service: Service, language: Language, channel: str | None) -> str:
     """The short form on SMS and voice, the full description elsewhere."""
     if channel in SHORT_FORM_CHANNELS:
@@ -63,12 +83,7 @@ class ActionAnswerService(Action):
     ) -> list[EventType]:
         language: Language = "en" if current_language(tracker) == "en" else "ko"
         channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
-        mentioned = [
-            e.get("value")
-            for e in tracker.latest_message.get("entities", [])
-            if e.get("entity") == "service"
-        ]
-        known = [m for m in dict.fromkeys(mentioned) if isinstance(m, str) and self._catalog.get(m)]
+        known = services_in_message(tracker.latest_message or {}, self._catalog)
         if len(known) > 1:
             # Several services named at once: answer each, in the order mentioned.
             for service_id in known:

@@ -1,7 +1,14 @@
-"""Generate the Rasa lookup table and synonyms for services from the catalog.
+"""Generate the Rasa files that follow from the catalog.
 
-The catalog is the single source of the names citizens use for a service; the NLU
-data file is derived from it (``sotong nlu export``) and a test keeps them in sync.
+The catalog is the single source of the names citizens use for a service. From it come:
+- ``nlu/data/catalog_services.yml``: one intent per service (``service_<id>``) with
+  examples built from the names and a few sentence frames, the synonyms that map every
+  name to the service id, and the ``service`` lookup table;
+- ``nlu/data/catalog_rules.yml``: the rule answering each service intent;
+- ``nlu/domain/catalog_services.yml``: the service intents for the domain.
+
+``sotong nlu export`` writes them and a test keeps them in sync. Hand-written examples
+(situations that never name the service) live in ``nlu/data/services.yml``.
 """
 
 from __future__ import annotations
@@ -9,20 +16,55 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.catalog.loader import Catalog
+from assistant.config import PROJECT_DIR
+
+NLU_DIR = PROJECT_DIR / "nlu"
+EXPORTS = {
+    "nlu": NLU_DIR / "data" / "catalog_services.yml",
+    "rules": NLU_DIR / "data" / "catalog_rules.yml",
+    "domain": NLU_DIR / "domain" / "catalog_services.yml",
+}
+INTENT_PREFIX = "service_"
 
 HEADER = (
     "# Generated from assistant/catalog/data by `sotong nlu export`. Do not edit:\n"
     "# change the catalog and run the command again.\n"
 )
 
+# Frames citizens use around a service name; the bare name is always an example too.
+_FRAMES_KO = (
+    "{} 신청하려고요",
+    "{} 어떻게 해요",
+    "{} 알려주세요",
+    "{} 어디서 해요",
+    "{} 하고 싶어요",
+    "{} 필요한 서류 뭐예요",
+    "{} 문의드려요",
+    "{} 좀 알려 주세요",
+)
+_FRAMES_EN = (
+    "how do I get {}",
+    "tell me about {}",
+    "where do I apply for {}",
+    "I need {}",
+    "what do I need for {}",
+    "help with {}",
+)
 
-def _example_block(values: list[str]) -> str:
-    return "".join(f"      - {value}\n" for value in values)
+
+def intent_for(service_id: str) -> str:
+    """The intent name of a service."""
+    return f"{INTENT_PREFIX}{service_id}"
 
 
-def _surface_forms(catalog: Catalog, service_id: str) -> list[str]:
-    service = catalog.services[service_id]
-    forms = [service.name.ko, service.name.en, *service.aliases.ko, *service.aliases.en]
+def service_for_intent(intent: str | None) -> str | None:
+    """The service id an intent stands for, or None."""
+    if intent and intent.startswith(INTENT_PREFIX):
+        return intent.removeprefix(INTENT_PREFIX)
+    return None
+
+
+def _unique(forms: list[str]) -> list[str]:
     # Rasa matches lookups and synonyms case-insensitively: keep one form per casefold.
     seen: dict[str, str] = {}
     for form in forms:
@@ -30,27 +72,88 @@ def _surface_forms(catalog: Catalog, service_id: str) -> list[str]:
     return list(seen.values())
 
 
-def render_nlu_lookup(catalog: Catalog) -> str:
-    """Return the YAML text of the generated NLU file."""
+def _names(catalog: Catalog, service_id: str, language: str) -> list[str]:
+    service = catalog.services[service_id]
+    if language == "ko":
+        return _unique([service.name.ko, *service.aliases.ko])
+    return _unique([service.name.en, *service.aliases.en])
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\")
+
+
+def _examples(names: list[str], frames: tuple[str, ...], offset: int) -> list[str]:
+    examples = []
+    for i, name in enumerate(names):
+        annotated = f"[{_quote(name)}](service)"
+        examples.append(annotated)
+        examples.append(frames[(i + offset) % len(frames)].format(annotated))
+    return examples
+
+
+def render_nlu(catalog: Catalog) -> str:
+    """Intent examples, synonyms and the lookup table."""
     out = [HEADER, 'version: "3.1"\n\nnlu:\n']
     all_forms: dict[str, str] = {}
-    for service_id in sorted(catalog.services):
-        forms = _surface_forms(catalog, service_id)
+    for n, service_id in enumerate(sorted(catalog.services)):
+        ko, en = _names(catalog, service_id, "ko"), _names(catalog, service_id, "en")
+        examples = _examples(ko, _FRAMES_KO, n) + _examples(en, _FRAMES_EN, n)
+        out.append(f"  - intent: {intent_for(service_id)}\n    examples: |\n")
+        out.extend(f"      - {example}\n" for example in dict.fromkeys(examples))
+        forms = _unique([*ko, *en])
         for form in forms:
             all_forms.setdefault(form.casefold(), form)
         out.append(f"  - synonym: {service_id}\n    examples: |\n")
-        out.append(_example_block(forms))
+        out.extend(f"      - {form}\n" for form in forms)
     # Longest first, so a regex alternation prefers "주민등록등본" over "등본".
     ordered = sorted(all_forms.values(), key=lambda form: (-len(form), form))
     out.append("  - lookup: service\n    examples: |\n")
-    out.append(_example_block(ordered))
+    out.extend(f"      - {form}\n" for form in ordered)
     return "".join(out)
 
 
-def write_nlu_lookup(catalog: Catalog, target: Path) -> bool:
-    """Write the generated file; return True if its content changed."""
-    text = render_nlu_lookup(catalog)
-    if target.exists() and target.read_text(encoding="utf-8") == text:
-        return False
-    target.write_text(text, encoding="utf-8")
-    return True
+def render_rules(catalog: Catalog) -> str:
+    """One rule a service: its intent is answered from the catalog."""
+    out = [HEADER, 'version: "3.1"\n\nrules:\n']
+    for service_id in sorted(catalog.services):
+        out.append(
+            f"  - rule: Answer {service_id}\n    steps:\n"
+            f"      - intent: {intent_for(service_id)}\n"
+            "      - action: action_answer_service\n"
+        )
+    return "".join(out)
+
+
+def render_domain(catalog: Catalog) -> str:
+    """The service intents of the domain."""
+    out = [HEADER, 'version: "3.1"\n\nintents:\n']
+    out.extend(f"  - {intent_for(service_id)}\n" for service_id in sorted(catalog.services))
+    return "".join(out)
+
+
+def render_exports(catalog: Catalog) -> dict[Path, str]:
+    """Every generated file and its content."""
+    return {
+        EXPORTS["nlu"]: render_nlu(catalog),
+        EXPORTS["rules"]: render_rules(catalog),
+        EXPORTS["domain"]: render_domain(catalog),
+    }
+
+
+def stale_exports(catalog: Catalog) -> list[Path]:
+    """Generated files whose content is not what the catalog gives."""
+    return [
+        path
+        for path, text in render_exports(catalog).items()
+        if not path.exists() or path.read_text(encoding="utf-8") != text
+    ]
+
+
+def write_exports(catalog: Catalog) -> list[Path]:
+    """Write the generated files; return those that changed."""
+    changed = stale_exports(catalog)
+    texts = render_exports(catalog)
+    for path in changed:
+        path.write_text(texts[path], encoding="utf-8")
+    return changed

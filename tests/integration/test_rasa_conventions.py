@@ -25,7 +25,7 @@ def _rasa(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
 
 
 def test_rasa_data_validate() -> None:
-    result = _rasa("data", "validate", "--fail-on-warnings")
+    result = _rasa("data", "validate", "--domain", "domain", "--fail-on-warnings")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 

@@ -1,0 +1,155 @@
+"""Service identification measured on the held-out set ``nlu/tests/service_eval.yml``.
+
+Each utterance goes through the real Rasa model (``/model/parse``); the predicted service
+is what ``action_answer_service`` would answer (an exact catalog name first, else the
+service intent). When Rasa hesitates (``nlu_fallback``), the citizen is asked which of
+the likely services they meant; that counts as *clarified* when the right one is offered,
+and is not counted as correct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from assistant.actions.services import services_in_message
+from assistant.catalog import Catalog
+from assistant.catalog.nlu_export import service_for_intent
+from assistant.config import PROJECT_DIR
+
+EVAL_FILE = PROJECT_DIR / "nlu" / "tests" / "service_eval.yml"
+CLARIFY_CONFIDENCE = 0.1
+CLARIFY_CANDIDATES = 3
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled utterance."""
+
+    text: str
+    service: str
+    language: str
+    style: str = "plain"
+
+
+@dataclass
+class Outcome:
+    """What happened to one example."""
+
+    example: Example
+    predicted: str | None
+    clarified: bool
+
+    @property
+    def correct(self) -> bool:
+        return self.predicted == self.example.service
+
+
+@dataclass
+class Report:
+    """Accuracy overall, per language and per style, and the misses."""
+
+    total: int
+    accuracy: float
+    by_language: dict[str, float]
+    by_style: dict[str, float]
+    clarified: int
+    misses: list[dict[str, Any]] = field(default_factory=list)
+
+    def render(self) -> str:
+        """A plain-text table."""
+        lines = [f"service identification: {self.accuracy:.1%} of {self.total}"]
+        lines += [f"  {lang}: {acc:.1%}" for lang, acc in sorted(self.by_language.items())]
+        lines += [f"  style {style}: {acc:.1%}" for style, acc in sorted(self.by_style.items())]
+        lines.append(f"  asked to clarify with the right service offered: {self.clarified}")
+        return "\n".join(lines)
+
+
+def load_examples(path: Path = EVAL_FILE) -> list[Example]:
+    """The evaluation set."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [Example(**item) for item in raw["examples"]]
+
+
+def _clarification_candidates(parse: dict[str, Any]) -> list[str]:
+    found = []
+    for entry in parse.get("intent_ranking") or []:
+        service_id = service_for_intent(entry.get("name"))
+        if service_id and float(entry.get("confidence") or 0) >= CLARIFY_CONFIDENCE:
+            found.append(service_id)
+    return found[:CLARIFY_CANDIDATES]
+
+
+async def evaluate(
+    rasa_url: str,
+    catalog: Catalog,
+    examples: list[Example],
+    token: str | None = None,
+    concurrency: int = 4,
+) -> Report:
+    """Parse every example with the Rasa server at ``rasa_url`` and score it."""
+    semaphore = asyncio.Semaphore(concurrency)
+    params = {"token": token} if token else {}
+
+    async with httpx.AsyncClient(base_url=rasa_url, timeout=30) as client:
+
+        async def one(example: Example) -> Outcome:
+            async with semaphore:
+                response = await client.post(
+                    "/model/parse", params=params, json={"text": example.text}
+                )
+            response.raise_for_status()
+            parse = response.json()
+            found = services_in_message(parse, catalog)
+            predicted = found[0] if found else None
+            clarified = (
+                predicted is None
+                and (parse.get("intent") or {}).get("name") == "nlu_fallback"
+                and example.service in _clarification_candidates(parse)
+            )
+            return Outcome(example, predicted, clarified)
+
+        outcomes = await asyncio.gather(*(one(e) for e in examples))
+    return _score(outcomes)
+
+
+def _rate(outcomes: list[Outcome]) -> float:
+    return sum(o.correct for o in outcomes) / len(outcomes) if outcomes else 0.0
+
+
+def _score(outcomes: list[Outcome]) -> Report:
+    by_language: defaultdict[str, list[Outcome]] = defaultdict(list)
+    by_style: defaultdict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_language[outcome.example.language].append(outcome)
+        by_style[outcome.example.style].append(outcome)
+    return Report(
+        total=len(outcomes),
+        accuracy=_rate(outcomes),
+        by_language={k: _rate(v) for k, v in by_language.items()},
+        by_style={k: _rate(v) for k, v in by_style.items()},
+        clarified=sum(o.clarified for o in outcomes),
+        misses=[
+            {**asdict(o.example), "predicted": o.predicted, "clarified": o.clarified}
+            for o in outcomes
+            if not o.correct
+        ],
+    )
+
+
+def confusions(report: Report) -> Counter[tuple[str, str | None]]:
+    """(expected, predicted) pairs of the misses, most common first."""
+    return Counter((m["service"], m["predicted"]) for m in report.misses)
+
+
+def save(report: Report, path: Path) -> None:
+    """Write the report as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(report), ensure_ascii=False, indent=2), encoding="utf-8")
