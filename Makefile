@@ -3,13 +3,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup run test lint train bench clean
+.PHONY: help setup run test lint train bench nlu-report clean
 
 help:
 	@echo "make run    set up what is missing, train the model if its data changed, start everything"
 	@echo "make test   set up what is missing, run every test"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks (bench/), printing figures"
+	@echo "make nlu-report  service-identification accuracy and Rasa cross-validation"
 
 setup:
 	@bash scripts/setup.sh
@@ -32,6 +33,14 @@ train: setup
 
 bench: setup
 	@$(VENV)/python bench/text_turns.py
+
+# Service-identification accuracy on the held-out set, and Rasa's own 3-fold
+# cross-validation of intent classification (several minutes: trains three models).
+nlu-report: setup
+	@$(VENV)/sotong nlu evaluate
+	@cd nlu && RASA_TELEMETRY_ENABLED=false ../.venv-rasa/bin/rasa test nlu --cross-validation \
+		--folds 3 --config config.yml --domain domain --nlu data --out ../var/reports/nlu-cv
+	@echo "cross-validation report: var/reports/nlu-cv/intent_report.json"
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

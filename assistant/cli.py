@@ -104,13 +104,28 @@ def run() -> None:
         typer.echo("[sotong] stopped.")
 
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", help="Another Rasa pipeline to try instead of nlu/config.yml (experiments)"
+    ),
+]
+
+
 @app.command()
-def train(force: Annotated[bool, typer.Option(help="Train even if unchanged")] = False) -> None:
+def train(
+    force: Annotated[bool, typer.Option(help="Train even if unchanged")] = False,
+    config: ConfigOption = None,
+) -> None:
     """Train the Rasa model if its data changed; print the model's path."""
-    from assistant.training import TrainingError, ensure_model
+    from assistant.training import DEFAULT_CONFIG, TrainingError, ensure_model
 
     try:
-        model = ensure_model(force=force, echo=lambda line: typer.echo(line, err=True))
+        model = ensure_model(
+            force=force,
+            echo=lambda line: typer.echo(line, err=True),
+            config=config or DEFAULT_CONFIG,
+        )
     except TrainingError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
@@ -166,6 +181,7 @@ def nlu_evaluate(
     report_path: Annotated[
         Path, typer.Option("--report", help="Where to write the JSON report")
     ] = DEFAULT_EVAL_REPORT,
+    config: ConfigOption = None,
 ) -> None:
     """Service-identification accuracy per language on the held-out evaluation set."""
     import asyncio
@@ -175,9 +191,11 @@ def nlu_evaluate(
     from assistant.catalog import load_catalog
     from assistant.nlu_eval import confusions, evaluate, load_examples, save
     from assistant.stack import RasaServer, default_tracker_url
-    from assistant.training import ensure_model
+    from assistant.training import DEFAULT_CONFIG, ensure_model
 
-    model = ensure_model(echo=lambda line: typer.echo(line, err=True))
+    model = ensure_model(
+        echo=lambda line: typer.echo(line, err=True), config=config or DEFAULT_CONFIG
+    )
     with tempfile.TemporaryDirectory() as tmp:
         token = secrets.token_urlsafe(16)
         rasa = RasaServer(

@@ -131,6 +131,12 @@ def catalog_texts(catalog: Catalog) -> Iterator[Text]:
         for language in ("ko", "en"):
             for i, document in enumerate(service.documents.get(language)):
                 yield Text(f"{base}.documents.{language}[{i}]", document)
+    for package in catalog.packages.values():
+        base = f"packages/{package.id}"
+        yield from _localized(f"{base}.summary", package.summary)
+        for i, step in enumerate(package.steps):
+            if step.note is not None:
+                yield from _localized(f"{base}.steps[{i}].note", step.note)
 
 
 def response_texts(domain_path: Path = DOMAIN_DIR) -> Iterator[Text]:
@@ -158,12 +164,25 @@ def gateway_texts() -> Iterator[Text]:
         yield Text(f"gateway/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
 
 
+def screening_texts() -> Iterator[Text]:
+    """What the screening actions say around the questions (the questions are responses)."""
+    from assistant.actions.screening import TEXTS
+
+    for key, value in TEXTS.items():
+        yield from _localized(f"screening/{key}", value, MAX_RESPONSE_SEGMENTS)
+
+
 def lint(texts: Iterable[Text]) -> list[Finding]:
     """Every finding over ``texts``."""
     return [finding for item in texts for finding in lint_text(item)]
 
 
 def lint_everything() -> list[Finding]:
-    """Lint every response, catalog text and gateway text."""
-    items = [*response_texts(), *catalog_texts(load_catalog()), *gateway_texts()]
+    """Lint every response, catalog text, gateway text and screening text."""
+    items = [
+        *response_texts(),
+        *catalog_texts(load_catalog()),
+        *gateway_texts(),
+        *screening_texts(),
+    ]
     return lint(items)

@@ -44,6 +44,15 @@ def default_tracker_url(var_dir: Path) -> str:
     return f"sqlite:///{var_dir / 'rasa-tracker.db'}"
 
 
+def log_tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a process log, so a failure in CI shows its cause."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as error:
+        return f"(log unreadable: {error})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
 @dataclass
 class RasaServer:
     """One `rasa run --enable-api` process."""
@@ -116,7 +125,8 @@ class RasaServer:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(
-                    f"Rasa exited with {self.process.returncode}; see {self.log_path}"
+                    f"Rasa exited with {self.process.returncode}; the end of {self.log_path}:\n"
+                    + log_tail(self.log_path)
                 )
             try:
                 response = httpx.get(f"{self.url}/status", params=params, timeout=2.0)
@@ -125,7 +135,10 @@ class RasaServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError(f"Rasa not ready after {timeout:.0f}s; see {self.log_path}")
+        raise TimeoutError(
+            f"Rasa not ready after {timeout:.0f}s; the end of {self.log_path}:\n"
+            + log_tail(self.log_path)
+        )
 
     def kill(self) -> None:
         """Kill at once (what a crash looks like to the gateway)."""

@@ -20,6 +20,7 @@ from assistant.catalog.nlu_export import write_exports
 from assistant.config import PROJECT_DIR
 
 NLU_DIR = PROJECT_DIR / "nlu"
+DEFAULT_CONFIG = NLU_DIR / "config.yml"
 RASA_REQUIREMENTS = PROJECT_DIR / "requirements" / "rasa.txt"
 
 
@@ -44,19 +45,21 @@ def model_cache_dir() -> Path:
     return base
 
 
-def training_inputs(nlu_dir: Path = NLU_DIR) -> list[Path]:
+def training_inputs(nlu_dir: Path = NLU_DIR, config: Path | None = None) -> list[Path]:
     """Every file whose content decides the trained model."""
-    files = [nlu_dir / "config.yml", *sorted((nlu_dir / "domain").rglob("*.yml"))]
+    files = [config or nlu_dir / "config.yml", *sorted((nlu_dir / "domain").rglob("*.yml"))]
     files += sorted((nlu_dir / "data").rglob("*.yml"))
+    # Custom components (e.g. the Korean tokenizer) are part of the model's recipe.
+    files += sorted((nlu_dir / "components").rglob("*.py"))
     if RASA_REQUIREMENTS.exists():
         files.append(RASA_REQUIREMENTS)  # a different Rasa means a different model
     return files
 
 
-def data_fingerprint(nlu_dir: Path = NLU_DIR) -> str:
+def data_fingerprint(nlu_dir: Path = NLU_DIR, config: Path | None = None) -> str:
     """SHA-256 over the names and contents of the training inputs."""
     digest = hashlib.sha256()
-    for path in training_inputs(nlu_dir):
+    for path in training_inputs(nlu_dir, config):
         digest.update(path.relative_to(PROJECT_DIR).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -64,11 +67,18 @@ def data_fingerprint(nlu_dir: Path = NLU_DIR) -> str:
     return digest.hexdigest()
 
 
-def ensure_model(force: bool = False, echo: Callable[[str], None] = print) -> Path:
-    """Return the path of a model trained on the current data, training if needed."""
+def ensure_model(
+    force: bool = False, echo: Callable[[str], None] = print, config: Path = DEFAULT_CONFIG
+) -> Path:
+    """Return the path of a model trained on the current data, training if needed.
+
+    ``config`` replaces ``nlu/config.yml`` for experiments (e.g. another tokenizer); its
+    model is cached under its own fingerprint.
+    """
     for path in write_exports(load_catalog()):
         echo(f"updated {path.relative_to(PROJECT_DIR)} from the catalog")
-    fingerprint = data_fingerprint()
+    config = config.resolve()
+    fingerprint = data_fingerprint(config=config)
     cache = model_cache_dir()
     model = cache / f"sotong-{fingerprint[:24]}.tar.gz"
     if model.exists() and not force:
@@ -80,13 +90,13 @@ def ensure_model(force: bool = False, echo: Callable[[str], None] = print) -> Pa
         if model.exists() and not force:
             echo(f"model up to date ({model.name})")
             return model
-        echo("training the Rasa model (the NLU data changed) — about a minute on 2 cores …")
+        echo("training the Rasa model (its data changed): about 12 minutes on 2 cores …")
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             command = [
                 str(rasa_executable()),
                 "train",
                 "--config",
-                "config.yml",
+                str(config),
                 "--domain",
                 "domain",
                 "--data",

@@ -16,6 +16,8 @@ from assistant.actions.dialogue import (
     ActionRequestHandoff,
     ActionStartOver,
 )
+from assistant.actions.packages import ActionPresentPackage
+from assistant.actions.screening import screening_actions
 from assistant.actions.services import ActionAnswerService
 from assistant.catalog import Catalog
 
@@ -26,10 +28,12 @@ def build_executor(catalog: Catalog) -> ActionExecutor:
     for action in (
         ActionReadMessageContext(),
         ActionAnswerService(catalog),
+        ActionPresentPackage(catalog),
         ActionRequestHandoff(),
         ActionRepeat(),
         ActionStartOver(),
         ActionOfferChoices(catalog),
+        *screening_actions(catalog),
     ):
         executor.register_action(action)
     return executor

@@ -43,22 +43,40 @@ def describe_service(service: Service, language: Language) -> str:
 SHORT_FORM_CHANNELS = frozenset({"sms", "voice"})
 
 
-def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
-    """Service ids a parsed message asks about, most certain first.
+# A name in the message usually decides; but "출생신고랑 같이 지원금 신청" names the birth
+# report while asking for the childbirth one-stop service. A very confident classifier
+# that chose a *related* service (same life event or same target group) overrides a
+# single name. Unrelated overrides are refused: DIET is overconfident on stray tokens
+# ("기초연금 선정기준액 2024" once went to the 107 relay service at 0.94).
+INTENT_OVERRIDES_NAME = 0.9
 
-    Names matched from the catalog (entities) are exact, so they win; otherwise the
-    service intent the classifier chose.
-    """
+
+def related_services(first: Service, second: Service) -> bool:
+    """True when two services share a life event or a specific target group."""
+    if set(first.life_events) & set(second.life_events):
+        return True
+    return bool((set(first.target_groups) & set(second.target_groups)) - {"everyone"})
+
+
+def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
+    """Service ids a parsed message asks about, most certain first."""
     named = [
-        e.get("value")
+        str(e.get("value"))
         for e in parse.get("entities") or []
         if e.get("entity") == "service" and catalog.get(str(e.get("value")))
     ]
-    found = [str(v) for v in dict.fromkeys(named)]
+    found = list(dict.fromkeys(named))
+    intent = parse.get("intent") or {}
+    classified = service_for_intent(intent.get("name"))
+    if classified is None or catalog.get(classified) is None:
+        return found
     if not found:
-        intent = service_for_intent((parse.get("intent") or {}).get("name"))
-        if intent and catalog.get(intent):
-            found = [intent]
+        return [classified]
+    confident = float(intent.get("confidence") or 0.0) >= INTENT_OVERRIDES_NAME
+    if len(found) == 1 and found[0] != classified and confident:
+        mentioned, chosen = catalog.get(found[0]), catalog.get(classified)
+        if mentioned is not None and chosen is not None and related_services(mentioned, chosen):
+            return [classified]
     return found
 
 

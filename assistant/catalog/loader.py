@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from assistant.catalog.schema import Service
+from assistant.catalog.schema import Package, Service
 
 
 class CatalogError(ValueError):
@@ -25,6 +25,11 @@ class Catalog:
     """All services, looked up by id."""
 
     services: dict[str, Service]
+    packages: dict[str, Package] = field(default_factory=dict)
+
+    def package(self, package_id: str) -> Package | None:
+        """The life-event package with ``package_id``, or None."""
+        return self.packages.get(package_id)
 
     def get(self, service_id: str) -> Service | None:
         """The service with ``service_id``, or None."""
@@ -56,6 +61,26 @@ def load_catalog(directory: Path = DEFAULT_CATALOG_DIR) -> Catalog:
         if service.id in services:
             problems.append(f"{path.name}: duplicate id {service.id!r}")
         services[service.id] = service
+    packages = _load_packages(directory / "packages", services, problems)
     if problems:
         raise CatalogError("invalid catalog:\n" + "\n".join(problems))
-    return Catalog(services=services)
+    return Catalog(services=services, packages=packages)
+
+
+def _load_packages(
+    directory: Path, services: dict[str, Service], problems: list[str]
+) -> dict[str, Package]:
+    packages: dict[str, Package] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            package = Package.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, ValidationError) as exc:
+            problems.append(f"packages/{path.name}: {exc}")
+            continue
+        if package.id != path.stem:
+            problems.append(f"packages/{path.name}: id {package.id!r} must match the file name")
+        for step in package.steps:
+            if step.service not in services:
+                problems.append(f"packages/{path.name}: unknown service {step.service!r}")
+        packages[package.id] = package
+    return packages

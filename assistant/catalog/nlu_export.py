@@ -4,8 +4,12 @@ The catalog is the single source of the names citizens use for a service. From i
 - ``nlu/data/catalog_services.yml``: one intent per service (``service_<id>``) with
   examples built from the names and a few sentence frames, the synonyms that map every
   name to the service id, and the ``service`` lookup table;
-- ``nlu/data/catalog_rules.yml``: the rule answering each service intent;
-- ``nlu/domain/catalog_services.yml``: the service intents for the domain.
+- ``nlu/data/catalog_rules.yml``: the rule answering each service intent, and each
+  life-event package intent (``package_<id>``) with its checklist;
+- ``nlu/domain/catalog_services.yml``: the service and package intents for the domain.
+
+Package intents get examples from the package names only, without the ``service``
+entity: "이사 체크리스트" asks for the checklist, not for one service.
 
 ``sotong nlu export`` writes them and a test keeps them in sync. Hand-written examples
 (situations that never name the service) live in ``nlu/data/services.yml``.
@@ -16,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.catalog.loader import Catalog
+from assistant.catalog.schema import Language
 from assistant.config import PROJECT_DIR
 
 NLU_DIR = PROJECT_DIR / "nlu"
@@ -42,6 +47,8 @@ _FRAMES_KO = (
     "{} 문의드려요",
     "{} 좀 알려 주세요",
 )
+_FRAMES_PACKAGE_KO = ("{} 알려 주세요", "{} 뭐예요", "{} 정리해 주세요")
+_FRAMES_PACKAGE_EN = ("show me the {}", "what is the {}", "{} please")
 _FRAMES_EN = (
     "how do I get {}",
     "tell me about {}",
@@ -55,6 +62,21 @@ _FRAMES_EN = (
 def intent_for(service_id: str) -> str:
     """The intent name of a service."""
     return f"{INTENT_PREFIX}{service_id}"
+
+
+PACKAGE_PREFIX = "package_"
+
+
+def package_intent_for(package_id: str) -> str:
+    """The intent name of a life-event package."""
+    return f"{PACKAGE_PREFIX}{package_id}"
+
+
+def package_for_intent(intent: str | None) -> str | None:
+    """The package id an intent stands for, or None."""
+    if intent and intent.startswith(PACKAGE_PREFIX):
+        return intent.removeprefix(PACKAGE_PREFIX)
+    return None
 
 
 def service_for_intent(intent: str | None) -> str | None:
@@ -106,6 +128,19 @@ def render_nlu(catalog: Catalog) -> str:
             all_forms.setdefault(form.casefold(), form)
         out.append(f"  - synonym: {service_id}\n    examples: |\n")
         out.extend(f"      - {form}\n" for form in forms)
+    for n, package_id in enumerate(sorted(catalog.packages)):
+        package = catalog.packages[package_id]
+        examples = []
+        package_frames: tuple[tuple[Language, tuple[str, ...]], ...] = (
+            ("ko", _FRAMES_PACKAGE_KO),
+            ("en", _FRAMES_PACKAGE_EN),
+        )
+        for language, frames in package_frames:
+            names = _unique([package.name.get(language), *package.aliases.get(language)])
+            for i, name in enumerate(names):
+                examples += [name, frames[(i + n) % len(frames)].format(name)]
+        out.append(f"  - intent: {package_intent_for(package_id)}\n    examples: |\n")
+        out.extend(f"      - {example}\n" for example in dict.fromkeys(examples))
     # Longest first, so a regex alternation prefers "주민등록등본" over "등본".
     ordered = sorted(all_forms.values(), key=lambda form: (-len(form), form))
     out.append("  - lookup: service\n    examples: |\n")
@@ -114,7 +149,7 @@ def render_nlu(catalog: Catalog) -> str:
 
 
 def render_rules(catalog: Catalog) -> str:
-    """One rule a service: its intent is answered from the catalog."""
+    """One rule a service (answered from the catalog) and a package (its checklist)."""
     out = [HEADER, 'version: "3.1"\n\nrules:\n']
     for service_id in sorted(catalog.services):
         out.append(
@@ -122,13 +157,20 @@ def render_rules(catalog: Catalog) -> str:
             f"      - intent: {intent_for(service_id)}\n"
             "      - action: action_answer_service\n"
         )
+    for package_id in sorted(catalog.packages):
+        out.append(
+            f"  - rule: Checklist {package_id}\n    steps:\n"
+            f"      - intent: {package_intent_for(package_id)}\n"
+            "      - action: action_present_package\n"
+        )
     return "".join(out)
 
 
 def render_domain(catalog: Catalog) -> str:
-    """The service intents of the domain."""
+    """The service and package intents of the domain."""
     out = [HEADER, 'version: "3.1"\n\nintents:\n']
     out.extend(f"  - {intent_for(service_id)}\n" for service_id in sorted(catalog.services))
+    out.extend(f"  - {package_intent_for(pid)}\n" for pid in sorted(catalog.packages))
     return "".join(out)
 
 

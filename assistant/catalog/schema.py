@@ -108,3 +108,22 @@ class Service(_Strict):
         if len(value.ko) != len(value.en):
             raise ValueError("documents must list the same items in Korean and English")
         return value
+
+
+class PackageStep(_Strict):
+    """One service in a life-event checklist, with an optional note for this event."""
+
+    service: str
+    note: Localized | None = None
+
+
+class Package(_Strict):
+    """A Civil Service Package: everything one life event needs, across agencies."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    life_event: LifeEvent
+    name: Localized
+    aliases: LocalizedList
+    summary: Localized
+    steps: list[PackageStep] = Field(min_length=2)
+    reviewed: dt.date

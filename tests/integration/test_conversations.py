@@ -159,3 +159,16 @@ def test_bad_input_gets_clear_errors(gateway: httpx.Client, citizen: Citizen) ->
         gateway.post("/api/webchat/sessions/not-an-id/messages", json={"text": "x"}).status_code
         == 422
     )
+
+
+def test_every_catalog_service_is_reachable_in_both_languages(gateway: httpx.Client) -> None:
+    from assistant.catalog import load_catalog
+
+    korean, english = Citizen(gateway), Citizen(gateway, language="en")
+    missed = []
+    for service in load_catalog():
+        if f"[{service.name.ko}]" not in texts(korean.say(f"{service.name.ko} 알려 주세요")):
+            missed.append((service.id, "ko"))
+        if f"[{service.name.en}]" not in texts(english.say(f"tell me about {service.name.en}")):
+            missed.append((service.id, "en"))
+    assert not missed, missed

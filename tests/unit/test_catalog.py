@@ -9,21 +9,53 @@ from assistant.catalog import CatalogError, load_catalog
 from assistant.catalog.loader import DEFAULT_CATALOG_DIR
 from assistant.catalog.nlu_export import stale_exports
 
+# The services the issue names; the catalog holds more.
 REQUIRED = {
     "resident_registration_copy",
     "move_in_report",
+    "family_relation_certificate",
+    "seal_certificate",
+    "birth_report",
+    "death_report",
+    "safe_inheritance",
+    "childbirth_one_stop",
     "basic_pension",
     "disability_registration",
-    "birth_report",
+    "disability_pension",
+    "disability_allowance",
+    "elderly_care_service",
+    "welfare_consultation",
+    "vehicle_registration",
+    "drivers_licence_renewal",
+    "building_register",
+    "information_disclosure",
+    "epeople_petition",
+    "safe_return",
+    "safe_overseas_travel",
+    "criminal_justice_portal",
+    "postal_welfare_delivery",
+    "sign_language_relay",
+    "translated_documents",
 }
 
 
-def test_catalog_loads_and_covers_the_first_services() -> None:
+def test_catalog_loads_and_covers_the_named_services() -> None:
     catalog = load_catalog()
-    assert REQUIRED <= set(catalog.services)
+    assert len(catalog) >= 34
+    assert REQUIRED <= set(catalog.services), REQUIRED - set(catalog.services)
     for service in catalog:
         assert service.name.ko and service.name.en
         assert service.aliases.ko and service.aliases.en
+
+
+def test_no_name_belongs_to_two_services() -> None:
+    owners: dict[str, str] = {}
+    for service in load_catalog():
+        names = [service.name.ko, service.name.en, *service.aliases.ko, *service.aliases.en]
+        for name in {n.casefold() for n in names}:
+            assert owners.setdefault(name, service.id) == service.id, (
+                f"{name!r} names both {owners[name]} and {service.id}"
+            )
 
 
 def test_generated_nlu_files_are_current() -> None:
@@ -60,3 +92,43 @@ def test_deadlines_are_worded_plainly() -> None:
     assert move is not None and move.deadline is not None
     assert move.deadline.describe("ko") == "이사한 날부터 14일 안"
     assert move.deadline.describe("en") == "within 14 days of the day you moved"
+
+
+def test_five_life_event_packages_with_deadlines_where_the_law_sets_them() -> None:
+    catalog = load_catalog()
+    assert set(catalog.packages) == {"moving", "birth", "death", "turning_65", "new_disability"}
+    for package in catalog.packages.values():
+        assert package.name.ko and package.name.en and package.aliases.ko and package.aliases.en
+        assert len(package.steps) >= 2
+    first_steps = {p.id: catalog.services[p.steps[0].service] for p in catalog.packages.values()}
+    # The steps with a legal deadline come first where one exists.
+    for package_id in ("moving", "birth", "death"):
+        assert first_steps[package_id].deadline is not None, package_id
+
+
+def test_an_unknown_service_in_a_package_is_reported(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(DEFAULT_CATALOG_DIR, tmp_path / "catalog")
+    path = tmp_path / "catalog" / "packages" / "moving.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["steps"][0]["service"] = "no_such_service"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CatalogError, match="no_such_service"):
+        load_catalog(tmp_path / "catalog")
+
+
+def test_packages_are_their_own_intents_with_a_checklist_rule() -> None:
+    from assistant.catalog.nlu_export import render_domain, render_nlu, render_rules
+
+    catalog = load_catalog()
+    nlu, rules, domain = render_nlu(catalog), render_rules(catalog), render_domain(catalog)
+    for package_id in catalog.packages:
+        assert f"- intent: package_{package_id}\n" in nlu
+        assert f"      - intent: package_{package_id}\n      - action: action_present_package" in (
+            rules
+        )
+        assert f"  - package_{package_id}\n" in domain
+    # Package names are not service names: no service entity inside a package intent.
+    package_block = nlu[nlu.index("- intent: package_") :].split("- lookup:")[0]
+    assert "](service)" not in package_block

@@ -1,0 +1,1 @@
+"""Custom Rasa components (importable because Rasa runs from ``nlu/``)."""
