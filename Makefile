@@ -38,9 +38,12 @@ bench: setup
 # cross-validation of intent classification (several minutes: trains three models).
 nlu-report: setup
 	@$(VENV)/sotong nlu evaluate
-	@cd nlu && RASA_TELEMETRY_ENABLED=false ../.venv-rasa/bin/rasa test nlu --cross-validation \
-		--folds 3 --config config.yml --domain domain --nlu data --out ../var/reports/nlu-cv
-	@echo "cross-validation report: var/reports/nlu-cv/intent_report.json"
+	@mkdir -p var/reports
+	@set -o pipefail; cd nlu && RASA_TELEMETRY_ENABLED=false ../.venv-rasa/bin/rasa test nlu \
+		--cross-validation --folds 3 --config config.yml --domain domain --nlu data \
+		--out ../var/reports/nlu-cv 2>&1 | tee ../var/reports/nlu-cv.log \
+		| grep -E "(train|test) (Accuracy|F1-score|Precision):"
+	@echo "cross-validation: var/reports/nlu-cv.log and var/reports/nlu-cv/"
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -90,7 +90,7 @@ def ensure_model(
         if model.exists() and not force:
             echo(f"model up to date ({model.name})")
             return model
-        echo("training the Rasa model (its data changed): about 12 minutes on 2 cores …")
+        echo("training the Rasa model (its data changed): about 25 minutes on 2 cores …")
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             command = [
                 str(rasa_executable()),
