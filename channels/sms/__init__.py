@@ -1,0 +1,1 @@
+"""SMS channel over Twilio."""
