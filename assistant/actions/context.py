@@ -8,7 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-LANGUAGES = ("ko", "en")
+from assistant.catalog.schema import Language
+
+LANGUAGES: tuple[Language, ...] = ("ko", "en")
+
+# Channels that get the short form of an answer (a fuller one goes to the web).
+SHORT_FORM_CHANNELS = frozenset({"sms", "voice"})
 
 
 def message_metadata(tracker: Tracker) -> dict[str, Any]:
@@ -17,10 +22,21 @@ def message_metadata(tracker: Tracker) -> dict[str, Any]:
     return metadata if isinstance(metadata, dict) else {}
 
 
-def current_language(tracker: Tracker) -> str:
+def current_language(tracker: Tracker) -> Language:
     """The conversation's language: this message's metadata, else the slot, else Korean."""
     language = message_metadata(tracker).get("language") or tracker.get_slot("language")
-    return language if language in LANGUAGES else "ko"
+    return "en" if language == "en" else "ko"
+
+
+def current_channel(tracker: Tracker) -> str | None:
+    """The channel of this message: its metadata, else the slot."""
+    channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
+    return channel if isinstance(channel, str) else None
+
+
+def wants_short_form(tracker: Tracker) -> bool:
+    """True on channels (SMS, voice) that get the short form of an answer."""
+    return current_channel(tracker) in SHORT_FORM_CHANNELS
 
 
 class ActionReadMessageContext(Action):

@@ -11,7 +11,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from assistant.actions.context import current_language, message_metadata
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import intent_for, service_for_intent
-from assistant.catalog.schema import Language
 
 HANDOFF_KEY = "sotong_handoff"  # read by the conversation core
 
@@ -97,7 +96,7 @@ class ActionOfferChoices(Action):
         if not candidates:
             dispatcher.utter_message(response="utter_offer_choices")
             return []
-        language: Language = "en" if current_language(tracker) == "en" else "ko"
+        language = current_language(tracker)
         buttons = []
         for service_id in candidates:
             service = self._catalog.get(service_id)

@@ -8,8 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, message_metadata
-from assistant.actions.services import SHORT_FORM_CHANNELS
+from assistant.actions.context import current_language, wants_short_form
 from assistant.catalog import Catalog, Package
 from assistant.catalog.nlu_export import intent_for, package_for_intent
 from assistant.catalog.schema import Language
@@ -53,15 +52,14 @@ class ActionPresentPackage(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language: Language = "en" if current_language(tracker) == "en" else "ko"
+        language = current_language(tracker)
         intent = (tracker.latest_message or {}).get("intent") or {}
         package_id = package_for_intent(intent.get("name"))
         package = self._catalog.package(package_id) if package_id else None
         if package is None:
             dispatcher.utter_message(response="utter_offer_choices")
             return []
-        channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
-        text = describe_package(package, self._catalog, language, channel in SHORT_FORM_CHANNELS)
+        text = describe_package(package, self._catalog, language, wants_short_form(tracker))
         buttons = [
             {
                 "title": self._catalog.services[step.service].name.get(language),

@@ -14,8 +14,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, message_metadata
-from assistant.actions.services import SHORT_FORM_CHANNELS
+from assistant.actions.context import current_language, wants_short_form
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import intent_for
 from assistant.catalog.schema import Language, Localized
@@ -105,10 +104,6 @@ def _answers(screening: Screening, tracker: Tracker) -> dict[str, Any]:
     return {slot: tracker.get_slot(slot) for slot in screening.slots}
 
 
-def _language(tracker: Tracker) -> Language:
-    return "en" if current_language(tracker) == "en" else "ko"
-
-
 class ValidateScreening(FormValidationAction):
     """Read each answer of one screening form; choose the next question."""
 
@@ -138,7 +133,7 @@ class ValidateScreening(FormValidationAction):
             answer = _read(kind, value)
             if answer is None:
                 # Ask the same question again, with an example of an answer that works.
-                dispatcher.utter_message(text=TEXTS[f"retry_{kind}"].get(_language(tracker)))
+                dispatcher.utter_message(text=TEXTS[f"retry_{kind}"].get(current_language(tracker)))
             events.append(SlotSet(slot, answer))
             tracker.slots[slot] = answer
         return events
@@ -153,7 +148,7 @@ class ActionStartScreening(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=TEXTS["intro"].get(_language(tracker)))
+        dispatcher.utter_message(text=TEXTS["intro"].get(current_language(tracker)))
         return [SlotSet(slot, None) for slot in all_screening_slots()]
 
 
@@ -208,14 +203,13 @@ class ActionScreeningResult(Action):
         if screening is None:
             dispatcher.utter_message(response="utter_offer_choices")
             return []
-        language = _language(tracker)
+        language = current_language(tracker)
         answers = _answers(screening, tracker)
         findings = [
             f for f in screening.findings(answers) if self._catalog.get(f.service) is not None
         ]
-        channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
         text = describe_findings(
-            screening, answers, findings, self._catalog, language, channel in SHORT_FORM_CHANNELS
+            screening, answers, findings, self._catalog, language, wants_short_form(tracker)
         )
         buttons = [
             {

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, message_metadata
+from assistant.actions.context import current_language, wants_short_form
 from assistant.catalog import Catalog, Service
 from assistant.catalog.nlu_export import service_for_intent
 from assistant.catalog.schema import Language
@@ -38,9 +38,6 @@ def describe_service(service: Service, language: Language) -> str:
     lines.append(f"{label('how')}: {service.how_to_apply.get(language)}")
     lines.append(f"{label('time')}: {service.processing_time.get(language)}")
     return "\n".join(lines)
-
-
-SHORT_FORM_CHANNELS = frozenset({"sms", "voice"})
 
 
 # A name in the message usually decides; but "출생신고랑 같이 지원금 신청" names the birth
@@ -80,9 +77,9 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
     return found
 
 
-def answer_for_channel(service: Service, language: Language, channel: str | None) -> str:
+def answer_for_channel(service: Service, language: Language, short: bool) -> str:
     """The short form on SMS and voice, the full description elsewhere."""
-    if channel in SHORT_FORM_CHANNELS:
+    if short:
         return service.short.get(language)
     return describe_service(service, language)
 
@@ -99,20 +96,20 @@ class ActionAnswerService(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        language: Language = "en" if current_language(tracker) == "en" else "ko"
-        channel = message_metadata(tracker).get("channel") or tracker.get_slot("channel")
+        language = current_language(tracker)
+        short = wants_short_form(tracker)
         known = services_in_message(tracker.latest_message or {}, self._catalog)
         if len(known) > 1:
             # Several services named at once: answer each, in the order mentioned.
             for service_id in known:
                 service = self._catalog.get(service_id)
                 if service is not None:
-                    dispatcher.utter_message(text=answer_for_channel(service, language, channel))
+                    dispatcher.utter_message(text=answer_for_channel(service, language, short))
             return [SlotSet("service", known[-1])]
         service_id = known[0] if known else tracker.get_slot("service")
         service = self._catalog.get(service_id) if isinstance(service_id, str) else None
         if service is None:
             dispatcher.utter_message(response="utter_ask_which_service")
             return [SlotSet("service", None)] if service_id else []
-        dispatcher.utter_message(text=answer_for_channel(service, language, channel))
+        dispatcher.utter_message(text=answer_for_channel(service, language, short))
         return [SlotSet("service", service.id)]
