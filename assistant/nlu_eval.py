@@ -1,10 +1,12 @@
 """Service identification measured on the held-out set ``nlu/tests/service_eval.yml``.
 
 Each utterance goes through the real Rasa model (``/model/parse``); the predicted service
-is what ``action_answer_service`` would answer (an exact catalog name first, else the
-service intent). When Rasa hesitates (``nlu_fallback``), the citizen is asked which of
-the likely services they meant; that counts as *clarified* when the right one is offered,
-and is not counted as correct.
+is the one the dialogue would answer about (``assistant.actions.routing``: the rules'
+action for the intent, then an exact catalog name first, else the service intent). A
+greeting or package that happens to name a service counts as a miss. When Rasa
+hesitates (``nlu_fallback``) without a name, the citizen is asked which of the likely
+services they meant; that counts as *clarified* when the right one is offered, and is
+not counted as correct.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
-from assistant.actions.services import services_in_message
+from assistant.actions.routing import answered_services
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import service_for_intent
 from assistant.config import PROJECT_DIR
@@ -46,6 +48,7 @@ class Outcome:
     example: Example
     predicted: str | None
     clarified: bool
+    intent: str | None = None
 
     @property
     def correct(self) -> bool:
@@ -107,14 +110,15 @@ async def evaluate(
                 )
             response.raise_for_status()
             parse = response.json()
-            found = services_in_message(parse, catalog)
+            found = answered_services(parse, catalog)
             predicted = found[0] if found else None
+            intent = (parse.get("intent") or {}).get("name")
             clarified = (
                 predicted is None
-                and (parse.get("intent") or {}).get("name") == "nlu_fallback"
+                and intent == "nlu_fallback"
                 and example.service in _clarification_candidates(parse)
             )
-            return Outcome(example, predicted, clarified)
+            return Outcome(example, predicted, clarified, intent)
 
         outcomes = await asyncio.gather(*(one(e) for e in examples))
     return _score(outcomes)
@@ -137,7 +141,12 @@ def _score(outcomes: list[Outcome]) -> Report:
         by_style={k: _rate(v) for k, v in by_style.items()},
         clarified=sum(o.clarified for o in outcomes),
         misses=[
-            {**asdict(o.example), "predicted": o.predicted, "clarified": o.clarified}
+            {
+                **asdict(o.example),
+                "predicted": o.predicted,
+                "clarified": o.clarified,
+                "intent": o.intent,
+            }
             for o in outcomes
             if not o.correct
         ],

@@ -29,7 +29,7 @@ def build_executor(catalog: Catalog) -> ActionExecutor:
         ActionReadMessageContext(),
         ActionAnswerService(catalog),
         ActionPresentPackage(catalog),
-        ActionRequestHandoff(),
+        ActionRequestHandoff(catalog),
         ActionRepeat(),
         ActionStartOver(),
         ActionOfferChoices(catalog),

@@ -8,7 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, message_metadata
+from assistant.actions.context import current_language, message_metadata, wants_short_form
+from assistant.actions.routing import SIGN_LANGUAGE_SERVICE, asks_for_sign_language
+from assistant.actions.services import answer_for_channel, services_in_message, utter_services
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import intent_for, service_for_intent
 
@@ -64,7 +66,8 @@ class ActionStartOver(Action):
 class ActionOfferChoices(Action):
     """Fallback: never "I don't understand".
 
-    When the classifier hesitated between services, ask which of those is meant;
+    A service named in the message is answered (the classifier hesitated, the name did
+    not); when the classifier hesitated between services, ask which of those is meant;
     otherwise offer the common choices.
     """
 
@@ -92,11 +95,16 @@ class ActionOfferChoices(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        language = current_language(tracker)
+        named = services_in_message(tracker.latest_message or {}, self._catalog)
+        if named:
+            return utter_services(
+                dispatcher, self._catalog, named, language, wants_short_form(tracker)
+            )
         candidates = self.candidates(tracker)
         if not candidates:
             dispatcher.utter_message(response="utter_offer_choices")
             return []
-        language = current_language(tracker)
         buttons = []
         for service_id in candidates:
             service = self._catalog.get(service_id)
@@ -111,7 +119,15 @@ class ActionOfferChoices(Action):
 
 
 class ActionRequestHandoff(Action):
-    """Ask for a person: tell the citizen, and tell the gateway through a custom payload."""
+    """Ask for a person: tell the citizen, and tell the gateway through a custom payload.
+
+    A request for sign language also gets the interpreting and 107 relay service's
+    answer after the handoff message: a deaf citizen learns what they can use any time
+    (107 by video call) while the interpreter is on the way.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
 
     def name(self) -> str:
         return "action_request_handoff"
@@ -121,15 +137,23 @@ class ActionRequestHandoff(Action):
     ) -> list[EventType]:
         metadata = message_metadata(tracker)
         text = (tracker.latest_message or {}).get("text") or ""
-        sign_language = any(word in text.lower() for word in ("수어", "수화", "sign"))
+        sign_language = asks_for_sign_language(text)
         dispatcher.utter_message(
             json_message={
                 HANDOFF_KEY: {
                     "reason": "sign_language" if sign_language else "person",
+                    # What the citizen was asking about, for the person who takes over.
                     "service": tracker.get_slot("service"),
                     "channel": metadata.get("channel"),
                 }
             }
         )
         dispatcher.utter_message(response="utter_handoff_requested")
+        relay = self._catalog.get(SIGN_LANGUAGE_SERVICE)
+        if sign_language and relay is not None:
+            # Said, not made the topic: the ``service`` slot keeps what they asked about.
+            language = current_language(tracker)
+            dispatcher.utter_message(
+                text=answer_for_channel(relay, language, wants_short_form(tracker))
+            )
         return []

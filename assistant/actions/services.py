@@ -66,6 +66,12 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
     intent = parse.get("intent") or {}
     classified = service_for_intent(intent.get("name"))
     if classified is None or catalog.get(classified) is None:
+        if not found:
+            # The classifier named no service: a misspelt or oddly spaced name is the
+            # best clue left ("차 명의변경", "주민등록쯩"). It never overrides a
+            # classified service: near matches are wrong more often than the classifier.
+            near = catalog.name_matcher.best(str(parse.get("text") or ""))
+            return [near] if near else []
         return found
     if not found:
         return [classified]
@@ -84,6 +90,20 @@ def answer_for_channel(service: Service, language: Language, short: bool) -> str
     return describe_service(service, language)
 
 
+def utter_services(
+    dispatcher: CollectingDispatcher,
+    catalog: Catalog,
+    service_ids: list[str],
+    language: Language,
+    short: bool,
+) -> list[EventType]:
+    """Answer each known service in order; the last one becomes the ``service`` slot."""
+    answered = [s for s in (catalog.get(i) for i in service_ids) if s is not None]
+    for service in answered:
+        dispatcher.utter_message(text=answer_for_channel(service, language, short))
+    return [SlotSet("service", answered[-1].id)] if answered else []
+
+
 class ActionAnswerService(Action):
     """Answer about the service in the ``service`` slot, or ask which one is meant."""
 
@@ -99,17 +119,10 @@ class ActionAnswerService(Action):
         language = current_language(tracker)
         short = wants_short_form(tracker)
         known = services_in_message(tracker.latest_message or {}, self._catalog)
-        if len(known) > 1:
-            # Several services named at once: answer each, in the order mentioned.
-            for service_id in known:
-                service = self._catalog.get(service_id)
-                if service is not None:
-                    dispatcher.utter_message(text=answer_for_channel(service, language, short))
-            return [SlotSet("service", known[-1])]
-        service_id = known[0] if known else tracker.get_slot("service")
-        service = self._catalog.get(service_id) if isinstance(service_id, str) else None
-        if service is None:
+        if not known and isinstance(tracker.get_slot("service"), str):
+            known = [tracker.get_slot("service")]  # "and how much is it?" after an answer
+        events = utter_services(dispatcher, self._catalog, known, language, short)
+        if not events:
             dispatcher.utter_message(response="utter_ask_which_service")
-            return [SlotSet("service", None)] if service_id else []
-        dispatcher.utter_message(text=answer_for_channel(service, language, short))
-        return [SlotSet("service", service.id)]
+            return [SlotSet("service", None)] if tracker.get_slot("service") else []
+        return events

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
+from assistant.catalog.fuzzy import NameMatcher
 from assistant.catalog.schema import Package, Service
 
 
@@ -34,6 +36,16 @@ class Catalog:
     def get(self, service_id: str) -> Service | None:
         """The service with ``service_id``, or None."""
         return self.services.get(service_id)
+
+    @cached_property
+    def name_matcher(self) -> NameMatcher:
+        """Finds a service's names in a message despite spacing errors and small typos."""
+        return NameMatcher(
+            (service.id, name)
+            for service in self.services.values()
+            for language in ("ko", "en")
+            for name in (service.name.get(language), *service.aliases.get(language))
+        )
 
     def __iter__(self) -> Iterator[Service]:
         return iter(self.services.values())

@@ -113,6 +113,7 @@ def test_talk_to_a_person_records_a_handoff(citizen: Citizen, stack: Stack) -> N
     citizen.say("기초연금")
     reply = citizen.say("수어 통역사 불러주세요")
     assert "수어 통역사" in texts(reply)
+    assert "107" in texts(reply)  # the relay service, usable while the interpreter comes
     import sqlite3
 
     with sqlite3.connect(stack.var_dir / "sotong.db") as db:

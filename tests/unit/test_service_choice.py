@@ -54,3 +54,29 @@ def test_several_names_are_all_answered_in_order(catalog: Catalog) -> None:
 
 def test_a_fallback_with_a_name_still_finds_the_named_service(catalog: Catalog) -> None:
     assert services_in_message(parse("nlu_fallback", 0.3, "passport"), catalog) == ["passport"]
+
+
+def with_text(parsed: dict[str, Any], text: str) -> dict[str, Any]:
+    return {**parsed, "text": text}
+
+
+def test_a_hesitation_finds_a_misspelt_or_oddly_spaced_name(catalog: Catalog) -> None:
+    # The lookup table wants "차 명의 변경" and "주민등록증" exactly.
+    assert services_in_message(
+        with_text(parse("nlu_fallback", 0.2), "차 명의변경 돼요"), catalog
+    ) == ["vehicle_registration"]
+    assert services_in_message(
+        with_text(parse("ask_service", 0.6), "주민등록쯩 분실"), catalog
+    ) == ["id_card_reissue"]
+
+
+def test_a_near_name_never_overrides_the_classifier(catalog: Catalog) -> None:
+    message = with_text(parse("service_passport", 0.4), "주민등록쯩 분실")
+    assert services_in_message(message, catalog) == ["passport"]
+
+
+def test_nothing_near_a_name_is_nothing(catalog: Catalog) -> None:
+    assert (
+        services_in_message(with_text(parse("nlu_fallback", 0.2), "오늘 날씨 어때요"), catalog)
+        == []
+    )
