@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import httpx
@@ -19,12 +20,19 @@ from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.logs import configure_logging
 from assistant.metrics import Metrics
+from assistant.outbox import Outbox, SqlOutboxStore
+from assistant.profiles import SqlProfileStore
 from assistant.push import PushHub
 from assistant.rasa_client import RasaClient
+from assistant.reminders import ReminderService, SqlReminderStore
 from assistant.services import Services
+from assistant.sms import SqlSmsStateStore
 from assistant.store import SqlConversationStore
 from assistant.store.migrate import upgrade
+from assistant.store.sql import create_engine
 from channels import webchat
+from channels.sms import adapter as sms_adapter
+from channels.sms import status as sms_status
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +54,22 @@ async def _answer_kept_messages(services: Services) -> None:
             log.warning("pending.retry_failed", error=f"{exc.__class__.__name__}: {exc}")
 
 
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
+
+
+async def _housekeeping(services: Services) -> None:
+    """Background loop: drop records that have served their purpose."""
+    keep = dt.timedelta(days=services.settings.sms_message_record_days)
+    while True:
+        try:
+            dropped = await services.sms_state.forget_messages(dt.datetime.now(dt.UTC) - keep)
+            if dropped:
+                log.info("housekeeping.sms_message_records", dropped=dropped)
+        except Exception as exc:  # keep the loop alive whatever one round hits
+            log.warning("housekeeping.failed", error=f"{exc.__class__.__name__}: {exc}")
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway. Settings are checked first: bad ones refuse to start."""
     settings = settings or Settings()
@@ -57,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database_url = settings.resolved_database_url
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, database_url)
-        store = SqlConversationStore.from_url(database_url)
+        # One engine (one connection pool) for every store of the process.
+        engine = create_engine(database_url)
+        store = SqlConversationStore(engine)
         catalog = load_catalog()
         metrics = Metrics()
         push = PushHub()
@@ -70,6 +96,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         core = ConversationCore(store, rasa, metrics)
         core.register_output(webchat.CHANNEL, webchat.WebchatOutput(push))
+        # SMS outbox (issue 4): stored first, sent by a worker that asks the per-number
+        # SMS state (opt-outs) right before every send.
+        sms_state = SqlSmsStateStore(engine)
+
+        async def carrier_unsubscribed(phone: str) -> None:
+            await sms_state.set_opted_out(phone, True, provider_blocked=True)
+
+        outbox = Outbox.from_settings(
+            settings,
+            SqlOutboxStore(engine),
+            is_suppressed=sms_state.is_opted_out,
+            metrics=metrics,
+            on_unsubscribed=carrier_unsubscribed,
+        )
+        core.register_output(sms_adapter.CHANNEL, sms_adapter.SmsOutput(store, outbox))
+        # Profiles only with consent; forgetting one also forgets its reminders.
+        reminder_store = SqlReminderStore(engine)
+        profiles = SqlProfileStore(engine, also_forget=[reminder_store])
+        reminders = ReminderService(
+            reminder_store,
+            catalog,
+            outbox.send_sms,
+            profiles=profiles,
+            interval_seconds=settings.reminder_interval_seconds,
+        )
         services = Services(
             settings=settings,
             store=store,
@@ -80,18 +131,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             executor=build_executor(catalog),
             metrics=metrics,
             push=push,
+            outbox=outbox,
+            sms_state=sms_state,
+            profiles=profiles,
+            reminders=reminders,
         )
         app.state.services = services
         retry_task = asyncio.create_task(_answer_kept_messages(services))
+        housekeeping_task = asyncio.create_task(_housekeeping(services))
+        outbox.start()
+        reminders.start()
         log.info("gateway.started", rasa=settings.rasa_url, services=len(catalog))
         try:
             yield
         finally:
-            retry_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retry_task
+            for task in (retry_task, housekeeping_task):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await reminders.stop()
+            await outbox.stop()
             await http.aclose()
-            await store.close()
+            await engine.dispose()
 
     app = FastAPI(
         title="Sotong gateway",
@@ -103,12 +164,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def body_limit(path: str) -> int:
         if path.startswith("/webhooks/rasa/"):
             return settings.max_action_body_bytes
+        if path.startswith("/webhooks/twilio/"):
+            return settings.max_twilio_body_bytes
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.include_router(health.router)
     app.include_router(actions.router)
     app.include_router(webchat.router)
+    app.include_router(sms_adapter.router)
+    app.include_router(sms_status.router)
     app.include_router(webchat.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")
     return app

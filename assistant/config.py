@@ -64,10 +64,85 @@ class Settings(BaseSettings):
     max_action_body_bytes: int = Field(
         8 * 1024 * 1024, gt=0, validation_alias=_env("SOTONG_MAX_ACTION_BODY_BYTES")
     )
+    # A Twilio SMS webhook is at most 1,600 characters of Body plus ~30 short fields;
+    # percent-encoded Korean takes 9 bytes a character, so 32 KiB leaves room and no more.
+    max_twilio_body_bytes: int = Field(
+        32 * 1024, gt=0, validation_alias=_env("SOTONG_MAX_TWILIO_BODY_BYTES")
+    )
     pending_retry_seconds: float = Field(
         3.0, gt=0, validation_alias=_env("SOTONG_PENDING_RETRY_SECONDS")
     )
     log_json: bool = Field(False, validation_alias=_env("SOTONG_LOG_JSON"))
+
+    # ---- SMS outbox (issue 4: messages the gateway sends on its own) ----
+    # Where the Twilio SDK sends REST calls; None is Twilio's cloud (a local double in tests).
+    twilio_api_url: str | None = Field(None, validation_alias=_env("SOTONG_TWILIO_API_URL"))
+    twilio_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=_env("SOTONG_TWILIO_TIMEOUT_SECONDS")
+    )
+    # Claims before a message is marked failed (15 with 2 s doubling to 10 min: about an
+    # hour of a Twilio outage), and the age after which it is not worth sending any more.
+    outbox_max_attempts: int = Field(15, ge=1, validation_alias=_env("SOTONG_OUTBOX_MAX_ATTEMPTS"))
+    outbox_base_delay_seconds: float = Field(
+        2.0, gt=0, validation_alias=_env("SOTONG_OUTBOX_BASE_DELAY_SECONDS")
+    )
+    outbox_max_delay_seconds: float = Field(
+        600.0, gt=0, validation_alias=_env("SOTONG_OUTBOX_MAX_DELAY_SECONDS")
+    )
+    outbox_max_age_seconds: float = Field(
+        86400.0, gt=0, validation_alias=_env("SOTONG_OUTBOX_MAX_AGE_SECONDS")
+    )
+    # A claim's lease must outlast one send (the HTTP timeout) or a slow send is repeated.
+    outbox_lease_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("SOTONG_OUTBOX_LEASE_SECONDS")
+    )
+    outbox_poll_seconds: float = Field(
+        2.0, gt=0, validation_alias=_env("SOTONG_OUTBOX_POLL_SECONDS")
+    )
+    outbox_batch_size: int = Field(20, ge=1, validation_alias=_env("SOTONG_OUTBOX_BATCH_SIZE"))
+    outbox_concurrency: int = Field(4, ge=1, validation_alias=_env("SOTONG_OUTBOX_CONCURRENCY"))
+    # Segments of one outbound SMS (a longer text becomes several SMS, sent in order).
+    outbox_segments_per_message: int = Field(
+        2, ge=1, le=10, validation_alias=_env("SOTONG_OUTBOX_SEGMENTS_PER_MESSAGE")
+    )
+    # ---- end SMS outbox ----
+
+    # ---- SMS channel, inbound (issue 4: POST /webhooks/twilio/sms) ----
+    # Messages one number may send a minute; the first one over gets one polite reply and
+    # the rest silence, so an auto-responder cannot loop with us.
+    sms_rate_per_minute: int = Field(10, ge=1, validation_alias=_env("SOTONG_SMS_RATE_PER_MINUTE"))
+    # One page of a reply: this many SMS of at most this many segments each; the rest
+    # waits for "더보기"/MORE.
+    sms_segments_per_message: int = Field(
+        2, ge=1, le=10, validation_alias=_env("SOTONG_SMS_SEGMENTS_PER_MESSAGE")
+    )
+    sms_messages_per_page: int = Field(
+        2, ge=1, le=10, validation_alias=_env("SOTONG_SMS_MESSAGES_PER_PAGE")
+    )
+    # A duplicate delivery waits this long for the first one's answer (Twilio gives up on
+    # a webhook after 15 s); a claim older than the lease belongs to a request that died.
+    sms_duplicate_wait_seconds: float = Field(
+        12.0, gt=0, validation_alias=_env("SOTONG_SMS_DUPLICATE_WAIT_SECONDS")
+    )
+    sms_claim_lease_seconds: float = Field(
+        120.0, gt=0, validation_alias=_env("SOTONG_SMS_CLAIM_LEASE_SECONDS")
+    )
+    # Twilio answers the standard English STOP/START words itself on long codes (see
+    # channels/sms/keywords.py); false for a number where it does not (a short code).
+    sms_provider_keywords: bool = Field(True, validation_alias=_env("SOTONG_SMS_PROVIDER_KEYWORDS"))
+    # MessageSid records (the answer to a retried delivery) are kept this long; Twilio
+    # retries within minutes, so a week only serves investigations.
+    sms_message_record_days: float = Field(
+        7.0, gt=0, validation_alias=_env("SOTONG_SMS_MESSAGE_RECORD_DAYS")
+    )
+    # ---- end SMS channel, inbound ----
+
+    # ---- profiles and reminders (issue 4: life-event deadline reminders by SMS) ----
+    # How often the reminder loop looks for due reminders.
+    reminder_interval_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("SOTONG_REMINDER_INTERVAL_SECONDS")
+    )
+    # ---- end profiles and reminders ----
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -23,6 +23,20 @@ def _mask_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return event
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written.
+
+    Binding the stream at configuration time breaks when something replaces it later
+    (pytest captures per test and closes the old one; a daemon may redirect it).
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(json_output: bool = False, level: int = logging.INFO) -> None:
     """Configure structlog and the standard library's root logger."""
     renderer: Any = (
@@ -39,7 +53,7 @@ def configure_logging(json_output: bool = False, level: int = logging.INFO) -> N
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")

@@ -40,3 +40,51 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.rejected_webhooks = Counter(
+            "sotong_rejected_webhooks_total",
+            "Provider webhooks refused, by provider and reason (signature, size, …).",
+            ["provider", "reason"],
+            registry=self.registry,
+        )
+        self.sms_inbound = Counter(
+            "sotong_sms_inbound_total",
+            "Incoming SMS by outcome (answered, keyword_stop, rate_limited, duplicate, …).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        # ---- SMS outbox (issue 4) ----
+        self.outbox_sent = Counter(
+            "sotong_outbox_sent_total",
+            "Outbox SMS accepted by Twilio, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_retried = Counter(
+            "sotong_outbox_retried_total",
+            "Outbox SMS sends that failed transiently and were scheduled again, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_failed = Counter(
+            "sotong_outbox_failed_total",
+            "Outbox SMS given up (refused by Twilio, or too many attempts), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_suppressed = Counter(
+            "sotong_outbox_suppressed_total",
+            "Outbox SMS not sent because the recipient opted out, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.outbox_queued = Gauge(
+            "sotong_outbox_queued",
+            "Outbox SMS not yet accepted by Twilio (queued, waiting to retry, or sending).",
+            registry=self.registry,
+        )
+        self.outbox_status_reports = Counter(
+            "sotong_outbox_status_reports_total",
+            "Twilio status callbacks for outbox SMS, by reported status and whether matched.",
+            ["status", "matched"],
+            registry=self.registry,
+        )

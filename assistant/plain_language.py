@@ -172,17 +172,28 @@ def screening_texts() -> Iterator[Text]:
         yield from _localized(f"screening/{key}", value, MAX_RESPONSE_SEGMENTS)
 
 
+def reminder_texts(catalog: Catalog) -> Iterator[Text]:
+    """Reminder SMS (two segments at most) and the reminder set-up replies."""
+    from assistant.reminders.texts import all_texts
+
+    for key, language, text, is_sms in all_texts(catalog):
+        budget = MAX_SHORT_SEGMENTS if is_sms else MAX_RESPONSE_SEGMENTS
+        yield Text(f"reminders/{key}.{language}", text, budget)
+
+
 def lint(texts: Iterable[Text]) -> list[Finding]:
     """Every finding over ``texts``."""
     return [finding for item in texts for finding in lint_text(item)]
 
 
 def lint_everything() -> list[Finding]:
-    """Lint every response, catalog text, gateway text and screening text."""
+    """Lint every response, catalog text, gateway text, screening and reminder text."""
+    catalog = load_catalog()
     items = [
         *response_texts(),
-        *catalog_texts(load_catalog()),
+        *catalog_texts(catalog),
         *gateway_texts(),
         *screening_texts(),
+        *reminder_texts(catalog),
     ]
     return lint(items)

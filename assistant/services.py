@@ -11,8 +11,12 @@ from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.metrics import Metrics
+from assistant.outbox import Outbox
+from assistant.profiles import ProfileStore
 from assistant.push import PushHub
 from assistant.rasa_client import RasaClient
+from assistant.reminders import ReminderService
+from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
 
 
@@ -29,3 +33,7 @@ class Services:
     executor: ActionExecutor
     metrics: Metrics
     push: PushHub
+    outbox: Outbox  # SMS the gateway sends on its own (issue 4)
+    sms_state: SmsStateStore  # per-number SMS state: opt-out, MORE pages, idempotency
+    profiles: ProfileStore  # what citizens agreed Sotong may remember, per phone number
+    reminders: ReminderService  # life-event deadline reminders by SMS (opt-in)

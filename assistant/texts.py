@@ -31,6 +31,69 @@ _TEXTS: dict[str, dict[Language, str]] = {
             'Please say it in other words. Say "person" and a person will help you.'
         ),
     },
+    # ---- SMS channel (issue 4): keywords, paging, limits; each fits one or two SMS ----
+    "sms_stopped": {
+        "ko": "소통 문자를 더 보내지 않겠습니다. 다시 받으시려면 '시작'이라고 보내 주세요.",
+        "en": "Sotong will send you no more texts. To get them again, reply START.",
+    },
+    "sms_started": {
+        "ko": (
+            "소통 문자를 다시 보내 드립니다. 궁금한 민원을 적어 보내 주세요. "
+            "그만 받으시려면 '중지'라고 보내 주세요."
+        ),
+        "en": "Sotong texts are on again. Text your question. To stop, reply STOP.",
+    },
+    "sms_help": {
+        "ko": (
+            "소통은 민원 안내 문자입니다. 궁금한 민원을 적어 보내 주세요. "
+            "사람 상담은 '상담원', 기한 알림은 '알림'을 보내 주세요. "
+            "그만 받으려면 '중지'를 보내 주세요."
+        ),
+        "en": (
+            "Sotong answers questions about public services. Text your question. "
+            "Text PERSON for a person, REMINDERS for deadline reminders, STOP to stop."
+        ),
+    },
+    "sms_profile_saved": {
+        "ko": (
+            "이 번호의 언어와 필요한 도움을 기억하겠습니다. "
+            "다음에 연락하시면 그대로 안내합니다. 지우려면 '삭제'를 보내 주세요."
+        ),
+        "en": (
+            "I will remember your language and needs for this number. To erase them, reply FORGET."
+        ),
+    },
+    "sms_profile_forgotten": {
+        "ko": "이 번호에 저장된 정보와 기한 알림을 모두 지웠습니다.",
+        "en": "I erased everything kept for this number, and its reminders.",
+    },
+    "sms_more_hint": {
+        "ko": "더 보려면 '더보기'라고 보내 주세요.",
+        "en": "Reply MORE for the rest.",
+    },
+    "sms_more_none": {
+        "ko": "더 보내 드릴 내용이 없습니다. 궁금한 것을 새로 적어 보내 주세요.",
+        "en": "There is nothing more to send. Please text a new question.",
+    },
+    "sms_rate_limited": {
+        "ko": "문자가 한꺼번에 많이 와서 잠시 답을 멈춥니다. 1분 뒤에 다시 보내 주세요.",
+        "en": "You sent many texts at once, so I will pause. Please text again in a minute.",
+    },
+    "sms_opted_out": {
+        "ko": (
+            "문자 수신을 멈추셔서 답을 보내지 않고 있습니다. "
+            "다시 받으시려면 '시작'이라고 보내 주세요."
+        ),
+        "en": "You asked for no more texts, so I am not answering. To start again, reply START.",
+    },
+    "sms_media": {
+        "ko": "사진이나 파일은 아직 읽지 못합니다. 궁금한 것을 글로 적어 보내 주세요.",
+        "en": "I cannot read pictures or files yet. Please send your question as text.",
+    },
+    "sms_empty": {
+        "ko": "빈 문자를 받았습니다. 궁금한 것을 글로 적어 보내 주세요.",
+        "en": "Your text was empty. Please write your question.",
+    },
 }
 
 

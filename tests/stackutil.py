@@ -17,6 +17,12 @@ import httpx
 from assistant.config import PROJECT_DIR
 from assistant.stack import RasaServer, default_tracker_url
 
+# The Twilio account of the shared test stack (not a real one).
+TWILIO_AUTH_TOKEN = "7a1c0e9f3b5d42e8a6c4f2b0d8e6a4c2"
+TWILIO_ACCOUNT_SID = "AC" + "5ad0" * 8
+TWILIO_PHONE_NUMBER = "+827012345678"
+PUBLIC_URL = "https://sotong.test"
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -107,6 +113,13 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
             "SOTONG_RASA_TOKEN": rasa_token,
             "SOTONG_ACTIONS_TOKEN": actions_token,
             "SOTONG_PENDING_RETRY_SECONDS": "1",
+            # Twilio webhooks signed with these are accepted (tests sign with the SDK);
+            # the outbox never reaches Twilio's cloud with them.
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_PHONE_NUMBER": TWILIO_PHONE_NUMBER,
+            "SOTONG_PUBLIC_URL": PUBLIC_URL,
+            "SOTONG_TWILIO_API_URL": "http://127.0.0.1:9",
             **(extra_env or {}),
         }
     )

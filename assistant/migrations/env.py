@@ -5,6 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import assistant.outbox.models  # registers the outbox table on Base.metadata
+import assistant.profiles.models  # registers the citizen profile table on Base.metadata
+import assistant.reminders.models  # registers the reminder tables on Base.metadata
+import assistant.sms.models  # noqa: F401  (registers the SMS state tables on Base.metadata)
 from assistant.store.models import Base
 
 config = context.config

@@ -62,6 +62,10 @@ class ConversationStore(abc.ABC):
         """The conversation with this id, or None."""
         return await self._get_conversation(conversation_id)
 
+    async def latest_conversation(self, channel: str, address: str) -> Conversation | None:
+        """The newest conversation of ``address`` on ``channel`` (e.g. a phone on SMS)."""
+        return await self._latest_conversation(channel, mask_rrn(address))
+
     async def set_language(self, conversation_id: str, language: str) -> None:
         """Remember the conversation's language."""
         await self._update_conversation(conversation_id, language=language, updated_at=utcnow())
@@ -189,6 +193,9 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def _get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    @abc.abstractmethod
+    async def _latest_conversation(self, channel: str, address: str) -> Conversation | None: ...
 
     @abc.abstractmethod
     async def _update_conversation(self, conversation_id: str, **fields: Any) -> None: ...

@@ -139,6 +139,16 @@ class SqlConversationStore(ConversationStore):
             row = await session.get(ConversationRow, conversation_id)
             return _conversation(row) if row else None
 
+    async def _latest_conversation(self, channel: str, address: str) -> Conversation | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ConversationRow)
+                .where(ConversationRow.channel == channel, ConversationRow.address == address)
+                .order_by(ConversationRow.created_at.desc(), ConversationRow.id.desc())
+                .limit(1)
+            )
+            return _conversation(row) if row else None
+
     async def _update_conversation(self, conversation_id: str, **fields: Any) -> None:
         if "last_buttons" in fields:
             fields["last_buttons"] = _buttons_in(fields["last_buttons"])

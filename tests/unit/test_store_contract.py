@@ -52,6 +52,18 @@ async def test_conversation_round_trip(store: ConversationStore) -> None:
     assert await store.get_conversation("0" * 32) is None
 
 
+async def test_latest_conversation_of_an_address(store: ConversationStore) -> None:
+    assert await store.latest_conversation("sms", "+821011112222") is None
+    first = await store.start_conversation("sms", "+821011112222", "ko")
+    await store.start_conversation("webchat", "+821011112222", "ko")  # another channel
+    await store.start_conversation("sms", "+821033334444", "ko")  # another number
+    found = await store.latest_conversation("sms", "+821011112222")
+    assert found is not None and found.id == first.id
+    second = await store.start_conversation("sms", "+821011112222", "en")
+    found = await store.latest_conversation("sms", "+821011112222")
+    assert found is not None and found.id == second.id
+
+
 async def test_transcript_keeps_order_and_links_replies(store: ConversationStore) -> None:
     conv = await store.start_conversation("webchat", "web", "ko")
     inbound, created = await store.record_inbound(conv.id, "등본", "ko")

@@ -1,0 +1,52 @@
+"""Twilio request signatures: every Twilio webhook is checked before anything reads it.
+
+Twilio signs the URL it called plus the POSTed form fields with the account's auth token
+(``X-Twilio-Signature``). Behind a proxy that rewrites scheme or host, the URL the
+gateway sees is not the one Twilio signed, so the check always uses the configured
+public URL (``SOTONG_PUBLIC_URL``) plus the request's path and query.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, HTTPException, Request
+from starlette.datastructures import FormData
+from twilio.request_validator import RequestValidator
+
+from assistant.api.deps import ServicesDep
+from assistant.config import Settings
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+
+def signed_url(settings: Settings, path: str, query: str = "") -> str | None:
+    """The URL Twilio calls (and signs) for ``path``, or None when no public URL is set."""
+    if not settings.public_url:
+        return None
+    url = settings.public_url.rstrip("/") + path
+    return f"{url}?{query}" if query else url
+
+
+async def verified_twilio_form(request: Request, services: ServicesDep) -> FormData:
+    """The request's form fields, once its Twilio signature is proven; else 403."""
+    settings = services.settings
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    url = signed_url(settings, request.url.path, request.url.query)
+    if not token or url is None:
+        # Without both, no request can be proven to come from Twilio: refuse them all.
+        log.error("twilio.not_configured", path=request.url.path)
+        raise HTTPException(status_code=403, detail="Twilio webhooks are not configured")
+    signature = request.headers.get(SIGNATURE_HEADER)
+    form = await request.form()
+    if not signature or not RequestValidator(token).validate(url, form, signature):
+        services.metrics.rejected_webhooks.labels("twilio", "signature").inc()
+        log.warning("twilio.bad_signature", path=request.url.path, signed=bool(signature))
+        raise HTTPException(status_code=403, detail="invalid Twilio signature")
+    return form
+
+
+TwilioForm = Annotated[FormData, Depends(verified_twilio_form)]

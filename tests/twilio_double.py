@@ -1,0 +1,286 @@
+"""A local HTTP double of Twilio's REST API for messages, speaking Twilio's wire format.
+
+A real server (uvicorn + Starlette in a background thread, on a free port) so the real
+Twilio SDK, pointed at it with ``SOTONG_TWILIO_API_URL``, makes real HTTP requests:
+
+- ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with form fields ``To``,
+  ``From``, ``Body``, ``StatusCallback``; HTTP basic auth ``AccountSid:AuthToken``
+  (401 with Twilio's error JSON, code 20003, if wrong); answers 201 with Twilio's JSON
+  message resource (``sid`` "SM" + 32 hex, ``status`` "queued", …).
+- ``fail_next(n, status, code)`` makes the next ``n`` requests fail (500/503/429, or a
+  400 with a Twilio error code such as 21610 or 21211), ``hang_next`` makes them slow;
+  ``stop()`` makes it unreachable and ``start()`` brings it back on the same port.
+- ``status_callback(...)`` builds, and ``post_status(...)`` sends, a status callback
+  signed the way Twilio signs it (``RequestValidator.compute_signature`` over the public
+  callback URL and the form), so the gateway's webhook is tested with real signatures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email.utils
+import secrets
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from channels.sms.segments import segment_count
+from tests.stackutil import free_port
+
+API_VERSION = "2010-04-01"
+
+# Twilio's messages for the error codes tests use (https://www.twilio.com/docs/api/errors).
+ERROR_MESSAGES = {
+    20003: "Authenticate",
+    20429: "Too Many Requests",
+    21211: "The 'To' number is not a valid phone number.",
+    21602: "Message body is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+}
+
+
+def new_account_sid() -> str:
+    """An account sid of Twilio's shape: "AC" and 32 hex digits."""
+    return "AC" + uuid.uuid4().hex
+
+
+def _message_sid() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
+def _rfc2822(when: float) -> str:
+    # Twilio's REST API writes dates as RFC 2822, e.g. "Thu, 30 Jul 2015 20:12:31 +0000".
+    return email.utils.formatdate(when, usegmt=False).replace("-0000", "+0000")
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One message the double accepted (answered 201)."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+    form: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PlannedFailure:
+    status: int
+    code: int | None
+    message: str
+    delay_seconds: float = 0.0  # answer this late (a client with a shorter timeout gives up)
+
+
+@dataclass
+class TwilioDouble:
+    """Twilio's Messages API on 127.0.0.1; ``url`` goes in SOTONG_TWILIO_API_URL."""
+
+    account_sid: str = field(default_factory=new_account_sid)
+    auth_token: str = field(default_factory=lambda: secrets.token_hex(16))
+    port: int = field(default_factory=free_port)
+    received: list[ReceivedMessage] = field(default_factory=list)
+    requests: int = 0  # every POST to Messages.json, refused or not
+    _failures: deque[PlannedFailure] = field(default_factory=deque)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: uvicorn.Server | None = None
+    _thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    # ---- control -----------------------------------------------------------------------
+    def hang_next(self, count: int, seconds: float) -> None:
+        """The next ``count`` requests are answered (with a 503) only after ``seconds``."""
+        with self._lock:
+            self._failures.extend(
+                PlannedFailure(503, None, "Service Unavailable", seconds) for _ in range(count)
+            )
+
+    def fail_next(self, count: int, status: int = 500, code: int | None = None) -> None:
+        """The next ``count`` requests get ``status`` (with Twilio error ``code``) instead."""
+        if code is None and status < 500:
+            code = 20429 if status == 429 else None
+        message = ERROR_MESSAGES.get(code or 0, "Internal Server Error")
+        with self._lock:
+            self._failures.extend(PlannedFailure(status, code, message) for _ in range(count))
+
+    def start(self) -> TwilioDouble:
+        """Serve (again) on ``port``; returns once the port accepts connections."""
+        if self._thread is not None:
+            return self
+        config = uvicorn.Config(
+            self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="twilio-double", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"Twilio double did not start on port {self.port}")
+            time.sleep(0.01)
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: the SDK then gets "connection refused", as when Twilio is down."""
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def __enter__(self) -> TwilioDouble:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # ---- status callbacks --------------------------------------------------------------
+    def status_callback(
+        self, message: ReceivedMessage, status: str, *, error_code: int | None = None
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """(path and query, form, headers) of Twilio's status callback for ``message``,
+        signed over the callback URL the message was sent with (the public URL)."""
+        if not message.status_callback:
+            raise ValueError(f"message {message.sid} was sent without a StatusCallback")
+        form = {
+            "AccountSid": message.account_sid,
+            "ApiVersion": API_VERSION,
+            "From": message.from_,
+            "MessageSid": message.sid,
+            "MessageStatus": status,
+            "SmsSid": message.sid,
+            "SmsStatus": status,
+            "To": message.to,
+        }
+        if error_code is not None:
+            form["ErrorCode"] = str(error_code)
+        signature = RequestValidator(self.auth_token).compute_signature(
+            message.status_callback, form
+        )
+        parts = urlsplit(message.status_callback)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return path, form, {"X-Twilio-Signature": signature}
+
+    def post_status(
+        self,
+        message: ReceivedMessage,
+        status: str,
+        *,
+        base_url: str,
+        error_code: int | None = None,
+    ) -> httpx.Response:
+        """POST the signed status callback to the gateway listening at ``base_url``."""
+        path, form, headers = self.status_callback(message, status, error_code=error_code)
+        return httpx.post(base_url.rstrip("/") + path, data=form, headers=headers, timeout=10)
+
+    # ---- the API -----------------------------------------------------------------------
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
+                    self._create_message,
+                    methods=["POST"],
+                )
+            ]
+        )
+
+    @staticmethod
+    def _error(status: int, code: int | None, message: str) -> JSONResponse:
+        # Twilio's legacy error shape, which the SDK turns into TwilioRestException.
+        body: dict[str, Any] = {"code": code, "message": message, "status": status}
+        if code is not None:
+            body["more_info"] = f"https://www.twilio.com/docs/errors/{code}"
+        return JSONResponse(body, status_code=status)
+
+    def _authorised(self, request: Request, account_sid: str) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return (
+            secrets.compare_digest(user, self.account_sid)
+            and secrets.compare_digest(password, self.auth_token)
+            and account_sid == self.account_sid
+        )
+
+    async def _create_message(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        with self._lock:
+            self.requests += 1
+        if not self._authorised(request, account_sid):
+            return self._error(401, 20003, ERROR_MESSAGES[20003])
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            if failure.delay_seconds:
+                await asyncio.sleep(failure.delay_seconds)
+            return self._error(failure.status, failure.code, failure.message)
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
+        if not to:
+            return self._error(400, 21604, ERROR_MESSAGES[21604])
+        if not body:
+            return self._error(400, 21602, ERROR_MESSAGES[21602])
+        sid = _message_sid()
+        now = _rfc2822(time.time())
+        uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"
+        with self._lock:
+            self.received.append(
+                ReceivedMessage(
+                    sid=sid,
+                    account_sid=account_sid,
+                    to=to,
+                    from_=sender,
+                    body=body,
+                    status_callback=form.get("StatusCallback"),
+                    form=form,
+                )
+            )
+        return JSONResponse(
+            {
+                "account_sid": account_sid,
+                "api_version": API_VERSION,
+                "body": body,
+                "date_created": now,
+                "date_sent": None,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "error_code": None,
+                "error_message": None,
+                "from": sender,
+                "messaging_service_sid": None,
+                "num_media": "0",
+                "num_segments": str(segment_count(body)),
+                "price": None,
+                "price_unit": "USD",
+                "sid": sid,
+                "status": "queued",
+                "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+                "to": to,
+                "uri": uri,
+            },
+            status_code=201,
+        )
