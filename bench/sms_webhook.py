@@ -24,24 +24,16 @@ import platform
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.training import ensure_model
-from tests.stackutil import (
-    PUBLIC_URL,
-    TWILIO_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN,
-    TWILIO_PHONE_NUMBER,
-    build_stack,
-)
+from tests.stackutil import build_stack
+from tests.twilio_wire import SMS_PATH, signed, sms_form
 
-PATH = "/webhooks/twilio/sms"
 DIALOGUE = ["등본 떼려고요", "전입신고 어떻게 해요", "기초연금 신청하고 싶어요", "birth report"]
 KEYWORDS = ["도움말", "HELP"]
 KEYWORD_SHARE = 4  # every fourth message is a keyword
@@ -51,28 +43,6 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
-
-
-def signed_form(body: str, sender: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Twilio's fields for an incoming SMS and the headers that sign them."""
-    sid = "SM" + uuid.uuid4().hex
-    form = {
-        "ToCountry": "KR",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "FromCountry": "KR",
-        "To": TWILIO_PHONE_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": TWILIO_ACCOUNT_SID,
-        "From": sender,
-        "ApiVersion": "2010-04-01",
-    }
-    signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(PUBLIC_URL + PATH, form)
-    return form, {"X-Twilio-Signature": signature}
 
 
 async def run(url: str, rate: float, seconds: float) -> None:
@@ -85,9 +55,9 @@ async def run(url: str, rate: float, seconds: float) -> None:
             nonlocal failures
             kind = "keyword" if index % KEYWORD_SHARE == 0 else "dialogue"
             texts = KEYWORDS if kind == "keyword" else DIALOGUE
-            form, headers = signed_form(texts[index % len(texts)], next(numbers))
+            form = sms_form(next(numbers), texts[index % len(texts)])
             started = time.perf_counter()
-            response = await client.post(PATH, data=form, headers=headers)
+            response = await client.post(SMS_PATH, data=form, headers=signed(form))
             elapsed = time.perf_counter() - started
             if response.status_code != 200 or b"<Message>" not in response.content:
                 failures += 1

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
 
-from sqlalchemy import CursorResult, delete, text, update
+from sqlalchemy import delete, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -19,28 +18,15 @@ from assistant.profiles.base import Erasable, ProfileStore
 from assistant.profiles.models import CitizenProfileRow
 from assistant.profiles.records import CitizenProfile, check_language, full_accessibility
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import create_engine
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+from assistant.store.sql import as_utc, aware, create_engine, rowcount
 
 
 def _profile(row: CitizenProfileRow) -> CitizenProfile:
     return CitizenProfile(
         phone=row.phone,
         language=check_language(row.language),
-        consented_at=_aware(row.consented_at),
-        updated_at=_aware(row.updated_at),
+        consented_at=aware(row.consented_at),
+        updated_at=aware(row.updated_at),
         accessibility=full_accessibility(row.accessibility or {}),
         reminders_opt_in=bool(row.reminders_opt_in),
     )
@@ -93,8 +79,8 @@ class SqlProfileStore(ProfileStore):
                         language=profile.language,
                         accessibility=dict(profile.accessibility),
                         reminders_opt_in=profile.reminders_opt_in,
-                        consented_at=_utc(profile.consented_at),
-                        updated_at=_utc(profile.updated_at),
+                        consented_at=as_utc(profile.consented_at),
+                        updated_at=as_utc(profile.updated_at),
                         version=1,
                     )
                 )
@@ -114,16 +100,16 @@ class SqlProfileStore(ProfileStore):
                     language=profile.language,
                     accessibility=dict(profile.accessibility),
                     reminders_opt_in=profile.reminders_opt_in,
-                    consented_at=_utc(profile.consented_at),
-                    updated_at=_utc(profile.updated_at),
+                    consented_at=as_utc(profile.consented_at),
+                    updated_at=as_utc(profile.updated_at),
                     version=version + 1,
                 )
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     async def _delete(self, phone: str) -> int:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(CitizenProfileRow).where(CitizenProfileRow.phone == phone)
             )
-            return _rowcount(result)
+            return rowcount(result)

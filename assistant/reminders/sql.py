@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -19,21 +19,7 @@ from assistant.reminders.base import ReminderStore
 from assistant.reminders.models import ReminderDraftRow, ReminderRow
 from assistant.reminders.records import DraftStage, Reminder, ReminderDraft, ReminderStatus
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import create_engine
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite would drop the offset without converting: always bind UTC.
-    return value.astimezone(dt.UTC)
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
+from assistant.store.sql import as_utc, aware, create_engine, rowcount
 
 
 def _reminder(row: ReminderRow) -> Reminder:
@@ -43,11 +29,11 @@ def _reminder(row: ReminderRow) -> Reminder:
         service_id=row.service_id,
         event_date=row.event_date,
         due_date=row.due_date,
-        send_at=_aware(row.send_at),
+        send_at=aware(row.send_at),
         language=check_language(row.language),
         status=ReminderStatus(row.status),
-        created_at=_aware(row.created_at),
-        sent_at=_aware(row.sent_at) if row.sent_at is not None else None,
+        created_at=aware(row.created_at),
+        sent_at=aware(row.sent_at) if row.sent_at is not None else None,
     )
 
 
@@ -56,7 +42,7 @@ def _draft(row: ReminderDraftRow) -> ReminderDraft:
         phone=row.phone,
         stage=DraftStage(row.stage),
         language=check_language(row.language),
-        updated_at=_aware(row.updated_at),
+        updated_at=aware(row.updated_at),
         service_id=row.service_id,
         attempts=row.attempts,
     )
@@ -96,10 +82,10 @@ class SqlReminderStore(ReminderStore):
                 service_id=r.service_id,
                 event_date=r.event_date,
                 due_date=r.due_date,
-                send_at=_utc(r.send_at),
+                send_at=as_utc(r.send_at),
                 language=r.language,
                 status=r.status.value,
-                created_at=_utc(r.created_at),
+                created_at=as_utc(r.created_at),
             )
             for r in new
         ]
@@ -123,7 +109,7 @@ class SqlReminderStore(ReminderStore):
                 select(ReminderRow)
                 .where(
                     ReminderRow.status == ReminderStatus.SCHEDULED.value,
-                    ReminderRow.send_at <= _utc(now),
+                    ReminderRow.send_at <= as_utc(now),
                 )
                 .order_by(ReminderRow.send_at, ReminderRow.id)
                 .limit(limit)
@@ -135,14 +121,14 @@ class SqlReminderStore(ReminderStore):
     ) -> bool:
         values: dict[str, Any] = {"status": new.value}
         if new == ReminderStatus.SENT:
-            values["sent_at"] = _utc(at)
+            values["sent_at"] = as_utc(at)
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(ReminderRow)
                 .where(ReminderRow.id == reminder_id, ReminderRow.status == old.value)
                 .values(**values)
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     async def _cancel_scheduled(self, phone: str) -> int:
         async with self._sessions.begin() as session:
@@ -154,7 +140,7 @@ class SqlReminderStore(ReminderStore):
                 )
                 .values(status=ReminderStatus.CANCELLED.value)
             )
-            return _rowcount(result)
+            return rowcount(result)
 
     async def _list(self, phone: str) -> list[Reminder]:
         async with self._sessions() as session:
@@ -173,7 +159,7 @@ class SqlReminderStore(ReminderStore):
     async def _delete_all(self, phone: str) -> int:
         async with self._sessions.begin() as session:
             result = await session.execute(delete(ReminderRow).where(ReminderRow.phone == phone))
-            return _rowcount(result)
+            return rowcount(result)
 
     # ---- drafts --------------------------------------------------------------------
     async def _get_draft(self, phone: str) -> ReminderDraft | None:
@@ -187,7 +173,7 @@ class SqlReminderStore(ReminderStore):
             "service_id": draft.service_id,
             "language": draft.language,
             "attempts": draft.attempts,
-            "updated_at": _utc(draft.updated_at),
+            "updated_at": as_utc(draft.updated_at),
         }
         for _ in range(2):
             if await self._update_draft(draft.phone, values):
@@ -205,11 +191,11 @@ class SqlReminderStore(ReminderStore):
             result = await session.execute(
                 update(ReminderDraftRow).where(ReminderDraftRow.phone == phone).values(**values)
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     async def _delete_draft(self, phone: str) -> int:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(ReminderDraftRow).where(ReminderDraftRow.phone == phone)
             )
-            return _rowcount(result)
+            return rowcount(result)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, case, delete, text, update
+from sqlalchemy import case, delete, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -20,19 +20,14 @@ from assistant.sms.base import SmsStateStore
 from assistant.sms.models import SmsMessageRow, SmsNumberRow
 from assistant.sms.records import MessageRecord, MessageStatus, NumberState
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import create_engine
+from assistant.store.sql import aware, create_engine, rowcount
 
 # Taking a page retries its compare-and-set this often before giving up.
 _CAS_ATTEMPTS = 5
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
-    return _aware(value) if value is not None else None
+    return aware(value) if value is not None else None
 
 
 def _number(row: SmsNumberRow) -> NumberState:
@@ -54,13 +49,9 @@ def _message(row: SmsMessageRow) -> MessageRecord:
         status=MessageStatus(row.status),
         messages=tuple(row.messages or ()),
         outcome=row.outcome,
-        claimed_at=_aware(row.claimed_at),
+        claimed_at=aware(row.claimed_at),
         completed_at=_maybe_aware(row.completed_at),
     )
-
-
-def _rowcount(result: Any) -> int:
-    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 class SqlSmsStateStore(SmsStateStore):
@@ -136,7 +127,7 @@ class SqlSmsStateStore(SmsStateStore):
                 )
                 .values(restart_hint_sent=True, updated_at=now)
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     async def _pop_page(self, phone: str, now: dt.datetime) -> tuple[str, ...] | None:
         for _ in range(_CAS_ATTEMPTS):
@@ -151,7 +142,7 @@ class SqlSmsStateStore(SmsStateStore):
                     .where(SmsNumberRow.phone == phone, SmsNumberRow.pages_version == version)
                     .values(pages=pages[1:], pages_version=version + 1, updated_at=now)
                 )
-            if _rowcount(result) == 1:
+            if rowcount(result) == 1:
                 return tuple(pages[0])
         raise StoreError("could not take a page: the number's pages keep changing")
 
@@ -212,7 +203,7 @@ class SqlSmsStateStore(SmsStateStore):
                 )
                 .values(claimed_at=now)
             )
-            return _rowcount(result) == 1
+            return rowcount(result) == 1
 
     async def _complete(
         self, message_sid: str, messages: list[str], outcome: str, now: dt.datetime
@@ -240,4 +231,4 @@ class SqlSmsStateStore(SmsStateStore):
             result = await session.execute(
                 delete(SmsMessageRow).where(SmsMessageRow.claimed_at < cutoff)
             )
-            return _rowcount(result)
+            return rowcount(result)

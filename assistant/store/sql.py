@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import event, select, text, update
+from sqlalchemy import CursorResult, event, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -21,9 +21,22 @@ from assistant.store.records import (
 )
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
+def aware(value: dt.datetime) -> dt.datetime:
+    """A datetime read back from the database, as aware UTC.
+
+    SQLite hands back naive datetimes; everything stored is UTC.
+    """
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A datetime to bind: SQLite would drop an offset without converting, so bind UTC."""
+    return value.astimezone(dt.UTC)
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (0 when the driver cannot tell)."""
+    return int(result.rowcount) if isinstance(result, CursorResult) else 0
 
 
 def _buttons_in(buttons: tuple[Button, ...]) -> list[dict[str, str]]:
@@ -40,8 +53,8 @@ def _conversation(row: ConversationRow) -> Conversation:
         channel=row.channel,
         address=row.address,
         language=row.language,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
         accessibility=dict(row.accessibility or {}),
         last_buttons=_buttons_out(row.last_buttons),
     )
@@ -55,7 +68,7 @@ def _turn(row: TurnRow) -> Turn:
         text=row.text,
         language=row.language,
         status=TurnStatus(row.status),
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
         payload=row.payload,
         buttons=_buttons_out(row.buttons),
         client_message_id=row.client_message_id,
@@ -73,7 +86,7 @@ def _handoff(row: HandoffRequestRow) -> HandoffRequest:
         language=row.language,
         accessibility=dict(row.accessibility or {}),
         status=row.status,
-        created_at=_aware(row.created_at),
+        created_at=aware(row.created_at),
     )
 
 

@@ -22,17 +22,12 @@ from assistant.config import Settings, to_async_url
 from assistant.store import SqlConversationStore, Turn, TurnDirection
 from assistant.texts import say
 from channels.sms.segments import encoding_of, segment_count
-from tests.stackutil import (
-    PUBLIC_URL,
-    TWILIO_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN,
-    TWILIO_PHONE_NUMBER,
-    Stack,
-)
+from tests.stackutil import TWILIO_AUTH_TOKEN, Stack
+from tests.twilio_wire import SMS_PATH as PATH
+from tests.twilio_wire import signed, sms_form
 
 pytestmark = pytest.mark.rasa
 
-PATH = "/webhooks/twilio/sms"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -50,30 +45,6 @@ def flat(text: str) -> str:
 def new_number() -> str:
     """A citizen's phone number of its own per test (state and rate limit are per number)."""
     return "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
-
-
-def sms_form(phone: str, body: str, sid: str | None = None) -> dict[str, str]:
-    sid = sid or "SM" + secrets.token_hex(16)
-    return {
-        "ToCountry": "KR",
-        "SmsMessageSid": sid,
-        "NumMedia": "0",
-        "SmsSid": sid,
-        "SmsStatus": "received",
-        "Body": body,
-        "FromCountry": "KR",
-        "To": TWILIO_PHONE_NUMBER,
-        "NumSegments": "1",
-        "MessageSid": sid,
-        "AccountSid": TWILIO_ACCOUNT_SID,
-        "From": phone,
-        "ApiVersion": "2010-04-01",
-    }
-
-
-def signed(form: dict[str, str], token: str = TWILIO_AUTH_TOKEN) -> dict[str, str]:
-    signature = RequestValidator(token).compute_signature(PUBLIC_URL + PATH, form)
-    return {"X-Twilio-Signature": signature}
 
 
 def twiml_messages(response: httpx.Response) -> list[str]:
