@@ -14,7 +14,7 @@ pytestmark = pytest.mark.rasa
 
 # Regression floors, a little under what the current model measures (README has the
 # figures); the target for both languages is 95 %.
-FLOOR = {"ko": 0.925, "en": 0.965}
+FLOOR = {"ko": 0.93, "en": 0.945}
 
 
 def test_evaluation_set_is_held_out_and_balanced() -> None:
