@@ -222,7 +222,12 @@ class SmsInbound:
             notify = rate is RateDecision.REFUSED_NOTIFY
             return Answer(reply if notify else (), Outcome.RATE_LIMITED)
 
-        if match is not None and match.keyword in (Keyword.SAVE, Keyword.FORGET):
+        if match is not None and match.keyword is Keyword.FORGET:
+            # Erasure is a right whatever the opt-out; the confirmation is only withheld
+            # where Twilio would refuse it (it blocks the number after its own STOP).
+            answer = await self._profile(match, phone, language, {})
+            return Answer((), answer.outcome) if number.provider_blocked else answer
+        if match is not None and match.keyword is Keyword.SAVE:
             if not number.opted_out:
                 accessibility = conversation.accessibility if conversation else {}
                 return await self._profile(match, phone, language, accessibility)

@@ -512,3 +512,13 @@ async def test_reminders_are_set_up_in_two_texts_and_cancelled(gateway: Gateway)
     assert await gateway.text("알림취소")
     left = await gateway.services.reminders.store.reminders(CITIZEN)
     assert all(r.status != "scheduled" for r in left)
+
+
+async def test_an_opted_out_number_can_still_have_its_data_erased(gateway: Gateway) -> None:
+    await gateway.text("저장")
+    assert await gateway.text("중지") == [say("sms_stopped", "ko")]
+    assert await gateway.text("삭제") == [say("sms_profile_forgotten", "ko")]
+    assert await gateway.services.profiles.get(CITIZEN) is None
+    assert await gateway.services.sms_state.is_opted_out(CITIZEN)  # still opted out
+    assert await gateway.text("저장") == [say("sms_opted_out", "ko")]  # no consent while out
+    assert await gateway.services.profiles.get(CITIZEN) is None
