@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from assistant.language import DEFAULT_LANGUAGE, Language, choose_language
+from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
 from assistant.privacy import mask_rrn
@@ -90,7 +90,7 @@ class ConversationCore:
     ) -> TurnResult:
         text = mask_rrn(message.text.strip())
         payload = message.payload or _choice_payload(text, conversation.last_buttons)
-        language: Language = _as_language(conversation.language)
+        language: Language = as_language(conversation.language)
         if payload is None:
             language = choose_language(text, language)
 
@@ -244,7 +244,7 @@ class ConversationCore:
             if turn.id == exclude:
                 continue
             try:
-                replies = await self._ask_dialogue(conversation, turn, _as_language(turn.language))
+                replies = await self._ask_dialogue(conversation, turn, as_language(turn.language))
             except RasaUnavailable:
                 return False
             log.info("dialogue.pending_answered", conversation_id=conversation.id, turn_id=turn.id)
@@ -255,10 +255,6 @@ class ConversationCore:
             for reply in replies:
                 await output.send(conversation.id, reply)
         return True
-
-
-def _as_language(value: str) -> Language:
-    return "en" if value == "en" else "ko"
 
 
 def _choice_payload(text: str, buttons: tuple[Button, ...]) -> str | None:

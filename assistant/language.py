@@ -7,6 +7,7 @@ with no Hangul. Button payloads and digits never change the language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Literal
 
 Language = Literal["ko", "en"]
@@ -50,6 +51,19 @@ def script_language(text: str) -> Language | None:
     if len(_LATIN.findall(text)) >= 2:
         return "en"
     return None
+
+
+def keyword_form(text: str) -> str:
+    """The form a one-word command is compared in ("중지", "STOP!", "ＳＴＯＰ", "수신 거부"):
+    NFKC (full-width → ASCII), casefolded, without punctuation, symbols, spaces, control
+    or format characters (zero-width joiners)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c for c in folded if unicodedata.category(c)[0] not in "PSZC")
+
+
+def as_language(value: str | None) -> Language:
+    """A stored language code as a Language: English if it says so, else Korean."""
+    return "en" if value == "en" else "ko"
 
 
 def choose_language(text: str, current: Language) -> Language:

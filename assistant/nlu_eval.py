@@ -21,14 +21,11 @@ from typing import Any
 import httpx
 import yaml
 
-from assistant.actions.routing import answered_services
+from assistant.actions.routing import answered_services, clarification_candidates
 from assistant.catalog import Catalog
-from assistant.catalog.nlu_export import service_for_intent
 from assistant.config import PROJECT_DIR
 
 EVAL_FILE = PROJECT_DIR / "nlu" / "tests" / "service_eval.yml"
-CLARIFY_CONFIDENCE = 0.1
-CLARIFY_CANDIDATES = 3
 
 
 @dataclass(frozen=True)
@@ -81,15 +78,6 @@ def load_examples(path: Path = EVAL_FILE) -> list[Example]:
     return [Example(**item) for item in raw["examples"]]
 
 
-def _clarification_candidates(parse: dict[str, Any]) -> list[str]:
-    found = []
-    for entry in parse.get("intent_ranking") or []:
-        service_id = service_for_intent(entry.get("name"))
-        if service_id and float(entry.get("confidence") or 0) >= CLARIFY_CONFIDENCE:
-            found.append(service_id)
-    return found[:CLARIFY_CANDIDATES]
-
-
 async def evaluate(
     rasa_url: str,
     catalog: Catalog,
@@ -116,7 +104,7 @@ async def evaluate(
             clarified = (
                 predicted is None
                 and intent == "nlu_fallback"
-                and example.service in _clarification_candidates(parse)
+                and example.service in clarification_candidates(parse, catalog)
             )
             return Outcome(example, predicted, clarified, intent)
 

@@ -9,10 +9,14 @@ from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.context import current_language, message_metadata, wants_short_form
-from assistant.actions.routing import SIGN_LANGUAGE_SERVICE, asks_for_sign_language
+from assistant.actions.routing import (
+    SIGN_LANGUAGE_SERVICE,
+    asks_for_sign_language,
+    clarification_candidates,
+)
 from assistant.actions.services import answer_for_channel, services_in_message, utter_services
 from assistant.catalog import Catalog
-from assistant.catalog.nlu_export import intent_for, service_for_intent
+from assistant.catalog.nlu_export import intent_for
 
 HANDOFF_KEY = "sotong_handoff"  # read by the conversation core
 
@@ -71,26 +75,11 @@ class ActionOfferChoices(Action):
     otherwise offer the common choices.
     """
 
-    MIN_CANDIDATE_CONFIDENCE = 0.1
-    MAX_CANDIDATES = 3
-
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
 
     def name(self) -> str:
         return "action_offer_choices"
-
-    def candidates(self, tracker: Tracker) -> list[str]:
-        """Services the latest message may have meant, most likely first."""
-        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        found: list[str] = []
-        for entry in ranking:
-            service_id = service_for_intent(entry.get("name"))
-            confidence = float(entry.get("confidence") or 0.0)
-            if service_id and self._catalog.get(service_id):
-                if confidence >= self.MIN_CANDIDATE_CONFIDENCE:
-                    found.append(service_id)
-        return found[: self.MAX_CANDIDATES]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -101,7 +90,7 @@ class ActionOfferChoices(Action):
             return utter_services(
                 dispatcher, self._catalog, named, language, wants_short_form(tracker)
             )
-        candidates = self.candidates(tracker)
+        candidates = clarification_candidates(tracker.latest_message or {}, self._catalog)
         if not candidates:
             dispatcher.utter_message(response="utter_offer_choices")
             return []

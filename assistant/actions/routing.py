@@ -45,6 +45,22 @@ def action_for_intent(intent: str | None) -> str | None:
     return None
 
 
+# A hesitation offers the services above this confidence, at most this many.
+CLARIFY_MIN_CONFIDENCE = 0.1
+CLARIFY_MAX_CANDIDATES = 3
+
+
+def clarification_candidates(parse: dict[str, Any], catalog: Catalog) -> list[str]:
+    """Services a hesitant parse may have meant, most likely first (offered as choices)."""
+    found: list[str] = []
+    for entry in parse.get("intent_ranking") or []:
+        service_id = service_for_intent(entry.get("name"))
+        confidence = float(entry.get("confidence") or 0.0)
+        if service_id and catalog.get(service_id) and confidence >= CLARIFY_MIN_CONFIDENCE:
+            found.append(service_id)
+    return found[:CLARIFY_MAX_CANDIDATES]
+
+
 def answered_services(parse: dict[str, Any], catalog: Catalog) -> list[str]:
     """Service ids the dialogue answers about for ``parse``, first answered first.
 

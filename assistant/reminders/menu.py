@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from assistant.catalog import Catalog, Service
-from assistant.language import Language
+from assistant.language import Language, keyword_form
 from assistant.reminders.schedule import deadline_services
 from assistant.reminders.texts import CANCEL_WORD, SETUP_WORD, menu_heading
 
@@ -38,24 +38,18 @@ CANCEL_WORDS: Final[tuple[str, ...]] = (
 )
 
 
-def _normalise(text: str) -> str:
-    # Like the SMS keywords: NFKC, casefold, no spaces, punctuation or symbols.
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(c for c in folded if unicodedata.category(c)[0] not in "PSZC")
-
-
-_SETUP: Final = frozenset(_normalise(w) for w in SETUP_WORDS)
-_CANCEL: Final = frozenset(_normalise(w) for w in CANCEL_WORDS)
+_SETUP: Final = frozenset(keyword_form(w) for w in SETUP_WORDS)
+_CANCEL: Final = frozenset(keyword_form(w) for w in CANCEL_WORDS)
 
 
 def is_setup_request(text: str) -> bool:
     """True when the whole message asks to set up a reminder ("알림", "REMINDERS")."""
-    return _normalise(text) in _SETUP
+    return keyword_form(text) in _SETUP
 
 
 def is_cancel_request(text: str) -> bool:
     """True when the whole message asks to stop every reminder ("알림취소")."""
-    return _normalise(text) in _CANCEL
+    return keyword_form(text) in _CANCEL
 
 
 @dataclass(frozen=True)
@@ -93,7 +87,7 @@ def pick_choice(choices: tuple[ReminderChoice, ...], text: str) -> ReminderChoic
 
     None when the reply matches nothing, or more than one choice by name.
     """
-    norm = _normalise(text)
+    norm = keyword_form(text)
     if not norm:
         return None
     digits = _NUMBER.fullmatch(unicodedata.normalize("NFKC", text).strip().casefold())
@@ -106,4 +100,4 @@ def pick_choice(choices: tuple[ReminderChoice, ...], text: str) -> ReminderChoic
 
 def _aliases(service: Service) -> set[str]:
     words = [service.name.ko, service.name.en, *service.aliases.ko, *service.aliases.en]
-    return {a for a in (_normalise(w) for w in words) if len(a) >= 2}
+    return {a for a in (keyword_form(w) for w in words) if len(a) >= 2}

@@ -30,7 +30,7 @@ from assistant.api.deps import ServicesDep
 from assistant.api.twilio_auth import TwilioForm
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
-from assistant.language import DEFAULT_LANGUAGE, Language, choose_language
+from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.metrics import Metrics
 from assistant.profiles import ACCESSIBILITY_KEYS, CitizenProfile, ProfileError, ProfileStore
@@ -195,11 +195,12 @@ class SmsInbound:
         phone = sms.from_number
         number = await self._state.number(phone)
         conversation = await self._store.latest_conversation(CHANNEL, phone)
-        profile = await self._profiles.get(phone)
+        # The profile only matters before a conversation exists (it starts one right).
+        profile = await self._profiles.get(phone) if conversation is None else None
         if conversation is not None:
-            current: Language = _language(conversation.language)
+            current = as_language(conversation.language)
         else:
-            current = _language(profile.language) if profile else DEFAULT_LANGUAGE
+            current = as_language(profile.language) if profile else DEFAULT_LANGUAGE
         language = choose_language(sms.body, current)
         match = match_keyword(
             sms.body,
@@ -353,10 +354,6 @@ class SmsInbound:
         await self._state.save_pages(sms.from_number, pages[1:])
         outcome = Outcome.DEGRADED if result.degraded else Outcome.ANSWERED
         return Answer(tuple(pages[0]) if pages else (), outcome)
-
-
-def _language(value: str) -> Language:
-    return "en" if value == "en" else "ko"
 
 
 @router.post("/sms", response_class=Response, summary="Twilio Messaging webhook")

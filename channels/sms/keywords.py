@@ -33,12 +33,11 @@ standalone short code), so it is a setting (``SOTONG_SMS_PROVIDER_KEYWORDS``).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from assistant.language import Language
+from assistant.language import Language, keyword_form
 
 
 class Keyword(StrEnum):
@@ -92,20 +91,8 @@ _OPT_IN_WHEN_OPTED_OUT: Final = frozenset({"yes"})
 # Twilio's OptOutType values (Advanced Opt-Out).
 _OPT_OUT_TYPES: Final = {"STOP": Keyword.STOP, "START": Keyword.START, "HELP": Keyword.HELP}
 
-# Unicode categories dropped before matching: punctuation, symbols (emoji too),
-# separators (all spaces), control and format characters (zero-width joiners, …).
-_DROPPED_CATEGORIES: Final = ("P", "S", "Z", "C")
-
-
-def normalise(text: str) -> str:
-    """The form keywords are compared in: NFKC (full-width → ASCII), casefolded, with
-    punctuation, symbols and every space removed ("수신 거부" and "수신거부" are one word)."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(c for c in folded if not unicodedata.category(c).startswith(_DROPPED_CATEGORIES))
-
-
 _LOOKUP: Final[dict[str, Keyword]] = {
-    normalise(word): keyword for keyword, words in _WORDS.items() for word in words
+    keyword_form(word): keyword for keyword, words in _WORDS.items() for word in words
 }
 
 
@@ -142,7 +129,7 @@ def match_keyword(
     number has opted out (YES then opts in, as it does at Twilio). ``provider_keywords``
     says whether Twilio filters the standard English keywords on this number.
     """
-    word = normalise(body)
+    word = keyword_form(body)
     keyword = _LOOKUP.get(word)
     if keyword is None and opted_out and word in _OPT_IN_WHEN_OPTED_OUT:
         keyword = Keyword.START

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from channels.sms.keywords import Keyword, match_keyword, normalise
+from assistant.language import keyword_form as normalise
+from channels.sms.keywords import Keyword, match_keyword
 
 
 @pytest.mark.parametrize(
