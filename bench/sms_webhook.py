@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.training import ensure_model
-from tests.stackutil import build_stack
+from tests.stackutil import running_stack
 from tests.twilio_wire import SMS_PATH, signed, sms_form
 
 DIALOGUE = ["등본 떼려고요", "전입신고 어떻게 해요", "기초연금 신청하고 싶어요", "birth report"]
@@ -100,16 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     model = ensure_model(echo=lambda line: print(f"[bench] {line}"))
     with tempfile.TemporaryDirectory() as tmp:
-        stack = build_stack(model, Path(tmp))
-        stack.gateway.start()
-        stack.rasa.start()
-        try:
-            stack.gateway.wait_alive()
-            stack.rasa.wait_ready()
-            stack.gateway.wait_ready()
+        with running_stack(model, Path(tmp)) as stack:
             asyncio.run(run(stack.gateway.url, args.rate, args.seconds))
-        finally:
-            stack.stop()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.training import ensure_model
-from tests.stackutil import build_stack
+from tests.stackutil import running_stack
 
 MESSAGES = [
     ("ko", "안녕하세요"),
@@ -94,16 +94,8 @@ def main() -> None:
         return
     model = ensure_model(echo=lambda line: print(f"[bench] {line}"))
     with tempfile.TemporaryDirectory() as tmp:
-        stack = build_stack(model, Path(tmp))
-        stack.gateway.start()
-        stack.rasa.start()
-        try:
-            stack.gateway.wait_alive()
-            stack.rasa.wait_ready()
-            stack.gateway.wait_ready()
+        with running_stack(model, Path(tmp)) as stack:
             asyncio.run(run(stack.gateway.url, args.concurrency, args.messages, args.warmup))
-        finally:
-            stack.stop()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stackutil import Stack, build_stack
+from tests.stackutil import Stack, running_stack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 POSTGRES_URL = os.environ.get(
@@ -41,16 +41,8 @@ def rasa_model() -> Path:
 @pytest.fixture(scope="session")
 def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A real Rasa 3.6 server and a real gateway, started once for the session."""
-    running = build_stack(rasa_model, tmp_path_factory.mktemp("stack"))
-    running.gateway.start()
-    running.rasa.start()
-    try:
-        running.gateway.wait_alive()
-        running.rasa.wait_ready()
-        running.gateway.wait_ready()
+    with running_stack(rasa_model, tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

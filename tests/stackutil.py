@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -134,3 +136,20 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
         log_path=var_dir / "rasa.log",
     )
     return Stack(gateway=gateway, rasa=rasa, var_dir=var_dir)
+
+
+@contextlib.contextmanager
+def running_stack(
+    model: Path, var_dir: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """A gateway + Rasa pair, started and ready; stopped on leaving."""
+    stack = build_stack(model, var_dir, extra_env)
+    stack.gateway.start()
+    stack.rasa.start()
+    try:
+        stack.gateway.wait_alive()
+        stack.rasa.wait_ready()
+        stack.gateway.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
