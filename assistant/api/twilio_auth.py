@@ -4,10 +4,15 @@ Twilio signs the URL it called plus the POSTed form fields with the account's au
 (``X-Twilio-Signature``). Behind a proxy that rewrites scheme or host, the URL the
 gateway sees is not the one Twilio signed, so the check always uses the configured
 public URL (``SOTONG_PUBLIC_URL``) plus the request's path and query.
+
+A Media Stream's WebSocket handshake is signed the same way over the ``wss://`` URL
+Twilio connected to, with no parameters (a GET has no form, and Twilio drops query
+strings from ``<Stream>`` URLs): see ``websocket_signature_ok``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import structlog
@@ -29,6 +34,35 @@ def signed_url(settings: Settings, path: str, query: str = "") -> str | None:
         return None
     url = settings.public_url.rstrip("/") + path
     return f"{url}?{query}" if query else url
+
+
+def websocket_signed_url(settings: Settings, path: str) -> str | None:
+    """The ``wss://`` URL Twilio connects to (and signs) for ``path``; None without a
+    public URL. ``https`` becomes ``wss`` (``http`` → ``ws`` for local development)."""
+    url = signed_url(settings, path)
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    websocket_scheme = {"https": "wss", "http": "ws"}.get(scheme.lower(), scheme)
+    return f"{websocket_scheme}{sep}{rest}"
+
+
+def websocket_signature_ok(settings: Settings, headers: Mapping[str, str], path: str) -> bool:
+    """Whether a Media Stream handshake's ``X-Twilio-Signature`` is Twilio's.
+
+    Twilio signs the ``wss://`` URL of the ``<Stream>`` (``SOTONG_PUBLIC_URL`` with
+    https → wss, plus ``path``) with no parameters. ``path`` is the request's path only:
+    Twilio never sends a query on a stream URL. ``headers`` may be Starlette's headers or
+    any mapping (looked up case-insensitively). False when the auth token or public URL
+    is unset: no handshake can then be proven to come from Twilio.
+    """
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    url = websocket_signed_url(settings, path)
+    wanted = SIGNATURE_HEADER.lower()
+    signature = next((value for key, value in headers.items() if key.lower() == wanted), "")
+    if not token or url is None or not signature:
+        return False
+    return bool(RequestValidator(token).validate(url, {}, signature))
 
 
 async def verified_twilio_form(request: Request, services: ServicesDep) -> FormData:
