@@ -34,6 +34,7 @@ train: setup
 bench: setup
 	@$(VENV)/python bench/text_turns.py
 	@$(VENV)/python bench/sms_webhook.py
+	@$(VENV)/python bench/voice_calls.py
 
 # Service-identification accuracy on the held-out set, and Rasa's own 3-fold
 # cross-validation of intent classification (several minutes: trains three models).

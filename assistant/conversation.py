@@ -73,6 +73,12 @@ class ConversationCore:
         log.info("conversation.started", conversation_id=conversation.id, channel=channel)
         return conversation
 
+    async def set_language(self, conversation_id: str, language: Language) -> None:
+        """The citizen chose a language outside a message (a keypad menu, a setting)."""
+        async with self._lock(conversation_id):
+            await self._store.set_language(conversation_id, language)
+        log.info("conversation.language", conversation_id=conversation_id, language=language)
+
     async def handle(self, message: IncomingMessage) -> TurnResult:
         """Answer one citizen message."""
         started = time.perf_counter()
@@ -112,7 +118,9 @@ class ConversationCore:
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)
         try:
-            replies = await self._ask_dialogue(conversation, turn, language, message.metadata)
+            replies, handoff = await self._ask_dialogue(
+                conversation, turn, language, message.metadata
+            )
         except RasaUnavailable as exc:
             log.warning("dialogue.unavailable", conversation_id=conversation.id, error=str(exc))
             self._metrics.dialogue_failures.labels("unreachable").inc()
@@ -122,6 +130,7 @@ class ConversationCore:
             language=language,
             replies=tuple(replies),
             inbound_turn_id=turn.id,
+            handoff=handoff,
         )
 
     async def _ask_dialogue(
@@ -130,8 +139,11 @@ class ConversationCore:
         turn: Turn,
         language: Language,
         extra_metadata: Mapping[str, Any] | None = None,
-    ) -> list[OutgoingMessage]:
-        """Send one stored inbound turn to Rasa; store and return the replies."""
+    ) -> tuple[list[OutgoingMessage], str | None]:
+        """Send one stored inbound turn to Rasa; store and return the replies.
+
+        The second value is the reason when the dialogue asked for a person.
+        """
         metadata = {
             **(extra_metadata or {}),
             "channel": conversation.channel,
@@ -143,9 +155,12 @@ class ConversationCore:
             conversation.id, turn.payload or turn.text, metadata
         )
         replies: list[OutgoingMessage] = []
+        handoff: str | None = None
         for utterance in utterances:
             if utterance.custom and HANDOFF_KEY in utterance.custom:
-                await self._record_handoff(conversation, language, utterance.custom[HANDOFF_KEY])
+                handoff = await self._record_handoff(
+                    conversation, language, utterance.custom[HANDOFF_KEY]
+                )
             if utterance.text:
                 replies.append(await self._store_reply(conversation, turn, language, utterance))
         if not replies:
@@ -159,7 +174,7 @@ class ConversationCore:
         last_buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
         await self._store.set_last_buttons(conversation.id, last_buttons)
         self._metrics.messages.labels(conversation.channel, "outbound").inc(len(replies))
-        return replies
+        return replies, handoff
 
     async def _store_reply(
         self, conversation: Conversation, turn: Turn, language: Language, utterance: BotUtterance
@@ -175,11 +190,12 @@ class ConversationCore:
 
     async def _record_handoff(
         self, conversation: Conversation, language: Language, details: Any
-    ) -> None:
+    ) -> str:
         details = details if isinstance(details, dict) else {}
+        reason = str(details.get("reason") or "requested")
         request = await self._store.request_handoff(
             conversation.id,
-            reason=str(details.get("reason") or "requested"),
+            reason=reason,
             service=details.get("service"),
             channel=conversation.channel,
             language=language,
@@ -187,6 +203,7 @@ class ConversationCore:
         )
         self._metrics.handoff_requests.labels(conversation.channel).inc()
         log.info("handoff.requested", conversation_id=conversation.id, request_id=request.id)
+        return reason
 
     async def _keep_for_later(
         self, conversation: Conversation, turn: Turn, language: Language, channel: str
@@ -244,7 +261,9 @@ class ConversationCore:
             if turn.id == exclude:
                 continue
             try:
-                replies = await self._ask_dialogue(conversation, turn, as_language(turn.language))
+                replies, _ = await self._ask_dialogue(
+                    conversation, turn, as_language(turn.language)
+                )
             except RasaUnavailable:
                 return False
             log.info("dialogue.pending_answered", conversation_id=conversation.id, turn_id=turn.id)

@@ -50,6 +50,7 @@ class TurnResult:
     inbound_turn_id: int
     degraded: bool = False  # the dialogue was unreachable; the message is kept
     duplicate: bool = False  # a retried delivery of a message already answered
+    handoff: str | None = None  # why a person was asked for in this turn ("person", …)
 
 
 class OutputChannel(Protocol):

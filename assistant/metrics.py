@@ -88,3 +88,27 @@ class Metrics:
             ["status", "matched"],
             registry=self.registry,
         )
+        # ---- phone voice (issue 5) ----
+        self.calls = Counter(
+            "sotong_calls_total",
+            "Phone calls: 'started' when answered, then how each media stream ended.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.voice_frames_dropped = Counter(
+            "sotong_voice_frames_dropped_total",
+            "Media Streams frames dropped, by reason (malformed, unknown).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.voice_reply_seconds = Histogram(
+            "sotong_voice_reply_seconds",
+            "End of the caller's speech to the first audio of the answer.",
+            buckets=(0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0),
+            registry=self.registry,
+        )
+        self.voice_active_calls = Gauge(
+            "sotong_voice_active_calls",
+            "Calls whose media stream is open (each holds a recogniser and tasks).",
+            registry=self.registry,
+        )

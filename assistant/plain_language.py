@@ -164,6 +164,14 @@ def gateway_texts() -> Iterator[Text]:
         yield Text(f"gateway/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
 
 
+def voice_prompts() -> Iterator[Text]:
+    """What the phone line says around the dialogue's answers (menu, reprompts, handoff)."""
+    from voice.prompts import all_prompts
+
+    for key, language, text in all_prompts():
+        yield Text(f"voice/{key}.{language}", text)
+
+
 def screening_texts() -> Iterator[Text]:
     """What the screening actions say around the questions (the questions are responses)."""
     from assistant.actions.screening import TEXTS
@@ -193,6 +201,7 @@ def lint_everything() -> list[Finding]:
         *response_texts(),
         *catalog_texts(catalog),
         *gateway_texts(),
+        *voice_prompts(),
         *screening_texts(),
         *reminder_texts(catalog),
     ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import httpx
 from rasa_sdk.executor import ActionExecutor
 
+from assistant.calls import CallStore
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
@@ -18,6 +19,8 @@ from assistant.rasa_client import RasaClient
 from assistant.reminders import ReminderService
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
+from channels.voice.call_control import CallControl
+from voice.engines import VoiceEngines
 
 
 @dataclass
@@ -37,3 +40,6 @@ class Services:
     sms_state: SmsStateStore  # per-number SMS state: opt-out, MORE pages, idempotency
     profiles: ProfileStore  # what citizens agreed Sotong may remember, per phone number
     reminders: ReminderService  # life-event deadline reminders by SMS (opt-in)
+    voice: VoiceEngines  # speech models, recognition pool and speaker, for every call
+    calls: CallStore  # one record per phone call: who, when, how it ended
+    call_control: CallControl  # live-call updates over Twilio's REST API (transfers)

@@ -13,6 +13,9 @@ import pytest
 from tests.stackutil import Stack, running_stack
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Apps made in this process (unit tests make many) load the speech model only when a
+# call needs it; the real stack below preloads it like production (see stackutil).
+os.environ.setdefault("SOTONG_VOICE_PRELOAD", "false")
 POSTGRES_URL = os.environ.get(
     "SOTONG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )

@@ -115,6 +115,7 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
             "SOTONG_RASA_TOKEN": rasa_token,
             "SOTONG_ACTIONS_TOKEN": actions_token,
             "SOTONG_PENDING_RETRY_SECONDS": "1",
+            "SOTONG_VOICE_PRELOAD": "true",
             # Twilio webhooks signed with these are accepted (tests sign with the SDK);
             # the outbox never reaches Twilio's cloud with them.
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,

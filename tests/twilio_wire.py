@@ -37,3 +37,23 @@ def signed(
     """The ``X-Twilio-Signature`` header Twilio would send with ``form``."""
     signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, form)
     return {"X-Twilio-Signature": signature}
+
+
+VOICE_PATH = "/webhooks/twilio/voice"
+
+
+def call_form(caller: str, call_sid: str | None = None) -> dict[str, str]:
+    """The fields Twilio POSTs when ``caller`` rings the test stack's number."""
+    return {
+        "AccountSid": TWILIO_ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "CallSid": call_sid or "CA" + secrets.token_hex(16),
+        "CallStatus": "ringing",
+        "Called": TWILIO_PHONE_NUMBER,
+        "Caller": caller,
+        "Direction": "inbound",
+        "From": caller,
+        "FromCountry": "KR",
+        "To": TWILIO_PHONE_NUMBER,
+        "ToCountry": "KR",
+    }

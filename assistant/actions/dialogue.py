@@ -126,7 +126,8 @@ class ActionRequestHandoff(Action):
     ) -> list[EventType]:
         metadata = message_metadata(tracker)
         text = (tracker.latest_message or {}).get("text") or ""
-        sign_language = asks_for_sign_language(text)
+        # A keypad choice on the phone says it in the metadata, words say it in the text.
+        sign_language = metadata.get("sign_language") is True or asks_for_sign_language(text)
         dispatcher.utter_message(
             json_message={
                 HANDOFF_KEY: {

@@ -142,6 +142,20 @@ def missing_twilio_settings(settings: Settings) -> list[str]:
     return [name for name, value in values.items() if not (value or "").strip()]
 
 
+def twilio_rest_client(settings: Settings) -> Client | None:
+    """Twilio's REST client for these settings, or None when they are incomplete."""
+    if missing_twilio_settings(settings):
+        return None
+    assert settings.twilio_auth_token is not None  # checked just above
+    return Client(
+        (settings.twilio_account_sid or "").strip(),
+        settings.twilio_auth_token.get_secret_value().strip(),
+        http_client=RebasedHttpClient(
+            settings.twilio_api_url or TWILIO_API_URL, timeout=settings.twilio_timeout_seconds
+        ),
+    )
+
+
 class TwilioSmsSender:
     """``SmsSender`` over Twilio's Messages API (``client.messages.create``)."""
 

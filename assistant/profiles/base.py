@@ -12,7 +12,9 @@ statement or a compare-and-set on ``version``, so several processes can share a 
 from __future__ import annotations
 
 import abc
+import asyncio
 import datetime as dt
+import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
@@ -26,7 +28,7 @@ from assistant.profiles.records import (
 from assistant.store.base import StoreError, utcnow
 
 # A concurrent update of the same profile makes a compare-and-set miss; retry this often.
-_CAS_ATTEMPTS = 5
+_CAS_ATTEMPTS = 10
 
 
 class Erasable(Protocol):
@@ -96,6 +98,8 @@ class ProfileStore(abc.ABC):
             )
             if await self._replace(updated, version):
                 return updated
+            # Lost the race: a short random wait spreads the retries of several writers.
+            await asyncio.sleep(random.uniform(0, 0.01))  # noqa: S311 (not security)
         raise StoreError("profile changed concurrently too often; try again")
 
     async def get(self, phone: str) -> CitizenProfile | None:
@@ -136,6 +140,8 @@ class ProfileStore(abc.ABC):
             )
             if await self._replace(updated, version):
                 return updated
+            # Lost the race: a short random wait spreads the retries of several writers.
+            await asyncio.sleep(random.uniform(0, 0.01))  # noqa: S311 (not security)
         raise StoreError("profile changed concurrently too often; try again")
 
     async def forget(self, phone: str) -> int:

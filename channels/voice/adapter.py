@@ -1,0 +1,388 @@
+"""Phone voice adapter: Twilio's voice webhook and the Media Streams WebSocket.
+
+``POST /webhooks/twilio/voice`` (signed) opens a conversation for the call, starting
+from the caller's profile where they consented to one, and answers with TwiML that
+connects a bidirectional Media Stream to ``/webhooks/twilio/media``, passing the
+conversation id and a token that binds it to this CallSid.
+
+The WebSocket checks Twilio's handshake signature, waits for ``start`` (a stream that
+never starts is closed), proves the token, then feeds typed events to a
+``CallSession``. Malformed frames and unknown events are dropped and logged; whatever
+way the stream ends, the session frees its recogniser and tasks and the call is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from assistant.api.deps import ServicesDep, WsServicesDep
+from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
+from assistant.language import Language, as_language
+from assistant.links import continue_link
+from assistant.messages import IncomingMessage
+from assistant.privacy import phone_tail
+from assistant.profiles import CitizenProfile, ProfileError
+from assistant.services import Services
+from channels.voice import twiml
+from channels.voice.wire import MalformedFrame, UnknownEvent, encode, parse_frame
+from voice.call_dialogue import DialogueReply, menu_from_catalog
+from voice.events import CallStarted, CallStopped, OutboundEvent
+from voice.prompts import prompt
+from voice.session import CallOptions, CallSession
+
+CHANNEL = "voice"
+MEDIA_PATH = "/webhooks/twilio/media"
+START_TIMEOUT_SECONDS = 10.0
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/webhooks/twilio", tags=["voice"])
+
+
+def stream_token(secret: str, call_sid: str, conversation_id: str) -> str:
+    """Proof, passed as a Stream parameter, that we answered this call for this conversation."""
+    message = f"{call_sid}:{conversation_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _secret(services: Services) -> str:
+    token = services.settings.twilio_auth_token
+    return token.get_secret_value() if token else ""
+
+
+async def _profile(services: Services, phone: str) -> CitizenProfile | None:
+    try:
+        return await services.profiles.get(phone)
+    except ProfileError:  # an anonymous or non-E.164 caller has no profile
+        return None
+
+
+@router.post("/voice", response_class=Response)
+async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
+    """Twilio's voice webhook: open the conversation, connect the media stream."""
+    call_sid = str(form.get("CallSid") or "")
+    caller = str(form.get("From") or "")
+    called = str(form.get("To") or "")
+    # A signed request proves a public URL is set (the signature is checked against it).
+    public_url = services.settings.public_url or ""
+    if not call_sid.startswith("CA"):
+        log.warning("voice.bad_call_request", has_sid=bool(call_sid))
+        return Response(status_code=400, content="CallSid missing")
+    if services.voice.problem is not None:
+        # No speech engine: say so with Twilio's own <Say> rather than a silent line.
+        log.error("voice.line_unavailable", reason=services.voice.problem)
+        return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
+    try:
+        profile = await _profile(services, caller)
+        language: Language = as_language(profile.language) if profile else "ko"
+        accessibility = dict(profile.accessibility) if profile else None
+        conversation = await services.core.start(
+            CHANNEL, caller, language=language, accessibility=accessibility
+        )
+        await services.calls.call_started(
+            call_sid=call_sid,
+            caller=caller,
+            called=called,
+            conversation_id=conversation.id,
+            language=language,
+        )
+    except Exception as exc:  # the store is down: a plain answer, not Twilio's error tone
+        log.error("voice.call_not_started", call_sid=call_sid, error=f"{exc.__class__.__name__}")
+        services.metrics.calls.labels("not_started").inc()
+        return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
+    services.metrics.calls.labels("started").inc()
+    log.info(
+        "voice.call", call_sid=call_sid, caller=phone_tail(caller), conversation_id=conversation.id
+    )
+    body = twiml.connect_stream(
+        twiml.media_stream_url(public_url),
+        {
+            "conversation_id": conversation.id,
+            "token": stream_token(_secret(services), call_sid, conversation.id),
+        },
+    )
+    return _twiml(body)
+
+
+def _twiml(body: str) -> Response:
+    return Response(content=body, media_type="application/xml")
+
+
+class VoiceCallActions:
+    """What one call's dialogue can make happen (``voice.call_dialogue.CallActions``)."""
+
+    def __init__(
+        self,
+        services: Services,
+        call: CallStarted,
+        conversation_id: str,
+        end_call: Callable[[], Awaitable[None]],
+    ) -> None:
+        self._services = services
+        self._call = call
+        self._conversation_id = conversation_id
+        self._end_call = end_call
+        self.caller = ""
+        self.language: Language = "ko"
+
+    async def load(self) -> None:
+        """The caller's number and language, from the conversation."""
+        conversation = await self._services.store.get_conversation(self._conversation_id)
+        if conversation is not None:
+            self.caller = conversation.address
+            self.language = as_language(conversation.language)
+
+    async def ask(
+        self, text: str, payload: str | None, sign_language: bool = False
+    ) -> DialogueReply:
+        """One turn of the conversation core."""
+        metadata = {"sign_language": True} if sign_language else {}
+        result = await self._services.core.handle(
+            IncomingMessage(
+                conversation_id=self._conversation_id,
+                text=text,
+                channel=CHANNEL,
+                payload=payload,
+                metadata=metadata,
+            )
+        )
+        choices = next((r.buttons for r in reversed(result.replies) if r.buttons), ())
+        return DialogueReply(
+            texts=tuple(r.text for r in result.replies),
+            choices=tuple(b.title for b in choices),
+            handoff=result.handoff,
+            degraded=result.degraded,
+        )
+
+    async def set_language(self, language: Language) -> None:
+        """The conversation's language from now on."""
+        self.language = language
+        await self._services.core.set_language(self._conversation_id, language)
+
+    async def text_link(self, sign_language: bool) -> bool:
+        """Text the caller a link that continues this conversation."""
+        link = continue_link(self._services.settings, self._conversation_id)
+        if link is None or not self.caller.startswith("+"):
+            return False
+        key = "sms_sign_language" if sign_language else "sms_continue"
+        try:
+            await self._services.outbox.send_sms(
+                self.caller,
+                prompt(key, self.language, link=link),
+                kind="handoff" if sign_language else "link",
+                conversation_id=self._conversation_id,
+                dedupe_key=f"voice-link:{self._call.call_sid}:{key}",
+            )
+        except Exception as exc:  # the caller is told plainly; the call goes on
+            log.error("voice.link_failed", error=f"{exc.__class__.__name__}: {exc}")
+            return False
+        return True
+
+    async def request_callback(self) -> None:
+        """Queue a request for a person to call back."""
+        await self._services.store.request_handoff(
+            self._conversation_id,
+            reason="callback",
+            service=None,
+            channel=CHANNEL,
+            language=self.language,
+        )
+        self._services.metrics.handoff_requests.labels(CHANNEL).inc()
+
+    async def transfer(self) -> bool:
+        """Move the call to the community centre (a call update with ``<Dial>``)."""
+        number = self._services.settings.voice_transfer_number
+        if not number:
+            return False
+        body = twiml.dial(number, caller_id=self._services.settings.twilio_phone_number)
+        return await self._services.call_control.redirect(self._call.call_sid, body)
+
+    async def remember_slow(self) -> None:
+        """Keep "slower" in the caller's profile, if they consented to one."""
+        if not self.caller.startswith("+"):
+            return
+        with contextlib.suppress(ProfileError):
+            await self._services.profiles.update(self.caller, accessibility={"slow_speech": True})
+
+    async def hang_up(self) -> None:
+        """End the call: closing the stream ends ``<Connect>``, and the call with it."""
+        await self._end_call()
+
+
+@router.websocket("/media")
+async def media_stream(websocket: WebSocket, services: WsServicesDep) -> None:
+    """Twilio Media Streams, bidirectional: one call."""
+    if not websocket_signature_ok(services.settings, websocket.headers, MEDIA_PATH):
+        services.metrics.rejected_webhooks.labels("twilio", "signature").inc()
+        log.warning("voice.stream_bad_signature")
+        await websocket.close(code=1008)
+        return
+    await websocket.accept()
+    stream = MediaStream(websocket, services)
+    try:
+        await stream.run()
+    except Exception:  # logged with the call; the finally frees what the call held
+        stream.failed()
+        log.exception("voice.stream_failed")
+    finally:
+        await stream.finish()
+
+
+class MediaStream:
+    """One Media Streams connection, from handshake to the end of the call."""
+
+    def __init__(self, websocket: WebSocket, services: Services) -> None:
+        self._ws = websocket
+        self._services = services
+        self._session: CallSession | None = None
+        self._actions: VoiceCallActions | None = None
+        self._call: CallStarted | None = None
+        self._outcome = "no_start"
+        self._malformed = 0
+        self._started_at = time.monotonic()
+
+    def failed(self) -> None:
+        """The stream ended on an error of ours."""
+        self._outcome = "error"
+
+    async def _send(self, event: OutboundEvent) -> None:
+        if self._call is None or self._ws.client_state is not WebSocketState.CONNECTED:
+            return
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self._ws.send_text(encode(event, self._call.stream_sid))
+
+    async def run(self) -> None:
+        """Receive frames until the call ends."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            limit = None if self._session is not None else deadline - time.monotonic()
+            if limit is not None and limit <= 0:
+                log.warning("voice.stream_never_started")
+                return
+            raw = await self._receive(limit)
+            if raw is None:
+                return
+            try:
+                event = parse_frame(raw)
+            except MalformedFrame as exc:
+                self._malformed += 1
+                self._services.metrics.voice_frames_dropped.labels("malformed").inc()
+                log.warning("voice.frame_malformed", error=str(exc), count=self._malformed)
+                continue
+            if isinstance(event, UnknownEvent):
+                self._services.metrics.voice_frames_dropped.labels("unknown").inc()
+                log.info("voice.frame_unknown", name=event.name)
+                continue
+            if isinstance(event, CallStarted):
+                if self._session is not None:
+                    log.warning("voice.second_start_ignored")
+                    continue
+                if not await self._start(event):
+                    return
+                continue
+            if self._session is None:
+                continue  # audio before start: nothing to attach it to
+            if isinstance(event, CallStopped):
+                self._outcome = "caller_hung_up"
+                return
+            await self._session.handle(event)
+
+    async def _receive(self, limit: float | None) -> str | None:
+        """The next frame's text; None once the socket is closed or ``limit`` s passed."""
+        try:
+            message = await asyncio.wait_for(self._ws.receive(), limit)
+        except TimeoutError:
+            return None
+        except (RuntimeError, WebSocketDisconnect):  # closed by us (hang-up) or the peer
+            return None
+        if message["type"] == "websocket.disconnect":
+            if self._outcome in ("no_start", "in_call"):
+                self._outcome = "disconnected"
+            return None
+        if message.get("text") is not None:
+            return str(message["text"])
+        if message.get("bytes") is not None:
+            return bytes(message["bytes"]).decode("utf-8", "replace")
+        return ""
+
+    async def _end_call(self) -> None:
+        self._outcome = "ended_by_line"
+        if self._ws.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self._ws.close()
+
+    async def _start(self, event: CallStarted) -> bool:
+        conversation_id = event.parameters.get("conversation_id", "")
+        token = event.parameters.get("token", "")
+        expected = stream_token(_secret(self._services), event.call_sid, conversation_id)
+        if not conversation_id or not hmac.compare_digest(token, expected):
+            self._services.metrics.rejected_webhooks.labels("twilio", "stream_token").inc()
+            log.warning("voice.stream_bad_token", call_sid=event.call_sid)
+            self._outcome = "refused"
+            return False
+        self._call = event
+        self._outcome = "in_call"
+        actions = VoiceCallActions(self._services, event, conversation_id, self._end_call)
+        await actions.load()
+        self._actions = actions
+        settings = self._services.settings
+        profile = await _profile(self._services, actions.caller)
+        slow = bool(profile and profile.accessibility.get("slow_speech"))
+        self._session = CallSession(
+            engines=self._services.voice,
+            actions=actions,
+            send=self._send,
+            menu=menu_from_catalog(self._services.catalog),
+            options=CallOptions(
+                language=actions.language,
+                slow=slow,
+                end_of_turn_ms=settings.voice_end_of_turn_ms,
+                slow_factor=settings.voice_slow_factor,
+                reprompt_seconds=settings.voice_reprompt_seconds,
+                confirm_below=settings.voice_confirm_below,
+            ),
+            on_reply_latency=self._services.metrics.voice_reply_seconds.observe,
+        )
+        self._services.metrics.voice_active_calls.inc()
+        await self._session.start()
+        log.info("voice.stream_started", call_sid=event.call_sid, conversation_id=conversation_id)
+        return True
+
+    async def finish(self) -> None:
+        """Free the call's resources and log how it ended, whatever happened."""
+        session, self._session = self._session, None
+        turns = 0
+        handoff = None
+        if session is not None:
+            turns = session.dialogue.turns
+            handoff = session.dialogue.handoff
+            with contextlib.suppress(Exception):
+                await session.close()
+            self._services.metrics.voice_active_calls.dec()
+        if self._ws.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self._ws.close()
+        seconds = round(time.monotonic() - self._started_at, 1)
+        self._services.metrics.calls.labels(self._outcome).inc()
+        if self._call is not None:
+            with contextlib.suppress(Exception):
+                await self._services.calls.stream_ended(
+                    self._call.call_sid, outcome=self._outcome, turns=turns, handoff=bool(handoff)
+                )
+        log.info(
+            "voice.stream_ended",
+            call_sid=self._call.call_sid if self._call else None,
+            outcome=self._outcome,
+            turns=turns,
+            handoff=handoff,
+            seconds=seconds,
+            malformed_frames=self._malformed,
+        )

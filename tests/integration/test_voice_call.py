@@ -1,0 +1,240 @@
+"""Whole phone calls through the real stack: Twilio's wire protocols, real Vosk, real Rasa.
+
+A module-scoped gateway + Rasa pair talks to the Twilio double (transfers are REST call
+updates, links go out as SMS). Each call is placed as Twilio does — the signed voice
+webhook, then the Media Stream its TwiML names — by ``TwilioMediaPeer``, which sends the
+caller's audio every 20 ms in real time and plays the gateway's audio back at real
+speed, returning marks as Twilio does.
+
+Speech is espeak-ng's, which Vosk transcribes well only through a grammar (README,
+"Phone voice"): the free-speech turn here is confirmed because its confidence is low,
+and the yes/no that follows is recognised for real. Every other path uses the keypad.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import InvalidStatus
+
+from tests.media_streams_peer import TwilioMediaPeer, signed_headers, websocket_url
+from tests.stackutil import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
+from tests.twilio_double import TwilioDouble
+from tests.twilio_wire import VOICE_PATH, call_form
+from tests.voice_audio import espeak_pcm8k
+from tests.voice_calls import MEDIA_PATH, answer_call, call
+from voice.codec import level_dbfs, ulaw_to_pcm
+
+pytestmark = pytest.mark.rasa
+
+TRANSFER_TO = "+82221001234"
+CALLER = "+821055501234"
+
+
+@pytest.fixture(scope="module")
+def twilio() -> Iterator[TwilioDouble]:
+    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
+        yield double
+
+
+@pytest.fixture(scope="module")
+def voice_stack(
+    rasa_model: Path, tmp_path_factory: pytest.TempPathFactory, twilio: TwilioDouble
+) -> Iterator[Stack]:
+    env = {
+        "SOTONG_TWILIO_API_URL": twilio.url,
+        "SOTONG_VOICE_TRANSFER_NUMBER": TRANSFER_TO,
+        # Below 1.0 everything is confirmed: espeak-ng's Korean comes out of free
+        # recognition as low-confidence noise, and this makes that deterministic.
+        "SOTONG_VOICE_CONFIRM_BELOW": "1.0",
+        "SOTONG_VOICE_REPROMPT_SECONDS": "30",
+    }
+    with running_stack(rasa_model, tmp_path_factory.mktemp("voice"), env) as running:
+        yield running
+
+
+def loud(ulaw: bytes) -> float:
+    """The level of what the caller heard, in dBFS."""
+    return level_dbfs(ulaw_to_pcm(ulaw))
+
+
+async def transcript(stack: Stack, conversation_id: str) -> list[dict]:
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+        response = await client.get(f"/api/webchat/sessions/{conversation_id}/messages")
+        response.raise_for_status()
+        return list(response.json()["messages"])
+
+
+async def metric(stack: Stack, name: str) -> float:
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+        text = (await client.get("/metrics")).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def metric_line(stack: Stack, pattern: str) -> float:
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+        text = (await client.get("/metrics")).text
+    match = re.search(pattern + r" ([0-9.e+-]+)", text)
+    return float(match.group(1)) if match else 0.0
+
+
+async def heard_everything(peer: TwilioMediaPeer, timeout: float = 60) -> None:
+    await peer.wait_until_quiet(1.5, timeout)
+
+
+async def say_and_hear_reply(peer: TwilioMediaPeer, text: str) -> None:
+    """Speak ``text``; wait for the reply to start and to be heard to its end."""
+    ended = await peer.say(espeak_pcm8k(text))
+    await peer.wait_for_audio_after(ended, timeout=15)
+    await heard_everything(peer)
+
+
+async def test_keypad_call_reaches_an_answer_and_a_person(
+    voice_stack: Stack, twilio: TwilioDouble
+) -> None:
+    async with call(voice_stack.gateway.url, CALLER) as (answered, peer):
+        # The greeting is real speech: it decodes to sound well above the line's silence.
+        await peer.wait_for("media", timeout=20)
+        await asyncio.sleep(3)
+        assert loud(peer.played_audio) > -35
+        # 1 = 주민등록등본, pressed while the menu is still being read: it stops at once.
+        pressed = time.monotonic()
+        await peer.press("1")
+        await peer.wait_for("clear", timeout=5)
+        await peer.wait_for_audio_after(pressed, timeout=20)
+        await heard_everything(peer)
+        messages = await transcript(voice_stack, answered.conversation_id)
+        bot = " ".join(m["text"] for m in messages if m["sender"] == "bot")
+        assert "등본" in bot and "정부24" in bot
+        # 0 then 1: a person. The caller hears "connecting you", then the call moves.
+        pressed = time.monotonic()
+        await peer.press("0")
+        await peer.wait_for_audio_after(pressed, timeout=15)
+        await heard_everything(peer)
+        await peer.press("1")
+        for _ in range(200):
+            if twilio.call_updates:
+                break
+            await asyncio.sleep(0.1)
+        (update,) = twilio.call_updates
+        assert update.call_sid == answered.call_sid
+        assert update.twiml is not None and "<Dial" in update.twiml and TRANSFER_TO in update.twiml
+        heard_before_transfer = len(peer.played_audio)
+        assert heard_before_transfer > 8000  # "connecting you" was heard first
+
+
+async def test_unsure_speech_is_confirmed_by_a_spoken_yes(voice_stack: Stack) -> None:
+    async with call(voice_stack.gateway.url, "+821055502222") as (answered, peer):
+        await peer.wait_for("media", timeout=20)  # speaking over the menu, as callers do
+        await say_and_hear_reply(peer, "주민등록등본을 떼고 싶어요")  # "'…'라고 하셨나요?"
+        before = await transcript(voice_stack, answered.conversation_id)
+        assert not [m for m in before if m["sender"] == "citizen"]  # nothing acted on yet
+        await say_and_hear_reply(peer, "네")
+        after = await transcript(voice_stack, answered.conversation_id)
+        citizen = [m for m in after if m["sender"] == "citizen"]
+        assert len(citizen) == 1 and citizen[0]["text"] not in ("네", "")
+        assert [m for m in after if m["sender"] == "bot"]
+
+
+async def test_a_spoken_no_acts_on_nothing(voice_stack: Stack) -> None:
+    async with call(voice_stack.gateway.url, "+821055503333") as (answered, peer):
+        await peer.wait_for("media", timeout=20)
+        await say_and_hear_reply(peer, "전입신고 하려고요")
+        heard_at = len(peer.played_audio)
+        await say_and_hear_reply(peer, "아니요")
+        assert len(peer.played_audio) > heard_at  # "please say it again" was said
+        messages = await transcript(voice_stack, answered.conversation_id)
+        assert not [m for m in messages if m["sender"] == "citizen"]
+
+
+async def test_speaking_over_the_menu_clears_it(voice_stack: Stack) -> None:
+    async with call(voice_stack.gateway.url, "+821055504444") as (_, peer):
+        await peer.wait_for("media", timeout=20)
+        await asyncio.sleep(1.0)  # the menu is long: it is still playing
+        assert peer.buffered_bytes > 0
+        spoke = time.monotonic()
+        await peer.say(espeak_pcm8k("상담원 연결해 주세요"))
+        clear = await peer.wait_for("clear", timeout=5)
+        assert clear["streamSid"] == peer.stream_sid
+        clear_at = peer.events("clear")[0][0]
+        assert clear_at - spoke < 2.0
+        await peer.wait_for_audio_after(clear_at, timeout=15)  # what was said is answered
+
+
+async def test_bad_frames_and_unknown_events_are_dropped_and_the_call_goes_on(
+    voice_stack: Stack,
+) -> None:
+    dropped_before = await metric(voice_stack, "sotong_voice_frames_dropped_total")
+    async with call(voice_stack.gateway.url, "+821055505555") as (answered, peer):
+        await peer.send_raw("this is not json")
+        await peer.send_raw('{"event": "media", "media": {"payload": "***"}}')
+        await peer.send_raw('{"event": "media", "media": 7}')
+        await peer.send_raw('{"event": "dtmf", "dtmf": {"digit": "x"}}')
+        await peer.send_raw(b"\x00\x01binary")
+        await peer.send_raw('{"event": "somethingNew", "streamSid": "MZ1"}')
+        pressed = time.monotonic()
+        await peer.press("2")  # 2 = 전입신고, still understood after all that
+        await peer.wait_for_audio_after(pressed, timeout=15)
+        await heard_everything(peer)
+        messages = await transcript(voice_stack, answered.conversation_id)
+        assert any("전입" in m["text"] for m in messages if m["sender"] == "bot")
+    dropped = await metric(voice_stack, "sotong_voice_frames_dropped_total") - dropped_before
+    assert dropped >= 6
+
+
+async def test_a_stream_that_never_starts_is_closed(voice_stack: Stack) -> None:
+    url = websocket_url(voice_stack.gateway.url, MEDIA_PATH)
+    headers = signed_headers(TWILIO_AUTH_TOKEN, websocket_url(PUBLIC_URL, MEDIA_PATH))
+    async with TwilioMediaPeer.connect(url, headers=headers, start=False) as peer:
+        await peer.wait_closed(timeout=15)
+        assert peer.closed
+
+
+async def test_forged_handshakes_and_tokens_are_refused(voice_stack: Stack) -> None:
+    url = websocket_url(voice_stack.gateway.url, MEDIA_PATH)
+    with pytest.raises(InvalidStatus) as refused:
+        async with TwilioMediaPeer.connect(url, headers=signed_headers("wrong", url)):
+            pass
+    assert refused.value.response.status_code == 403
+    async with httpx.AsyncClient(base_url=voice_stack.gateway.url, timeout=10) as client:
+        answered = await answer_call(client, "+821055506666")
+        form = call_form("+821055506666")
+        unsigned = await client.post(VOICE_PATH, data=form)
+        assert unsigned.status_code == 403
+    headers = signed_headers(TWILIO_AUTH_TOKEN, answered.stream_url)
+    forged = {**answered.parameters, "token": "0" * 64}
+    async with TwilioMediaPeer.connect(url, headers=headers, parameters=forged) as peer:
+        await peer.wait_closed(timeout=10)
+        assert peer.events("media") == []
+
+
+async def test_hanging_up_mid_reply_frees_the_call(voice_stack: Stack) -> None:
+    active_before = await metric(voice_stack, "sotong_voice_active_calls")
+    hung_up_before = await metric_line(
+        voice_stack, r'sotong_calls_total\{outcome="caller_hung_up"\}'
+    )
+    async with call(voice_stack.gateway.url, "+821055507777") as (_, peer):
+        await peer.wait_for("media", timeout=20)
+        assert await metric(voice_stack, "sotong_voice_active_calls") == active_before + 1
+        await peer.press("3")
+        await peer.wait_for_audio_after(time.monotonic(), timeout=20)
+        await peer.hang_up()  # in the middle of the answer
+    for _ in range(50):
+        if await metric(voice_stack, "sotong_voice_active_calls") == active_before:
+            break
+        await asyncio.sleep(0.1)
+    assert await metric(voice_stack, "sotong_voice_active_calls") == active_before
+    hung_up = await metric_line(voice_stack, r'sotong_calls_total\{outcome="caller_hung_up"\}')
+    assert hung_up == hung_up_before + 1
+    async with httpx.AsyncClient(base_url=voice_stack.gateway.url, timeout=10) as client:
+        assert (await client.get("/healthz")).status_code == 200

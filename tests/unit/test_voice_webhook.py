@@ -1,0 +1,127 @@
+"""``POST /webhooks/twilio/voice`` on a small app: TwiML that connects the stream, and a
+plain spoken answer instead of Twilio's error tone when the line cannot serve."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from twilio.request_validator import RequestValidator
+
+from assistant.config import Settings
+from assistant.metrics import Metrics
+from assistant.profiles import ProfileError
+from channels.voice import adapter
+from channels.voice.adapter import stream_token
+
+PUBLIC = "https://sotong.example"
+TOKEN = "e" * 32
+CALL_SID = "CA" + "c" * 32
+CALLER = "+821012345678"
+
+
+@dataclass
+class Fakes:
+    started: list[tuple[str, str]] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+    store_down: bool = False
+    voice_problem: str | None = None
+
+
+@pytest.fixture
+def fakes() -> Fakes:
+    return Fakes()
+
+
+@pytest.fixture
+async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async def start(channel: str, address: str, language: str = "ko", accessibility=None):
+        if fakes.store_down:
+            raise ConnectionError("database is down")
+        fakes.started.append((channel, language))
+        return SimpleNamespace(id="d" * 32)
+
+    async def call_started(call_sid: str, **_: object) -> None:
+        fakes.calls.append(call_sid)
+
+    async def no_profile(phone: str) -> None:
+        if not phone.startswith("+"):
+            raise ProfileError("not E.164")
+
+    settings = Settings(
+        _env_file=None, var_dir=tmp_path, public_url=PUBLIC, twilio_auth_token=TOKEN
+    )
+    app = FastAPI()
+    app.include_router(adapter.router)
+    app.state.services = SimpleNamespace(
+        settings=settings,
+        metrics=Metrics(),
+        voice=SimpleNamespace(problem=fakes.voice_problem),
+        profiles=SimpleNamespace(get=no_profile),
+        core=SimpleNamespace(start=start),
+        calls=SimpleNamespace(call_started=call_started),
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+        yield http
+
+
+async def ring(client: httpx.AsyncClient, caller: str = CALLER) -> httpx.Response:
+    form = {"CallSid": CALL_SID, "From": caller, "To": "+15005550006", "CallStatus": "ringing"}
+    signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/webhooks/twilio/voice", form)
+    return await client.post(
+        "/webhooks/twilio/voice", data=form, headers={"X-Twilio-Signature": signature}
+    )
+
+
+async def test_a_call_is_connected_to_the_stream_with_a_bound_token(
+    client: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    response = await ring(client)
+    assert response.status_code == 200
+    stream = ET.fromstring(response.text).find("./Connect/Stream")
+    assert stream is not None and stream.get("url") == "wss://sotong.example/webhooks/twilio/media"
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert parameters == {
+        "conversation_id": "d" * 32,
+        "token": stream_token(TOKEN, CALL_SID, "d" * 32),
+    }
+    assert fakes.started == [("voice", "ko")] and fakes.calls == [CALL_SID]
+    assert CALLER not in response.text  # the number is not echoed into the stream
+
+
+async def test_an_anonymous_caller_is_served_without_a_profile(
+    client: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    response = await ring(client, caller="anonymous")
+    assert response.status_code == 200 and "<Stream" in response.text
+
+
+async def test_a_store_fault_gets_a_spoken_apology_not_an_error(
+    client: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    fakes.store_down = True
+    response = await ring(client)
+    assert response.status_code == 200
+    root = ET.fromstring(response.text)
+    say = root.find("Say")
+    assert say is not None and "110번" in (say.text or "") and say.get("language") == "ko-KR"
+    assert root.find("Hangup") is not None
+
+
+@pytest.mark.parametrize("fakes", [Fakes(voice_problem="model failed")])
+async def test_no_speech_engine_gets_a_spoken_apology(client: httpx.AsyncClient) -> None:
+    response = await ring(client)
+    root = ET.fromstring(response.text)
+    assert root.find("Say") is not None and root.find("Connect") is None
+
+
+async def test_unsigned_calls_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/webhooks/twilio/voice", data={"CallSid": CALL_SID})
+    assert response.status_code == 403

@@ -1,0 +1,252 @@
+"""One call: the processors wired together.
+
+    CallerAudio → Listener ─SpeechStarted→ barge-in (Player.interrupt → ClearPlayback)
+                           └─Heard────────→ CallDialogue → conversation core
+    KeyPressed ──────────────────────────→ CallDialogue    (and barge-in)
+    CallDialogue.say → Player → PlayAudio/PlaceMark;  MarkPlayed → Player → silence timer
+
+The dialogue's inputs are handled one at a time by one task, in the order they came,
+so a key pressed while an answer is being fetched waits its turn instead of racing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import structlog
+
+from assistant.language import Language
+from voice.asr import CallRecognizer
+from voice.call_dialogue import CallActions, CallDialogue, MenuItem
+from voice.engines import VoiceEngines
+from voice.events import (
+    CallerAudio,
+    CallStopped,
+    InboundEvent,
+    KeyPressed,
+    MarkPlayed,
+    OutboundEvent,
+    PlayAudio,
+)
+from voice.listener import Heard, Listener, ListenerEvent, RecognitionMode, SpeechStarted
+from voice.player import Player
+from voice.turns import TurnSettings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """How this call starts: language and pace (from the profile), timings (settings)."""
+
+    language: Language = "ko"
+    slow: bool = False
+    end_of_turn_ms: int = 300
+    slow_factor: float = 2.5
+    reprompt_seconds: float = 8.0
+    confirm_below: float = 0.8
+
+
+_Input = tuple[str, object]
+
+
+class CallSession:
+    """Everything one call holds; ``close`` frees all of it."""
+
+    def __init__(
+        self,
+        engines: VoiceEngines,
+        actions: CallActions,
+        send: Callable[[OutboundEvent], Awaitable[None]],
+        menu: list[MenuItem],
+        options: CallOptions,
+        on_reply_latency: Callable[[float], None] | None = None,
+    ) -> None:
+        self._engines = engines
+        self._send = send
+        self._on_reply_latency = on_reply_latency
+        self._reply_clock: float | None = None
+        self._options = options
+        self._inputs: asyncio.Queue[_Input | None] = asyncio.Queue()
+        self._after_playback: list[Callable[[], Awaitable[None]]] = []
+        self._silence_timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self.language: Language = options.language
+        self.turn_settings = TurnSettings(
+            end_of_turn_ms=options.end_of_turn_ms,
+            slow_factor=options.slow_factor,
+            slow=options.slow,
+        )
+        self.player = Player(engines.speaker, self._send_out, self._playback_finished)
+        self.listener: Listener | None = None
+        self.dialogue = CallDialogue(
+            menu=menu,
+            actions=actions,
+            out=self,
+            language=options.language,
+            slow=options.slow,
+            confirm_below=options.confirm_below,
+        )
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Make the recogniser and greet the caller."""
+        available = await self.switch_language(self.language)
+        self.dialogue.speech_available = available
+        self._worker = asyncio.create_task(self._run_inputs())
+        self._inputs.put_nowait(("begin", None))
+
+    # ---- transport events ------------------------------------------------------------
+    async def handle(self, event: InboundEvent) -> None:
+        """One event from the caller's side."""
+        if self._closed:
+            return
+        if isinstance(event, CallerAudio):
+            if self.listener is not None:
+                await self.listener.hear(event.ulaw)
+        elif isinstance(event, KeyPressed):
+            self._cancel_silence()
+            await self.player.interrupt()
+            self._reply_clock = time.monotonic()
+            self._inputs.put_nowait(("key", event.digit))
+        elif isinstance(event, MarkPlayed):
+            await self.player.mark_played(event.name)
+        elif isinstance(event, CallStopped):
+            await self.close()
+
+    async def _send_out(self, event: OutboundEvent) -> None:
+        if isinstance(event, PlayAudio) and self._reply_clock is not None:
+            # End of the caller's speech (or key press) to the first audio of the answer.
+            latency, self._reply_clock = time.monotonic() - self._reply_clock, None
+            if self._on_reply_latency is not None:
+                self._on_reply_latency(latency)
+        await self._send(event)
+
+    async def _from_listener(self, event: ListenerEvent) -> None:
+        if isinstance(event, SpeechStarted):
+            log.info("voice.speech_started", playing=self.player.busy)
+            self._cancel_silence()
+            if await self.player.interrupt():
+                log.info("voice.barge_in")
+        elif isinstance(event, Heard):
+            # What was said is not logged (it may hold personal data), only its shape.
+            log.info(
+                "voice.heard",
+                mode=event.mode,
+                words=len(event.text.split()),
+                confidence=event.confidence,
+                recognised=event.recognised,
+            )
+            self._reply_clock = event.speech_ended_at
+            self._inputs.put_nowait(("heard", event))
+
+    # ---- the dialogue's inputs, in order ---------------------------------------------
+    async def _run_inputs(self) -> None:
+        while True:
+            item = await self._inputs.get()
+            if item is None:
+                return
+            kind, value = item
+            try:
+                if kind == "begin":
+                    await self.dialogue.begin()
+                elif kind == "key":
+                    await self.dialogue.on_key(str(value))
+                elif kind == "heard":
+                    assert isinstance(value, Heard)
+                    await self.dialogue.on_heard(value)
+                elif kind == "silence":
+                    await self.dialogue.on_silence()
+                elif kind == "after_playback":
+                    assert callable(value)
+                    await value()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the caller keeps a working line whatever one step hit
+                log.exception("voice.dialogue_step_failed", kind=kind, error=str(exc))
+
+    async def _playback_finished(self) -> None:
+        if self._after_playback:
+            actions, self._after_playback = self._after_playback, []
+            for action in actions:
+                self._inputs.put_nowait(("after_playback", action))
+            return
+        self._start_silence()
+
+    def _start_silence(self) -> None:
+        self._cancel_silence()
+        if self._closed or (self.listener is not None and self.listener.detector.in_speech):
+            return
+        seconds = self._options.reprompt_seconds
+        if self.turn_settings.slow:
+            seconds *= self._options.slow_factor
+        loop = asyncio.get_running_loop()
+        self._silence_timer = loop.call_later(
+            seconds, lambda: self._inputs.put_nowait(("silence", None))
+        )
+
+    def _cancel_silence(self) -> None:
+        if self._silence_timer is not None:
+            self._silence_timer.cancel()
+            self._silence_timer = None
+
+    # ---- CallOutput, for the dialogue ------------------------------------------------
+    async def say(self, texts: Sequence[str], language: Language, slow: bool) -> None:
+        """Speak ``texts`` after whatever is being said."""
+        self._cancel_silence()
+        await self.player.say(texts, language, slow)
+
+    def listen_for(self, mode: RecognitionMode) -> None:
+        """Free speech or only yes/no."""
+        if self.listener is not None:
+            self.listener.set_mode(mode)
+
+    def set_slow(self, slow: bool) -> None:
+        """Longer pauses before the caller's turn is taken as finished."""
+        self.turn_settings.slow = slow
+
+    async def switch_language(self, language: Language) -> bool:
+        """Recognise ``language`` from now on; False when no model serves it."""
+        old_language, self.language = self.language, language
+        recognizer, warm = await self._engines.recognizer(language)
+        old = self.listener
+        self.listener = Listener(
+            recognizer, self._engines.asr_executor, self.turn_settings, self._from_listener
+        )
+        if recognizer is not None and not warm:
+            self.listener.prime(await self._engines.warm_up_audio(language))
+        if old is not None:
+            await self._release(old, old_language)
+        return recognizer is not None
+
+    async def _release(self, listener: Listener, language: Language) -> None:
+        recognizer = await listener.close()
+        if isinstance(recognizer, CallRecognizer):
+            await self._engines.release(language, recognizer)
+
+    def after_playback(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run ``action`` once the caller has heard everything said so far."""
+        if self.player.busy:
+            self._after_playback.append(action)
+        else:
+            self._inputs.put_nowait(("after_playback", action))
+
+    # ---- the end ---------------------------------------------------------------------
+    async def close(self) -> None:
+        """Free the recogniser, the player and the dialogue's task; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._cancel_silence()
+        self._inputs.put_nowait(None)
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        await self.player.close()
+        if self.listener is not None:
+            await self._release(self.listener, self.language)

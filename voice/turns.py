@@ -1,0 +1,110 @@
+"""Turn-taking: when the caller starts speaking and when they have finished.
+
+A frame-level detector over the caller's 20 ms frames. Energy against an adaptive noise
+floor decides voice or not; a few voiced frames in a row start speech (a click or a
+cough does not), and ``end_of_turn_ms`` of quiet ends it. Callers who speak slowly or
+pause mid-sentence get longer pauses (``slow``), set per caller.
+
+Why energy and not a neural VAD: the line is narrowband telephone audio whose noise is
+low and steady, the detector only has to find where speech is (Vosk decides what was
+said), and it costs nothing next to recognition. Its thresholds are settings of one
+dataclass, so a deployment can tune them per line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from enum import StrEnum
+
+FRAME_MS = 20
+
+
+class TurnEvent(StrEnum):
+    """What one frame changed."""
+
+    SPEECH_STARTED = "speech_started"
+    SPEECH_ENDED = "speech_ended"
+
+
+@dataclass
+class TurnSettings:
+    """Per-caller turn-taking. ``slow`` multiplies every pause by ``slow_factor``."""
+
+    end_of_turn_ms: int = 300
+    slow_factor: float = 2.5
+    slow: bool = False
+    start_frames: int = 4  # 80 ms of voice in a row starts speech
+    min_speech_ms: int = 120  # shorter bursts end as noise, not as a turn
+    max_turn_ms: int = 20_000  # a turn this long is ended anyway
+    voice_margin_db: float = 12.0  # above the noise floor counts as voice
+    min_voice_dbfs: float = -45.0  # and never quieter than this
+
+    @property
+    def silence_frames(self) -> int:
+        """Quiet frames that end a turn."""
+        factor = self.slow_factor if self.slow else 1.0
+        return max(1, math.ceil(self.end_of_turn_ms * factor / FRAME_MS))
+
+
+class TurnDetector:
+    """Feed it each frame's level; it says when speech starts and when a turn ends.
+
+    ``pre_roll`` frames before the start are kept by the caller of this class (the
+    listener) so the first syllable reaches the recogniser; this class only counts.
+    """
+
+    def __init__(self, settings: TurnSettings) -> None:
+        self.settings = settings
+        self._noise_db = -70.0
+        self._voiced_run = 0
+        self._quiet_run = 0
+        self._speech_frames = 0
+        self.in_speech = False
+        self._recent: deque[float] = deque(maxlen=50)
+
+    def is_voice(self, level_db: float) -> bool:
+        threshold = max(
+            self._noise_db + self.settings.voice_margin_db, self.settings.min_voice_dbfs
+        )
+        return level_db >= threshold
+
+    def _track_noise(self, level_db: float) -> None:
+        # The floor follows the quiet between words slowly and never rises on speech.
+        if not math.isfinite(level_db):
+            return
+        self._recent.append(level_db)
+        floor = min(self._recent)
+        self._noise_db = 0.95 * self._noise_db + 0.05 * floor
+
+    def feed(self, level_db: float) -> TurnEvent | None:
+        """One 20 ms frame's level in dBFS; returns what it changed, if anything."""
+        voiced = self.is_voice(level_db)
+        if not self.in_speech:
+            self._track_noise(level_db)
+            self._voiced_run = self._voiced_run + 1 if voiced else 0
+            if self._voiced_run >= self.settings.start_frames:
+                self.in_speech = True
+                self._speech_frames = self._voiced_run
+                self._quiet_run = 0
+                return TurnEvent.SPEECH_STARTED
+            return None
+        self._speech_frames += 1
+        self._quiet_run = 0 if voiced else self._quiet_run + 1
+        too_long = self._speech_frames * FRAME_MS >= self.settings.max_turn_ms
+        if self._quiet_run >= self.settings.silence_frames or too_long:
+            self.in_speech = False
+            self._voiced_run = 0
+            return TurnEvent.SPEECH_ENDED
+        return None
+
+    @property
+    def speech_ms(self) -> int:
+        """How long the current (or last) stretch of speech lasted, pauses included."""
+        return self._speech_frames * FRAME_MS
+
+    def was_noise(self) -> bool:
+        """True when the speech that just ended was too short to be a turn."""
+        voiced_ms = (self._speech_frames - self._quiet_run) * FRAME_MS
+        return voiced_ms < self.settings.min_speech_ms
