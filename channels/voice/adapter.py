@@ -81,32 +81,38 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
         log.error("voice.line_unavailable", reason=services.voice.problem)
         return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
     try:
-        profile = await _profile(services, caller)
-        language: Language = as_language(profile.language) if profile else "ko"
-        accessibility = dict(profile.accessibility) if profile else None
-        conversation = await services.core.start(
-            CHANNEL, caller, language=language, accessibility=accessibility
-        )
-        await services.calls.call_started(
-            call_sid=call_sid,
-            caller=caller,
-            called=called,
-            conversation_id=conversation.id,
-            language=language,
-        )
+        known = await services.calls.get(call_sid)
+        if known is not None and known.conversation_id:
+            # Twilio retried the webhook (our answer was slow or lost): same conversation.
+            conversation_id = known.conversation_id
+        else:
+            profile = await _profile(services, caller)
+            language: Language = as_language(profile.language) if profile else "ko"
+            accessibility = dict(profile.accessibility) if profile else None
+            conversation = await services.core.start(
+                CHANNEL, caller, language=language, accessibility=accessibility
+            )
+            conversation_id = conversation.id
+            await services.calls.call_started(
+                call_sid=call_sid,
+                caller=caller,
+                called=called,
+                conversation_id=conversation_id,
+                language=language,
+            )
     except Exception as exc:  # the store is down: a plain answer, not Twilio's error tone
         log.error("voice.call_not_started", call_sid=call_sid, error=f"{exc.__class__.__name__}")
         services.metrics.calls.labels("not_started").inc()
         return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
     services.metrics.calls.labels("started").inc()
     log.info(
-        "voice.call", call_sid=call_sid, caller=phone_tail(caller), conversation_id=conversation.id
+        "voice.call", call_sid=call_sid, caller=phone_tail(caller), conversation_id=conversation_id
     )
     body = twiml.connect_stream(
         twiml.media_stream_url(public_url),
         {
-            "conversation_id": conversation.id,
-            "token": stream_token(_secret(services), call_sid, conversation.id),
+            "conversation_id": conversation_id,
+            "token": stream_token(_secret(services), call_sid, conversation_id),
         },
     )
     return _twiml(body)

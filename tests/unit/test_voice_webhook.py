@@ -50,6 +50,10 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
     async def call_started(call_sid: str, **_: object) -> None:
         fakes.calls.append(call_sid)
 
+    async def get(call_sid: str) -> SimpleNamespace | None:
+        known = call_sid in fakes.calls
+        return SimpleNamespace(conversation_id="d" * 32) if known else None
+
     async def no_profile(phone: str) -> None:
         if not phone.startswith("+"):
             raise ProfileError("not E.164")
@@ -65,7 +69,7 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         voice=SimpleNamespace(problem=fakes.voice_problem),
         profiles=SimpleNamespace(get=no_profile),
         core=SimpleNamespace(start=start),
-        calls=SimpleNamespace(call_started=call_started),
+        calls=SimpleNamespace(call_started=call_started, get=get),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
@@ -94,6 +98,14 @@ async def test_a_call_is_connected_to_the_stream_with_a_bound_token(
     }
     assert fakes.started == [("voice", "ko")] and fakes.calls == [CALL_SID]
     assert CALLER not in response.text  # the number is not echoed into the stream
+
+
+async def test_a_retried_webhook_continues_the_same_conversation(
+    client: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    first, again = await ring(client), await ring(client)
+    assert first.text == again.text
+    assert fakes.started == [("voice", "ko")]  # one conversation, not two
 
 
 async def test_an_anonymous_caller_is_served_without_a_profile(
