@@ -283,6 +283,13 @@ class CallDialogue:
         else:
             await self._end()
 
+    async def on_failure(self) -> None:
+        """A step failed inside the gateway: say so, so the line is never just silent."""
+        if self.state is State.CONFIRM:
+            self.out.listen_for("free")
+        self.state = State.MENU
+        await self._say(prompt("trouble", self.language), remember=False)
+
     # ---- steps -----------------------------------------------------------------------
     async def _misheard_once(self) -> None:
         self._misheard += 1

@@ -67,6 +67,10 @@ _PROMPTS: dict[str, dict[Language, str]] = {
         "en": "I am having trouble understanding. Please press a number. {options}. "
         "Press 0 for a person.",
     },
+    "trouble": {
+        "ko": "죄송합니다. 잠깐 문제가 생겼어요. 다시 말씀해 주시거나 번호를 눌러 주세요.",
+        "en": "Sorry, something went wrong. Please say it again, or press a number.",
+    },
     "silence": {
         "ko": "말씀이 없으셔서 다시 안내해 드릴게요.",
         "en": "I did not hear anything. Here it is again.",

@@ -168,6 +168,10 @@ class CallSession:
                 raise
             except Exception as exc:  # the caller keeps a working line whatever one step hit
                 log.exception("voice.dialogue_step_failed", kind=kind, error=str(exc))
+                try:
+                    await self.dialogue.on_failure()
+                except Exception:
+                    log.exception("voice.apology_failed")
 
     async def _playback_finished(self) -> None:
         if self._after_playback:

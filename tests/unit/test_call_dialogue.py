@@ -275,3 +275,11 @@ async def test_a_yes_no_grammar_sentence_is_not_a_yes(parts) -> None:
     await dialogue.on_heard(heard("네 싫어요", confidence=0.93))  # a grammar forced a sentence
     assert actions.asked == [] and dialogue.state is State.CONFIRM
     assert "'네' 또는 '아니요'" in out.last
+
+
+async def test_a_failed_step_is_said_not_left_silent(parts) -> None:
+    dialogue, _, out = parts
+    await dialogue.on_heard(heard("무엇", confidence=0.3))
+    await dialogue.on_failure()
+    assert "문제가 생겼어요" in out.last
+    assert dialogue.state is State.MENU and out.modes == ["yes_no", "free"]
