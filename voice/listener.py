@@ -219,6 +219,8 @@ class Listener:
         if self._closed:
             return None
         self._closed = True
+        while not self._queue.empty():  # audio nobody will hear the answer to
+            self._queue.get_nowait()
         self._queue.put_nowait(None)
         try:
             await asyncio.wait_for(self._worker, timeout=10)
