@@ -201,7 +201,9 @@ class CallDialogue:
             self._pending = ""
             self.state = self._return_state
             self.out.listen_for("free")
-        if digit == "*":
+        if digit == "*" and self.state is State.PERSON:
+            await self._to_menu()  # the person menu offers star as "go back"
+        elif digit == "*":
             await self._say(*self._last_said, remember=False)
         elif digit == "#":
             await self._slower()

@@ -283,3 +283,11 @@ async def test_a_failed_step_is_said_not_left_silent(parts) -> None:
     await dialogue.on_failure()
     assert "문제가 생겼어요" in out.last
     assert dialogue.state is State.MENU and out.modes == ["yes_no", "free"]
+
+
+async def test_star_goes_back_from_the_person_menu(parts) -> None:
+    dialogue, actions, out = parts
+    await dialogue.on_key("0")
+    await dialogue.on_key("*")
+    assert dialogue.state is State.MENU and "일 번 주민등록등본" in out.last
+    assert actions.asked == []
