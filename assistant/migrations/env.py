@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import assistant.calls.models  # registers the call records table on Base.metadata
+import assistant.handoff.models  # registers the handoff queue's columns and interpreters table
 import assistant.outbox.models  # registers the outbox table on Base.metadata
 import assistant.profiles.models  # registers the citizen profile table on Base.metadata
 import assistant.reminders.models  # registers the reminder tables on Base.metadata

@@ -170,7 +170,7 @@ class ConversationStore(abc.ABC):
             channel=channel,
             language=language,
             accessibility=dict(accessibility or {}),
-            status="requested",
+            status="waiting",  # the handoff queue's first state (assistant/handoff)
             created_at=utcnow(),
         )
 

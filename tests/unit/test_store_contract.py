@@ -123,7 +123,7 @@ async def test_handoff_requests_recorded(store: ConversationStore) -> None:
     listed = await store.handoff_requests(conv.id)
     assert listed == [request]
     assert (request.status, request.service, request.accessibility) == (
-        "requested",
+        "waiting",
         "basic_pension",
         {"deaf": True},
     )

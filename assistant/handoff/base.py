@@ -1,0 +1,371 @@
+"""The handoff queue's algorithm, independent of where the rows live.
+
+A request for a person (``ConversationStore.request_handoff``) waits in the queue until
+an interpreter or staff member accepts it:
+
+    waiting → offered → accepted → in_session → resolved | abandoned | expired
+
+(accepted may also end directly; a citizen may cancel until the session starts; an
+offer may be declined back to waiting). Every change is one conditional UPDATE whose
+WHERE clause is the allowed "from" states, so a change either happens exactly once or
+is refused (False/None) — never half-done, whichever process asks.
+
+The guarantee of the queue is ``accept``: however many interpreters accept the same
+request at the same moment, through however many processes, exactly one succeeds, and
+nobody holds more sessions than their capacity (see ``_accept``).
+
+Subclasses provide the storage primitives (the ``_``-prefixed methods).
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from assistant.handoff.records import (
+    MINUTES_PER_DAY,
+    Interpreter,
+    Outcome,
+    QueueEntry,
+    QueueState,
+)
+from assistant.privacy import mask_rrn
+from assistant.store.base import StoreError, utcnow
+
+QUEUED = (QueueState.WAITING, QueueState.OFFERED)  # still in the queue
+HELD = (QueueState.ACCEPTED, QueueState.IN_SESSION)  # held by a person
+_MAX_ID = 64
+_MAX_NOTES = 4000
+
+
+def _check_interpreter(interpreter: Interpreter) -> None:
+    if not interpreter.id or len(interpreter.id) > _MAX_ID:
+        raise ValueError("an interpreter id is 1 to 64 characters")
+    if not interpreter.name:
+        raise ValueError("an interpreter has a name")
+    if interpreter.capacity < 0:
+        raise ValueError("capacity cannot be negative")
+    if (interpreter.work_start is None) != (interpreter.work_end is None):
+        raise ValueError("working hours need both a start and an end")
+    for minute in (interpreter.work_start, interpreter.work_end):
+        if minute is not None and not 0 <= minute <= MINUTES_PER_DAY:
+            raise ValueError("working hours are minutes of the day (0 to 1440)")
+
+
+class HandoffQueue(abc.ABC):
+    """The queue of handoff requests and the people who take them."""
+
+    def __init__(self, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self._clock = clock
+
+    # ---- interpreters --------------------------------------------------------------
+    async def upsert_interpreter(self, interpreter: Interpreter) -> Interpreter:
+        """Create or replace an interpreter's record (id, skills, hours, capacity…)."""
+        _check_interpreter(interpreter)
+        row: dict[str, Any] = {
+            "name": interpreter.name,
+            "centre": interpreter.centre,
+            "region": interpreter.region,
+            "skills": list(interpreter.skills),
+            "languages": list(interpreter.languages),
+            "available": interpreter.available,
+            "capacity": interpreter.capacity,
+            "work_start": interpreter.work_start,
+            "work_end": interpreter.work_end,
+            "updated_at": self._clock(),
+        }
+        if not await self._insert_interpreter({"id": interpreter.id, **row}):
+            await self._update_interpreter(interpreter.id, row)
+        return await self._require_interpreter(interpreter.id)
+
+    async def set_availability(self, interpreter_id: str, available: bool) -> bool:
+        """Set whether they take requests now; False for an unknown interpreter.
+
+        Sessions they already hold stay theirs.
+        """
+        return await self._update_interpreter(
+            interpreter_id, {"available": available, "updated_at": self._clock()}
+        )
+
+    async def get_interpreter(self, interpreter_id: str) -> Interpreter | None:
+        """The interpreter's record, or None."""
+        return await self._get_interpreter(interpreter_id)
+
+    async def interpreters(self, skill: str | None = None) -> list[Interpreter]:
+        """Every interpreter (taking ``skill``, when given), by id."""
+        people = await self._list_interpreters()
+        return [p for p in people if skill is None or p.can_take(skill)]
+
+    # ---- reading the queue ---------------------------------------------------------
+    async def get(self, request_id: int) -> QueueEntry | None:
+        """The request, or None."""
+        return await self._get(request_id)
+
+    async def waiting(
+        self, region: str | None = None, skill: str | None = None
+    ) -> list[QueueEntry]:
+        """Requests still in the queue (waiting or offered), oldest first.
+
+        ``region`` keeps requests of that region and those without one (anyone may take
+        them); ``skill`` keeps requests needing that skill.
+        """
+        return await self._queued(region=region, skill=skill)
+
+    async def position(self, request_id: int) -> int | None:
+        """1-based place among queued requests needing the same skill; None if not queued."""
+        entry = await self._get(request_id)
+        if entry is None or entry.state not in QUEUED:
+            return None
+        ahead = await self._queued(region=None, skill=entry.skill)
+        for place, other in enumerate(ahead, start=1):
+            if other.id == request_id:
+                return place
+        return None  # it left the queue meanwhile
+
+    async def estimated_wait(
+        self, request_id: int, minutes_per_session: int = 15
+    ) -> dt.timedelta | None:
+        """About how long until a person takes the request; None if it is not queued or
+        nobody with its skill is available and on duty now (offer a callback then).
+
+        Each available interpreter is assumed to finish a session every
+        ``minutes_per_session``: the citizen at place p waits ceil(p / n) sessions with
+        n of them (cautious: place 1 waits one session, never "0 minutes").
+        """
+        if minutes_per_session <= 0:
+            raise ValueError("minutes_per_session must be positive")
+        entry = await self._get(request_id)
+        place = await self.position(request_id)
+        if entry is None or place is None:
+            return None
+        now = self._clock()
+        people = [
+            p
+            for p in await self.interpreters(entry.skill)
+            if p.available and p.capacity > 0 and p.on_duty(now)
+        ]
+        if not people:
+            return None
+        return dt.timedelta(minutes=math.ceil(place / len(people)) * minutes_per_session)
+
+    async def for_interpreter(self, interpreter_id: str) -> list[QueueEntry]:
+        """Requests offered to or held by ``interpreter_id`` (all an interpreter may see)."""
+        return await self._for_interpreter(interpreter_id)
+
+    # ---- changes -------------------------------------------------------------------
+    async def route(
+        self, request_id: int, *, region: str | None = None, skill: str | None = None
+    ) -> bool:
+        """Set where a waiting request goes (a centre's region, a skill); False if it is
+        no longer waiting. A request without a skill needs the one its reason implies."""
+        values: dict[str, Any] = {}
+        if region is not None:
+            values["region"] = region
+        if skill is not None:
+            values["skill"] = skill
+        if not values:
+            return False
+        return await self._transition(request_id, from_states=(QueueState.WAITING,), values=values)
+
+    async def offer(self, request_id: int, interpreter_id: str) -> bool:
+        """Offer a waiting request to one interpreter (only they may accept it now).
+
+        Refused (False) unless the request is waiting and the interpreter exists, is
+        available and takes the request's skill.
+        """
+        if not await self._eligible(request_id, interpreter_id):
+            return False
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=(QueueState.WAITING,),
+            values={
+                "status": QueueState.OFFERED.value,
+                "offered_to": interpreter_id,
+                "offered_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def decline(self, request_id: int, interpreter_id: str) -> bool:
+        """The interpreter an offer went to declines it: back to waiting for anyone."""
+        return await self._transition(
+            request_id,
+            from_states=(QueueState.OFFERED,),
+            offered_to=interpreter_id,
+            values={
+                "status": QueueState.WAITING.value,
+                "offered_to": None,
+                "updated_at": self._clock(),
+            },
+        )
+
+    async def accept(self, request_id: int, interpreter_id: str) -> QueueEntry | None:
+        """Take the request: the entry as accepted, or None if refused.
+
+        Refused when the request is no longer waiting/offered, was offered to someone
+        else, or the interpreter is unknown, unavailable, lacks its skill or already
+        holds ``capacity`` sessions. Exactly one of any number of concurrent accepts of
+        the same request succeeds (one conditional UPDATE; see ``_accept``).
+        """
+        if not await self._eligible(request_id, interpreter_id):
+            return None
+        if not await self._accept(request_id, interpreter_id, self._clock()):
+            return None
+        return await self._require(request_id)
+
+    async def start_session(self, request_id: int, interpreter_id: str) -> bool:
+        """The holder starts talking with the citizen (accepted → in_session)."""
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=(QueueState.ACCEPTED,),
+            held_by=interpreter_id,
+            values={
+                "status": QueueState.IN_SESSION.value,
+                "session_started_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def resolve(self, request_id: int, interpreter_id: str, notes: str | None = None) -> bool:
+        """The holder closes the request (accepted or in_session → resolved) with notes."""
+        return await self._end_held(request_id, interpreter_id, Outcome.RESOLVED, notes)
+
+    async def hand_back(
+        self, request_id: int, interpreter_id: str, notes: str | None = None
+    ) -> bool:
+        """The holder hands the citizen back to the bot: resolved, outcome "handed_back"."""
+        return await self._end_held(request_id, interpreter_id, Outcome.HANDED_BACK, notes)
+
+    async def abandon(self, request_id: int) -> bool:
+        """The citizen cancelled (waiting, offered or accepted → abandoned).
+
+        A session already started is ended by its holder (``resolve``), not here.
+        """
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=(QueueState.WAITING, QueueState.OFFERED, QueueState.ACCEPTED),
+            values={
+                "status": QueueState.ABANDONED.value,
+                "outcome": Outcome.CANCELLED.value,
+                "ended_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def expire(self, older_than: dt.timedelta) -> list[int]:
+        """Expire requests queued (waiting/offered) since before now − ``older_than``;
+        the ids expired, so their citizens can be told."""
+        if older_than < dt.timedelta(0):
+            raise ValueError("older_than cannot be negative")
+        now = self._clock()
+        return await self._expire(now - older_than, now)
+
+    # ---- helpers -------------------------------------------------------------------
+    async def _end_held(
+        self, request_id: int, interpreter_id: str, outcome: Outcome, notes: str | None
+    ) -> bool:
+        if notes is not None and len(notes) > _MAX_NOTES:
+            raise ValueError("notes are at most 4000 characters")
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=HELD,
+            held_by=interpreter_id,
+            values={
+                "status": QueueState.RESOLVED.value,
+                "outcome": outcome.value,
+                "notes": mask_rrn(notes) if notes else None,
+                "ended_at": now,
+                "updated_at": now,
+            },
+        )
+
+    async def _eligible(self, request_id: int, interpreter_id: str) -> bool:
+        """The interpreter exists, is available and takes the request's skill.
+
+        Read before the conditional UPDATE: these change rarely, and a change racing an
+        accept is the same as one made just after it. What must not race (the request's
+        state, the interpreter's load) is checked inside the UPDATE.
+        """
+        person = await self._get_interpreter(interpreter_id)
+        entry = await self._get(request_id)
+        return (
+            person is not None
+            and entry is not None
+            and person.available
+            and person.can_take(entry.skill)
+        )
+
+    async def _require(self, request_id: int) -> QueueEntry:
+        entry = await self._get(request_id)
+        if entry is None:
+            raise StoreError("handoff request vanished after it was written")
+        return entry
+
+    async def _require_interpreter(self, interpreter_id: str) -> Interpreter:
+        person = await self._get_interpreter(interpreter_id)
+        if person is None:
+            raise StoreError("interpreter vanished after it was written")
+        return person
+
+    # ---- health --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise StoreError unless the store answers and its tables exist."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections."""
+
+    # ---- primitives ----------------------------------------------------------------
+    @abc.abstractmethod
+    async def _insert_interpreter(self, row: dict[str, Any]) -> bool:
+        """Insert an interpreter; False (nothing changed) if the id exists."""
+
+    @abc.abstractmethod
+    async def _update_interpreter(self, interpreter_id: str, values: dict[str, Any]) -> bool:
+        """Set ``values`` on the interpreter; False if unknown."""
+
+    @abc.abstractmethod
+    async def _get_interpreter(self, interpreter_id: str) -> Interpreter | None: ...
+
+    @abc.abstractmethod
+    async def _list_interpreters(self) -> list[Interpreter]: ...
+
+    @abc.abstractmethod
+    async def _get(self, request_id: int) -> QueueEntry | None: ...
+
+    @abc.abstractmethod
+    async def _queued(self, *, region: str | None, skill: str | None) -> list[QueueEntry]:
+        """Waiting/offered requests, oldest first (region: that one or none)."""
+
+    @abc.abstractmethod
+    async def _for_interpreter(self, interpreter_id: str) -> list[QueueEntry]: ...
+
+    @abc.abstractmethod
+    async def _transition(
+        self,
+        request_id: int,
+        *,
+        from_states: Sequence[QueueState],
+        values: dict[str, Any],
+        held_by: str | None = None,
+        offered_to: str | None = None,
+    ) -> bool:
+        """In one statement: set ``values`` if the request is in one of ``from_states``
+        (and held by / offered to the given interpreter, when given). True if it did."""
+
+    @abc.abstractmethod
+    async def _accept(self, request_id: int, interpreter_id: str, now: dt.datetime) -> bool:
+        """Atomically: accepted by ``interpreter_id`` iff the request is waiting, or
+        offered to nobody or to them, and they hold fewer than ``capacity`` sessions."""
+
+    @abc.abstractmethod
+    async def _expire(self, before: dt.datetime, now: dt.datetime) -> list[int]:
+        """Expire queued requests created before ``before``; their ids."""

@@ -1,0 +1,68 @@
+"""Tables of the handoff queue (schema changes go through Alembic: 0006_handoff_queue.py).
+
+The queue is the ``handoff_requests`` table the conversation store already writes
+(``HandoffRequestRow``): migration 0006 adds the queue's columns to it, and this module
+adds them to that same ``Table`` object, so the conversation store's ORM inserts go on
+unchanged (the new columns are all nullable) and the queue works on the table with
+SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from assistant.store.models import Base, HandoffRequestRow
+
+# The conversation store's table, extended with the queue's columns (all nullable: the
+# conversation store inserts rows without them).
+handoff_requests: Table = Table(
+    HandoffRequestRow.__tablename__,
+    Base.metadata,
+    Column("region", String(64), nullable=True),
+    # "ksl" (Korean Sign Language) or "person"; NULL means derived from ``reason``.
+    Column("skill", String(32), nullable=True),
+    Column("offered_to", String(64), nullable=True),
+    Column("accepted_by", String(64), nullable=True),
+    Column("offered_at", DateTime(timezone=True), nullable=True),
+    Column("accepted_at", DateTime(timezone=True), nullable=True),
+    Column("session_started_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("notes", Text, nullable=True),
+    Index("ix_handoff_requests_status_created_at", "status", "created_at"),
+    Index("ix_handoff_requests_accepted_by", "accepted_by"),
+    extend_existing=True,
+)
+
+
+class InterpreterRow(Base):
+    """A sign-language interpreter or a community-centre staff member who takes sessions."""
+
+    __tablename__ = "interpreters"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    centre: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    available: Mapped[bool] = mapped_column(Boolean, default=False)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    # Minutes of the day in Asia/Seoul; NULL = no fixed hours. end < start wraps midnight.
+    work_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    work_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

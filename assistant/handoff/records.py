@@ -1,0 +1,121 @@
+"""Plain records of the handoff queue; rows never leave the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+SEOUL = ZoneInfo("Asia/Seoul")
+MINUTES_PER_DAY = 24 * 60
+
+SKILL_KSL = "ksl"  # Korean Sign Language interpreting
+SKILL_PERSON = "person"  # any staff member or interpreter
+SIGN_LANGUAGE_REASON = "sign_language"  # the reason the dialogue gives for KSL
+
+
+class QueueState(StrEnum):
+    """Where a handoff request is: waiting → offered → accepted → in_session → an end."""
+
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    IN_SESSION = "in_session"
+    RESOLVED = "resolved"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+    @property
+    def is_final(self) -> bool:
+        """The request is over; nothing changes it any more."""
+        return self in (QueueState.RESOLVED, QueueState.ABANDONED, QueueState.EXPIRED)
+
+
+# Before the queue existed, ``ConversationStore.request_handoff`` wrote "requested";
+# migration 0006 rewrites those rows, and reading it as waiting keeps an old row valid.
+REQUESTED = "requested"
+WAITING_VALUES: tuple[str, ...] = (QueueState.WAITING.value, REQUESTED)
+
+
+def parse_state(raw: str) -> QueueState:
+    """The stored status as a QueueState (a pre-0006 "requested" is waiting)."""
+    return QueueState.WAITING if raw == REQUESTED else QueueState(raw)
+
+
+def skill_for_reason(reason: str) -> str:
+    """The skill a request needs when none was set: KSL for sign language, else a person."""
+    return SKILL_KSL if reason == SIGN_LANGUAGE_REASON else SKILL_PERSON
+
+
+class Outcome(StrEnum):
+    """How a request ended (``QueueEntry.outcome``)."""
+
+    RESOLVED = "resolved"
+    HANDED_BACK = "handed_back"  # the person handed the citizen back to the bot
+    CANCELLED = "cancelled"  # the citizen cancelled (state abandoned)
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Someone who takes handoff sessions: a KSL interpreter or centre staff.
+
+    ``skills`` are the request skills they take ("ksl", "person"); ``capacity`` is how
+    many sessions they hold at once (accepted or in session). ``work_start``/``work_end``
+    are minutes of the day in Asia/Seoul (None: no fixed hours; an end before the start
+    is a shift over midnight).
+    """
+
+    id: str
+    name: str
+    centre: str | None = None
+    region: str | None = None
+    skills: tuple[str, ...] = (SKILL_PERSON,)
+    languages: tuple[str, ...] = ("ko",)
+    available: bool = False
+    capacity: int = 1
+    work_start: int | None = None
+    work_end: int | None = None
+    updated_at: dt.datetime | None = None
+
+    def on_duty(self, at: dt.datetime) -> bool:
+        """Within working hours at ``at`` (aware); always true without fixed hours."""
+        if self.work_start is None or self.work_end is None:
+            return True
+        local = at.astimezone(SEOUL)
+        minute = local.hour * 60 + local.minute
+        if self.work_start <= self.work_end:
+            return self.work_start <= minute < self.work_end
+        return minute >= self.work_start or minute < self.work_end
+
+    def can_take(self, skill: str) -> bool:
+        """Whether they take requests needing ``skill``."""
+        return skill in self.skills
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One handoff request in the queue, with every change's time."""
+
+    id: int
+    conversation_id: str
+    reason: str
+    service: str | None
+    channel: str
+    language: str
+    state: QueueState
+    skill: str
+    created_at: dt.datetime
+    accessibility: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None
+    offered_to: str | None = None
+    accepted_by: str | None = None
+    offered_at: dt.datetime | None = None
+    accepted_at: dt.datetime | None = None
+    session_started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    outcome: str | None = None
+    notes: str | None = None

@@ -1,0 +1,276 @@
+"""The SQL handoff queue: SQLite (default) or PostgreSQL, by URL.
+
+Every change of a request is one conditional UPDATE (the WHERE clause is the allowed
+"from" state), atomic on both databases. ``accept`` adds the capacity check inside that
+same UPDATE, as a subquery counting the sessions the interpreter holds:
+
+- SQLite runs one writer at a time and a write transaction always reads the newest
+  data, so the UPDATE's subquery sees every earlier accept: no race at all.
+- PostgreSQL (READ COMMITTED) re-checks the WHERE clause on the request's row after
+  waiting for its lock, so two accepts of one request can never both succeed; but the
+  capacity subquery reads other rows as of the statement's start, so two accepts of
+  *different* requests by the same interpreter could both pass it. To close that, the
+  accept first locks the interpreter's row (``SELECT … FOR UPDATE``) in the same
+  transaction: accepts by one interpreter run one after another, and the UPDATE,
+  starting after the lock is granted, sees the previous accept committed. Locks are
+  always taken interpreter first, then request, so accepts cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from assistant.handoff.base import HELD, QUEUED, HandoffQueue
+from assistant.handoff.models import InterpreterRow, handoff_requests
+from assistant.handoff.records import (
+    SIGN_LANGUAGE_REASON,
+    SKILL_KSL,
+    SKILL_PERSON,
+    WAITING_VALUES,
+    Interpreter,
+    Outcome,
+    QueueEntry,
+    QueueState,
+    parse_state,
+)
+from assistant.store.base import StoreError, utcnow
+from assistant.store.sql import as_utc, aware, create_engine, rowcount
+
+T = handoff_requests.c
+
+# The skill a request needs: the one set on it, else the one its reason implies.
+EFFECTIVE_SKILL: ColumnElement[Any] = func.coalesce(
+    T.skill,
+    case((T.reason == SIGN_LANGUAGE_REASON, literal(SKILL_KSL)), else_=literal(SKILL_PERSON)),
+)
+
+
+def _values(states: Sequence[QueueState]) -> list[str]:
+    """Stored status values of ``states`` (waiting: "waiting", or a pre-0006 "requested")."""
+    out: list[str] = []
+    for state in states:
+        out.extend(WAITING_VALUES if state is QueueState.WAITING else (state.value,))
+    return out
+
+
+def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
+    return aware(value) if value is not None else None
+
+
+def _bind(value: Any) -> Any:
+    return as_utc(value) if isinstance(value, dt.datetime) else value
+
+
+def _entry(row: Any) -> QueueEntry:
+    return QueueEntry(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        reason=row.reason,
+        service=row.service,
+        channel=row.channel,
+        language=row.language,
+        state=parse_state(row.status),
+        skill=row.effective_skill,
+        created_at=aware(row.created_at),
+        accessibility=dict(row.accessibility or {}),
+        region=row.region,
+        offered_to=row.offered_to,
+        accepted_by=row.accepted_by,
+        offered_at=_maybe_aware(row.offered_at),
+        accepted_at=_maybe_aware(row.accepted_at),
+        session_started_at=_maybe_aware(row.session_started_at),
+        ended_at=_maybe_aware(row.ended_at),
+        updated_at=_maybe_aware(row.updated_at),
+        outcome=row.outcome,
+        notes=row.notes,
+    )
+
+
+def _interpreter(row: InterpreterRow) -> Interpreter:
+    return Interpreter(
+        id=row.id,
+        name=row.name,
+        centre=row.centre,
+        region=row.region,
+        skills=tuple(row.skills or ()),
+        languages=tuple(row.languages or ()),
+        available=bool(row.available),
+        capacity=int(row.capacity),
+        work_start=row.work_start,
+        work_end=row.work_end,
+        updated_at=aware(row.updated_at),
+    )
+
+
+_ENTRIES = select(handoff_requests, EFFECTIVE_SKILL.label("effective_skill"))
+_OLDEST_FIRST = (T.created_at, T.id)
+
+
+class SqlHandoffQueue(HandoffQueue):
+    """HandoffQueue on SQLAlchemy 2 (async)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        super().__init__(clock)
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._lock_interpreter = engine.dialect.name == "postgresql"
+
+    @classmethod
+    def from_url(cls, url: str, clock: Callable[[], dt.datetime] = utcnow) -> SqlHandoffQueue:
+        """Build a queue for an async database URL (``clock`` is for tests)."""
+        return cls(create_engine(url), clock)
+
+    async def ping(self) -> None:
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1 FROM interpreters LIMIT 1"))
+                await conn.execute(text("SELECT accepted_by FROM handoff_requests LIMIT 1"))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"handoff queue unavailable: {exc.__class__.__name__}") from exc
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    # ---- interpreters --------------------------------------------------------------
+    async def _insert_interpreter(self, row: dict[str, Any]) -> bool:
+        try:
+            async with self._sessions.begin() as session:
+                session.add(InterpreterRow(**{k: _bind(v) for k, v in row.items()}))
+        except IntegrityError:
+            return False
+        return True
+
+    async def _update_interpreter(self, interpreter_id: str, values: dict[str, Any]) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(InterpreterRow)
+                .where(InterpreterRow.id == interpreter_id)
+                .values(**{k: _bind(v) for k, v in values.items()})
+            )
+            return rowcount(result) == 1
+
+    async def _get_interpreter(self, interpreter_id: str) -> Interpreter | None:
+        async with self._sessions() as session:
+            row = await session.get(InterpreterRow, interpreter_id)
+            return _interpreter(row) if row else None
+
+    async def _list_interpreters(self) -> list[Interpreter]:
+        async with self._sessions() as session:
+            rows = await session.scalars(select(InterpreterRow).order_by(InterpreterRow.id))
+            return [_interpreter(row) for row in rows]
+
+    # ---- requests ------------------------------------------------------------------
+    async def _select(self, *conditions: ColumnElement[bool]) -> list[QueueEntry]:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(_ENTRIES.where(*conditions).order_by(*_OLDEST_FIRST))
+            return [_entry(row) for row in result]
+
+    async def _get(self, request_id: int) -> QueueEntry | None:
+        found = await self._select(T.id == request_id)
+        return found[0] if found else None
+
+    async def _queued(self, *, region: str | None, skill: str | None) -> list[QueueEntry]:
+        conditions: list[ColumnElement[bool]] = [T.status.in_(_values(QUEUED))]
+        if region is not None:
+            conditions.append(or_(T.region == region, T.region.is_(None)))
+        if skill is not None:
+            conditions.append(EFFECTIVE_SKILL == skill)
+        return await self._select(*conditions)
+
+    async def _for_interpreter(self, interpreter_id: str) -> list[QueueEntry]:
+        return await self._select(
+            or_(
+                and_(T.status == QueueState.OFFERED.value, T.offered_to == interpreter_id),
+                and_(T.status.in_(_values(HELD)), T.accepted_by == interpreter_id),
+            )
+        )
+
+    async def _transition(
+        self,
+        request_id: int,
+        *,
+        from_states: Sequence[QueueState],
+        values: dict[str, Any],
+        held_by: str | None = None,
+        offered_to: str | None = None,
+    ) -> bool:
+        query = update(handoff_requests).where(
+            T.id == request_id, T.status.in_(_values(from_states))
+        )
+        if held_by is not None:
+            query = query.where(T.accepted_by == held_by)
+        if offered_to is not None:
+            query = query.where(T.offered_to == offered_to)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(query.values(**{k: _bind(v) for k, v in values.items()}))
+            return rowcount(result) == 1
+
+    async def _accept(self, request_id: int, interpreter_id: str, now: dt.datetime) -> bool:
+        held = handoff_requests.alias("held")
+        load = (
+            select(func.count())
+            .select_from(held)
+            .where(held.c.accepted_by == interpreter_id, held.c.status.in_(_values(HELD)))
+            .scalar_subquery()
+        )
+        capacity = (
+            select(InterpreterRow.capacity)
+            .where(InterpreterRow.id == interpreter_id)
+            .scalar_subquery()
+        )
+        query = (
+            update(handoff_requests)
+            .where(
+                T.id == request_id,
+                T.status.in_(_values(QUEUED)),
+                or_(T.offered_to.is_(None), T.offered_to == interpreter_id),
+                load < capacity,  # NULL (unknown interpreter) refuses too
+            )
+            .values(
+                status=QueueState.ACCEPTED.value,
+                accepted_by=interpreter_id,
+                accepted_at=as_utc(now),
+                updated_at=as_utc(now),
+            )
+        )
+        async with self._engine.begin() as conn:
+            if self._lock_interpreter:
+                # Serialise one interpreter's accepts (see the module docstring).
+                await conn.execute(
+                    select(InterpreterRow.id)
+                    .where(InterpreterRow.id == interpreter_id)
+                    .with_for_update()
+                )
+            result = await conn.execute(query)
+            return rowcount(result) == 1
+
+    async def _expire(self, before: dt.datetime, now: dt.datetime) -> list[int]:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(T.status.in_(_values(QUEUED)), T.created_at < as_utc(before))
+                .values(
+                    status=QueueState.EXPIRED.value,
+                    outcome=Outcome.EXPIRED.value,
+                    ended_at=as_utc(now),
+                    updated_at=as_utc(now),
+                )
+                .returning(T.id)
+            )
+            return sorted(int(row_id) for row_id in result.scalars())
