@@ -3,6 +3,7 @@ PostgreSQL for the store contract suite."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -75,3 +76,18 @@ def postgres_schema_url(postgres_base_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_base_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database for one test, on SQLite and then on PostgreSQL: the one
+    parametrisation every store contract suite runs under."""
+    from assistant.config import to_async_url
+    from assistant.store.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
+    else:
+        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
+    await asyncio.to_thread(upgrade, url)
+    return url

@@ -46,14 +46,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def calls_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, url)
-    return url
+@pytest.fixture
+def calls_url(migrated_url: str) -> str:
+    """A migrated SQLite and then PostgreSQL database (``migrated_url`` in conftest)."""
+    return migrated_url
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from assistant.handoff import (
 )
 from assistant.privacy import RRN_MASK
 from assistant.store import ConversationStore, SqlConversationStore, StoreError
-from assistant.store.migrate import alembic_config, upgrade
+from assistant.store.migrate import alembic_config
 from assistant.store.models import Base
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, 0, tzinfo=dt.UTC)  # 18:00 in Seoul
@@ -58,14 +58,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        database = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        database = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, database)
-    return database
+@pytest.fixture
+def url(migrated_url: str) -> str:
+    """A migrated SQLite and then PostgreSQL database (``migrated_url`` in conftest)."""
+    return migrated_url
 
 
 @pytest.fixture

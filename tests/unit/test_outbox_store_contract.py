@@ -11,7 +11,6 @@ import pytest
 
 from assistant.config import to_async_url
 from assistant.outbox import OutboxError, OutboxMessage, OutboxStatus, OutboxStore, SqlOutboxStore
-from assistant.store.migrate import upgrade
 
 T0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 LEASE = 30.0
@@ -21,14 +20,10 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = to_async_url(f"sqlite:///{tmp_path / 'outbox.db'}")
-    else:
-        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, url)
-    return url
+@pytest.fixture
+def database_url(migrated_url: str) -> str:
+    """A migrated SQLite and then PostgreSQL database (``migrated_url`` in conftest)."""
+    return migrated_url
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from assistant.profiles import (
 )
 from assistant.reminders import DraftStage, SqlReminderStore
 from assistant.store import StoreError
-from assistant.store.migrate import upgrade
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
@@ -42,14 +41,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        database = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        database = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, database)
-    return database
+@pytest.fixture
+def url(migrated_url: str) -> str:
+    """A migrated SQLite and then PostgreSQL database (``migrated_url`` in conftest)."""
+    return migrated_url
 
 
 @pytest.fixture

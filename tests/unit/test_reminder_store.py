@@ -48,15 +48,9 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
-) -> AsyncIterator[ReminderStore]:
-    if request.param == "sqlite":
-        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, url)
+@pytest.fixture
+async def store(migrated_url: str, clock: Clock) -> AsyncIterator[ReminderStore]:
+    url = migrated_url  # SQLite and then PostgreSQL (conftest)
     implementation = SqlReminderStore.from_url(url, clock)
     try:
         yield implementation

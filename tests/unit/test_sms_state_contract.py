@@ -12,7 +12,6 @@ import pytest
 from assistant.config import to_async_url
 from assistant.sms import ClaimTimeout, MessageStatus, RateDecision, SmsStateStore, SqlSmsStateStore
 from assistant.store import StoreError
-from assistant.store.migrate import upgrade
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
@@ -37,14 +36,10 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    else:
-        url = to_async_url(request.getfixturevalue("postgres_schema_url"))
-    await asyncio.to_thread(upgrade, url)
-    return url
+@pytest.fixture
+def state_url(migrated_url: str) -> str:
+    """A migrated SQLite and then PostgreSQL database (``migrated_url`` in conftest)."""
+    return migrated_url
 
 
 @pytest.fixture
