@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from fastapi import Depends, HTTPException, Request
@@ -36,15 +37,33 @@ def signed_url(settings: Settings, path: str, query: str = "") -> str | None:
     return f"{url}?{query}" if query else url
 
 
+_WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
+
+
+def public_websocket_url(public_url: str, path: str) -> str:
+    """The ``wss://`` URL of ``path`` under ``public_url`` (``http`` → ``ws`` locally).
+
+    The one builder of it: the TwiML that names the stream and the check of the
+    handshake's signature must agree to the character. Twilio drops query strings from
+    stream URLs, so any query or fragment of ``public_url`` is left out; ValueError if
+    ``public_url`` is not an absolute http(s) URL.
+    """
+    parts = urlsplit(public_url.strip())
+    if parts.scheme not in _WEBSOCKET_SCHEMES or not parts.netloc:
+        raise ValueError("the public URL must be an absolute http(s) URL")
+    full_path = parts.path.rstrip("/") + path
+    return urlunsplit((_WEBSOCKET_SCHEMES[parts.scheme], parts.netloc, full_path, "", ""))
+
+
 def websocket_signed_url(settings: Settings, path: str) -> str | None:
     """The ``wss://`` URL Twilio connects to (and signs) for ``path``; None without a
-    public URL. ``https`` becomes ``wss`` (``http`` → ``ws`` for local development)."""
-    url = signed_url(settings, path)
-    if url is None:
+    usable public URL."""
+    if not settings.public_url:
         return None
-    scheme, sep, rest = url.partition("://")
-    websocket_scheme = {"https": "wss", "http": "ws"}.get(scheme.lower(), scheme)
-    return f"{websocket_scheme}{sep}{rest}"
+    try:
+        return public_websocket_url(settings.public_url, path)
+    except ValueError:
+        return None
 
 
 def websocket_signature_ok(settings: Settings, headers: Mapping[str, str], path: str) -> bool:

@@ -40,7 +40,6 @@ from voice.prompts import prompt
 from voice.session import CallOptions, CallSession
 
 CHANNEL = "voice"
-MEDIA_PATH = "/webhooks/twilio/media"
 START_TIMEOUT_SECONDS = 10.0
 
 log = structlog.get_logger(__name__)
@@ -226,7 +225,7 @@ class VoiceCallActions:
 @router.websocket("/media")
 async def media_stream(websocket: WebSocket, services: WsServicesDep) -> None:
     """Twilio Media Streams, bidirectional: one call."""
-    if not websocket_signature_ok(services.settings, websocket.headers, MEDIA_PATH):
+    if not websocket_signature_ok(services.settings, websocket.headers, twiml.MEDIA_PATH):
         services.metrics.rejected_webhooks.labels("twilio", "signature").inc()
         log.warning("voice.stream_bad_signature")
         await websocket.close(code=1008)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 
 from twilio.twiml.voice_response import VoiceResponse
+
+from assistant.api.twilio_auth import public_websocket_url
 
 MEDIA_PATH: Final = "/webhooks/twilio/media"
 
@@ -32,12 +33,7 @@ def media_stream_url(public_url: str) -> str:
     Twilio connects Media Streams only over ``wss`` and drops query strings from the
     ``<Stream>`` URL, so any query or fragment of ``public_url`` is left out too.
     """
-    parts = urlsplit(public_url.strip())
-    schemes = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}
-    if parts.scheme not in schemes or not parts.netloc:
-        raise ValueError("the public URL must be an absolute http(s) URL")
-    path = parts.path.rstrip("/") + MEDIA_PATH
-    return urlunsplit((schemes[parts.scheme], parts.netloc, path, "", ""))
+    return public_websocket_url(public_url, MEDIA_PATH)
 
 
 def connect_stream(stream_url: str, parameters: Mapping[str, str]) -> str:
