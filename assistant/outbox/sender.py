@@ -142,17 +142,38 @@ def missing_twilio_settings(settings: Settings) -> list[str]:
     return [name for name, value in values.items() if not (value or "").strip()]
 
 
-def twilio_rest_client(settings: Settings) -> Client | None:
-    """Twilio's REST client for these settings, or None when they are incomplete."""
+def twilio_credentials(settings: Settings) -> TwilioCredentials | None:
+    """The account, token and number of the settings; None when any is missing."""
     if missing_twilio_settings(settings):
         return None
     assert settings.twilio_auth_token is not None  # checked just above
+    return TwilioCredentials(
+        account_sid=(settings.twilio_account_sid or "").strip(),
+        auth_token=settings.twilio_auth_token.get_secret_value().strip(),
+        from_number=(settings.twilio_phone_number or "").strip(),
+    )
+
+
+def rest_client(
+    credentials: TwilioCredentials, *, api_url: str | None, timeout_seconds: float
+) -> Client:
+    """The SDK's client for ``credentials``, sending to ``api_url`` (Twilio's cloud if None)."""
     return Client(
-        (settings.twilio_account_sid or "").strip(),
-        settings.twilio_auth_token.get_secret_value().strip(),
-        http_client=RebasedHttpClient(
-            settings.twilio_api_url or TWILIO_API_URL, timeout=settings.twilio_timeout_seconds
-        ),
+        credentials.account_sid,
+        credentials.auth_token,
+        http_client=RebasedHttpClient(api_url or TWILIO_API_URL, timeout=timeout_seconds),
+    )
+
+
+def twilio_rest_client(settings: Settings) -> Client | None:
+    """Twilio's REST client for these settings, or None when they are incomplete."""
+    credentials = twilio_credentials(settings)
+    if credentials is None:
+        return None
+    return rest_client(
+        credentials,
+        api_url=settings.twilio_api_url,
+        timeout_seconds=settings.twilio_timeout_seconds,
     )
 
 
@@ -167,23 +188,14 @@ class TwilioSmsSender:
         timeout_seconds: float = 10.0,
     ) -> None:
         self._from = credentials.from_number
-        self._client = Client(
-            credentials.account_sid,
-            credentials.auth_token,
-            http_client=RebasedHttpClient(api_url or TWILIO_API_URL, timeout=timeout_seconds),
-        )
+        self._client = rest_client(credentials, api_url=api_url, timeout_seconds=timeout_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TwilioSmsSender | None:
         """A sender, or None when the Twilio settings are missing (development)."""
-        if missing_twilio_settings(settings):
+        credentials = twilio_credentials(settings)
+        if credentials is None:
             return None
-        assert settings.twilio_auth_token is not None  # checked just above
-        credentials = TwilioCredentials(
-            account_sid=(settings.twilio_account_sid or "").strip(),
-            auth_token=settings.twilio_auth_token.get_secret_value().strip(),
-            from_number=(settings.twilio_phone_number or "").strip(),
-        )
         return cls(
             credentials,
             api_url=settings.twilio_api_url,
