@@ -19,6 +19,7 @@ from assistant.config import to_async_url
 from assistant.store import StoreError
 from assistant.store.migrate import alembic_config, upgrade
 from assistant.store.models import Base
+from tests.clock import ManualClock
 
 CALLER = "+821012345678"
 OTHER = "+821098765432"
@@ -28,22 +29,9 @@ SID2 = "CA" + "1" * 32
 T0 = dt.datetime(2026, 12, 1, 9, 0, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -53,7 +41,7 @@ def calls_url(migrated_url: str) -> str:
 
 
 @pytest.fixture
-async def calls(calls_url: str, clock: Clock) -> AsyncIterator[CallStore]:
+async def calls(calls_url: str, clock: ManualClock) -> AsyncIterator[CallStore]:
     implementation = SqlCallStore.from_url(calls_url, clock=clock)
     try:
         yield implementation
@@ -68,7 +56,7 @@ async def start(calls: CallStore, sid: str = SID, caller: str = CALLER) -> None:
 
 
 # ---- the normal life of a call ----------------------------------------------------------
-async def test_a_call_from_start_to_completed(calls: CallStore, clock: Clock) -> None:
+async def test_a_call_from_start_to_completed(calls: CallStore, clock: ManualClock) -> None:
     assert await calls.get(SID) is None
     await start(calls)
     record = await calls.get(SID)
@@ -137,7 +125,7 @@ async def test_statuses_out_of_order_end_in_the_latest(calls: CallStore) -> None
 
 
 async def test_the_same_status_twice_changes_nothing_but_fills_gaps(
-    calls: CallStore, clock: Clock
+    calls: CallStore, clock: ManualClock
 ) -> None:
     first = await calls.status_update(SID, "completed")
     assert first is not None and first.duration_seconds is None and first.ended_at == T0
@@ -200,7 +188,7 @@ async def test_times_in_other_zones_are_stored_as_utc(calls: CallStore) -> None:
 
 
 # ---- FORGET ----------------------------------------------------------------------------
-async def test_forget_erases_every_call_of_the_number(calls: CallStore, clock: Clock) -> None:
+async def test_forget_erases_every_call_of_the_number(calls: CallStore, clock: ManualClock) -> None:
     await start(calls, SID)
     clock.advance(60)
     await start(calls, SID2)

@@ -31,6 +31,7 @@ from assistant.privacy import RRN_MASK
 from assistant.store import ConversationStore, SqlConversationStore, StoreError
 from assistant.store.migrate import alembic_config
 from assistant.store.models import Base
+from tests.clock import ManualClock
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, 0, tzinfo=dt.UTC)  # 18:00 in Seoul
 KIM = Interpreter(id="kim", name="김수어", skills=(SKILL_KSL, SKILL_PERSON), available=True)
@@ -40,22 +41,9 @@ PARK = Interpreter(
 )
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -74,7 +62,7 @@ async def store(url: str) -> AsyncIterator[ConversationStore]:
 
 
 @pytest.fixture
-async def queue(url: str, clock: Clock) -> AsyncIterator[HandoffQueue]:
+async def queue(url: str, clock: ManualClock) -> AsyncIterator[HandoffQueue]:
     implementation = SqlHandoffQueue.from_url(url, clock=clock)
     try:
         yield implementation
@@ -98,7 +86,7 @@ async def people(queue: HandoffQueue, *interpreters: Interpreter) -> None:
 
 # ---- the life of a request --------------------------------------------------------------
 async def test_a_request_from_waiting_to_resolved(
-    queue: HandoffQueue, store: ConversationStore, clock: Clock
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
 ) -> None:
     await people(queue, KIM)
     rid = await ask(store, "sign_language")
@@ -268,7 +256,7 @@ async def test_an_offer_holds_the_request_for_that_interpreter_until_declined(
 
 
 async def test_the_citizen_may_cancel_until_the_session_starts(
-    queue: HandoffQueue, store: ConversationStore, clock: Clock
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
 ) -> None:
     await people(queue, PARK)
     waiting, offered, accepted = await ask(store), await ask(store), await ask(store)
@@ -286,7 +274,7 @@ async def test_the_citizen_may_cancel_until_the_session_starts(
 
 
 async def test_expire_takes_only_old_queued_requests(
-    queue: HandoffQueue, store: ConversationStore, clock: Clock
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
 ) -> None:
     await people(queue, PARK)
     old, offered_old, held = await ask(store), await ask(store), await ask(store)
@@ -400,7 +388,7 @@ async def test_positions_count_the_same_skill_only(
 
 
 async def test_estimated_wait_from_place_and_available_interpreters(
-    queue: HandoffQueue, store: ConversationStore, clock: Clock
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
 ) -> None:
     ksl = [await ask(store, "sign_language") for _ in range(5)]
     person = await ask(store, "person")
@@ -428,7 +416,7 @@ async def test_estimated_wait_from_place_and_available_interpreters(
 
 # ---- interpreters -----------------------------------------------------------------------
 async def test_interpreters_are_created_replaced_and_made_available(
-    queue: HandoffQueue, clock: Clock
+    queue: HandoffQueue, clock: ManualClock
 ) -> None:
     assert await queue.get_interpreter("kim") is None
     created = await queue.upsert_interpreter(replace(KIM, available=False, region="종로구"))

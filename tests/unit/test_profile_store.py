@@ -18,27 +18,15 @@ from assistant.profiles import (
 )
 from assistant.reminders import DraftStage, SqlReminderStore
 from assistant.store import StoreError
+from tests.clock import ManualClock
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
 
 
-class Clock:
-    """A settable clock (timezone-aware UTC)."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -48,7 +36,7 @@ def url(migrated_url: str) -> str:
 
 
 @pytest.fixture
-async def reminders(url: str, clock: Clock) -> AsyncIterator[SqlReminderStore]:
+async def reminders(url: str, clock: ManualClock) -> AsyncIterator[SqlReminderStore]:
     store = SqlReminderStore.from_url(url, clock)
     try:
         yield store
@@ -57,7 +45,9 @@ async def reminders(url: str, clock: Clock) -> AsyncIterator[SqlReminderStore]:
 
 
 @pytest.fixture
-async def store(url: str, clock: Clock, reminders: SqlReminderStore) -> AsyncIterator[ProfileStore]:
+async def store(
+    url: str, clock: ManualClock, reminders: SqlReminderStore
+) -> AsyncIterator[ProfileStore]:
     implementation = SqlProfileStore.from_url(url, clock, also_forget=[reminders])
     try:
         yield implementation
@@ -65,7 +55,7 @@ async def store(url: str, clock: Clock, reminders: SqlReminderStore) -> AsyncIte
         await implementation.close()
 
 
-async def test_consent_creates_a_full_profile(store: ProfileStore, clock: Clock) -> None:
+async def test_consent_creates_a_full_profile(store: ProfileStore, clock: ManualClock) -> None:
     saved = await store.save_with_consent(PHONE, "ko", {"deaf": True})
     loaded = await store.get(PHONE)
     assert loaded == saved
@@ -84,7 +74,7 @@ async def test_without_consent_nothing_is_stored(store: ProfileStore) -> None:
 
 
 async def test_consent_again_replaces_and_records_the_new_consent_time(
-    store: ProfileStore, clock: Clock
+    store: ProfileStore, clock: ManualClock
 ) -> None:
     first = await store.save_with_consent(
         PHONE, "ko", {"deaf": True, "easy_words": True}, reminders_opt_in=True
@@ -101,7 +91,7 @@ async def test_consent_again_replaces_and_records_the_new_consent_time(
 
 
 async def test_update_merges_flags_and_keeps_the_consent_time(
-    store: ProfileStore, clock: Clock
+    store: ProfileStore, clock: ManualClock
 ) -> None:
     saved = await store.save_with_consent(PHONE, "ko", {"deaf": True})
     clock.advance(hours=1)
@@ -149,7 +139,7 @@ async def test_unknown_accessibility_keys_and_values_are_refused(store: ProfileS
 
 
 async def test_forget_erases_the_profile_and_every_reminder(
-    store: ProfileStore, reminders: SqlReminderStore, clock: Clock
+    store: ProfileStore, reminders: SqlReminderStore, clock: ManualClock
 ) -> None:
     await store.save_with_consent(PHONE, "ko", {"deaf": True}, reminders_opt_in=True)
     send_at = [clock.now + dt.timedelta(days=1), clock.now + dt.timedelta(days=3)]

@@ -24,6 +24,7 @@ from assistant.reminders import (
 )
 from assistant.reminders.schedule import SEOUL
 from assistant.store.migrate import upgrade
+from tests.clock import ManualClock
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
@@ -38,14 +39,6 @@ def seoul(*args: int) -> dt.datetime:
 SET_UP_AT = seoul(2026, 11, 20, 12)
 FIRST = seoul(2026, 11, 27, 9)
 LAST = seoul(2026, 11, 30, 9)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = SET_UP_AT
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @dataclass
@@ -86,8 +79,8 @@ class RecordingOutbox:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(SET_UP_AT)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +96,7 @@ async def url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def store(url: str, clock: Clock) -> AsyncIterator[SqlReminderStore]:
+async def store(url: str, clock: ManualClock) -> AsyncIterator[SqlReminderStore]:
     implementation = SqlReminderStore.from_url(url, clock)
     try:
         yield implementation
@@ -113,7 +106,7 @@ async def store(url: str, clock: Clock) -> AsyncIterator[SqlReminderStore]:
 
 @pytest.fixture
 async def profiles(
-    url: str, clock: Clock, store: SqlReminderStore
+    url: str, clock: ManualClock, store: SqlReminderStore
 ) -> AsyncIterator[SqlProfileStore]:
     implementation = SqlProfileStore.from_url(url, clock, also_forget=[store])
     try:
@@ -133,7 +126,7 @@ def service(
     catalog: Catalog,
     outbox: RecordingOutbox,
     profiles: SqlProfileStore,
-    clock: Clock,
+    clock: ManualClock,
 ) -> ReminderService:
     return ReminderService(
         store, catalog, outbox.send_sms, profiles=profiles, interval_seconds=0.01, clock=clock
@@ -266,7 +259,7 @@ async def test_after_an_outage_only_the_latest_reminder_of_a_deadline_goes(
 
 
 async def test_more_due_than_one_batch(
-    store: SqlReminderStore, catalog: Catalog, outbox: RecordingOutbox, clock: Clock
+    store: SqlReminderStore, catalog: Catalog, outbox: RecordingOutbox, clock: ManualClock
 ) -> None:
     service = ReminderService(store, catalog, outbox.send_sms, batch_size=2, clock=clock)
     for n in range(5):
@@ -276,7 +269,7 @@ async def test_more_due_than_one_batch(
 
 
 async def test_the_loop_delivers_and_stops(
-    service: ReminderService, outbox: RecordingOutbox, clock: Clock
+    service: ReminderService, outbox: RecordingOutbox, clock: ManualClock
 ) -> None:
     await set_up_move(service)
     clock.now = FIRST
@@ -291,7 +284,7 @@ async def test_the_loop_survives_a_failing_round(
     service: ReminderService,
     store: SqlReminderStore,
     outbox: RecordingOutbox,
-    clock: Clock,
+    clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await set_up_move(service)
@@ -325,7 +318,7 @@ def number_of(catalog: Catalog, service_id: str) -> str:
 
 
 async def test_set_up_over_sms(
-    service: ReminderService, store: SqlReminderStore, catalog: Catalog, clock: Clock
+    service: ReminderService, store: SqlReminderStore, catalog: Catalog, clock: ManualClock
 ) -> None:
     assert await service.reply(PHONE, "어제") is None  # no set-up in progress
     menu = await service.begin(PHONE, "ko")
@@ -346,7 +339,7 @@ async def test_the_set_up_survives_a_restart(
     url: str,
     catalog: Catalog,
     outbox: RecordingOutbox,
-    clock: Clock,
+    clock: ManualClock,
 ) -> None:
     await service.begin(PHONE, "en", service_id="birth_report")
     restarted_store = SqlReminderStore.from_url(url, clock)
@@ -386,7 +379,7 @@ async def test_cancel_word_during_set_up(service: ReminderService, store: SqlRem
 
 
 async def test_a_passed_deadline_is_said_and_nothing_stored(
-    service: ReminderService, store: SqlReminderStore, clock: Clock
+    service: ReminderService, store: SqlReminderStore, clock: ManualClock
 ) -> None:
     await service.begin(PHONE, "ko", service_id="move_in_report")
     answer = await service.reply(PHONE, "11월 1일")
@@ -395,7 +388,7 @@ async def test_a_passed_deadline_is_said_and_nothing_stored(
 
 
 async def test_a_stale_set_up_is_forgotten(
-    service: ReminderService, store: SqlReminderStore, clock: Clock
+    service: ReminderService, store: SqlReminderStore, clock: ManualClock
 ) -> None:
     await service.begin(PHONE, "ko")
     clock.now = SET_UP_AT + DRAFT_TTL + dt.timedelta(minutes=1)

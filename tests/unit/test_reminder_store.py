@@ -27,6 +27,7 @@ from assistant.reminders import (
 from assistant.store import StoreError
 from assistant.store.migrate import alembic_config, upgrade
 from assistant.store.models import Base
+from tests.clock import ManualClock
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
@@ -35,21 +36,13 @@ DUE = dt.date(2026, 12, 3)
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def store(migrated_url: str, clock: Clock) -> AsyncIterator[ReminderStore]:
+async def store(migrated_url: str, clock: ManualClock) -> AsyncIterator[ReminderStore]:
     url = migrated_url  # SQLite and then PostgreSQL (conftest)
     implementation = SqlReminderStore.from_url(url, clock)
     try:
@@ -99,7 +92,7 @@ async def test_due_lists_only_scheduled_reminders_whose_time_has_come(
 
 
 async def test_mark_sent_and_expire_move_on_only_from_scheduled(
-    store: ReminderStore, clock: Clock
+    store: ReminderStore, clock: ManualClock
 ) -> None:
     first, second, third = await store.schedule(
         PHONE, "move_in_report", EVENT, DUE, [hours(1), hours(2), hours(3)], "ko"
@@ -154,7 +147,7 @@ async def test_cancel_all_counts_only_scheduled_reminders(store: ReminderStore) 
     assert (await store.get(other.id)).status == ReminderStatus.SCHEDULED  # type: ignore[union-attr]
 
 
-async def test_drafts(store: ReminderStore, clock: Clock) -> None:
+async def test_drafts(store: ReminderStore, clock: ManualClock) -> None:
     assert await store.get_draft(PHONE) is None
     made = await store.set_draft(PHONE, DraftStage.CHOOSING, "ko")
     assert await store.get_draft(PHONE) == made
@@ -184,7 +177,7 @@ async def test_concurrent_draft_writes_leave_one_draft(store: ReminderStore) -> 
     assert draft is not None and draft.attempts in range(5)
 
 
-async def test_a_stale_draft_is_over(store: ReminderStore, clock: Clock) -> None:
+async def test_a_stale_draft_is_over(store: ReminderStore, clock: ManualClock) -> None:
     await store.set_draft(PHONE, DraftStage.CHOOSING, "ko")
     clock.now = T0 + DRAFT_TTL
     assert await store.get_draft(PHONE) is not None

@@ -12,28 +12,16 @@ import pytest
 from assistant.config import to_async_url
 from assistant.sms import ClaimTimeout, MessageStatus, RateDecision, SmsStateStore, SqlSmsStateStore
 from assistant.store import StoreError
+from tests.clock import ManualClock
 
 PHONE = "+821012345678"
 OTHER = "+821098765432"
 SID = "SM" + "0" * 32
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -43,7 +31,7 @@ def state_url(migrated_url: str) -> str:
 
 
 @pytest.fixture
-async def state(state_url: str, clock: Clock) -> AsyncIterator[SmsStateStore]:
+async def state(state_url: str, clock: ManualClock) -> AsyncIterator[SmsStateStore]:
     implementation = SqlSmsStateStore.from_url(state_url, clock=clock)
     try:
         yield implementation
@@ -52,7 +40,7 @@ async def state(state_url: str, clock: Clock) -> AsyncIterator[SmsStateStore]:
 
 
 # ---- opt-out ---------------------------------------------------------------------------
-async def test_opt_out_and_back_in_with_times(state: SmsStateStore, clock: Clock) -> None:
+async def test_opt_out_and_back_in_with_times(state: SmsStateStore, clock: ManualClock) -> None:
     assert not await state.is_opted_out(PHONE)
     assert not (await state.number(PHONE)).opted_out
     await state.set_opted_out(PHONE, True)
@@ -116,7 +104,7 @@ async def test_pages_never_hold_a_registration_number(state: SmsStateStore) -> N
 
 
 # ---- rate limit ------------------------------------------------------------------------
-async def test_rate_limit_one_notice_then_silence(state: SmsStateStore, clock: Clock) -> None:
+async def test_rate_limit_one_notice_then_silence(state: SmsStateStore, clock: ManualClock) -> None:
     # Start of a fresh window, so the hand-moved clock decides every window boundary.
     clock.now = clock.now.replace(second=0)
     decisions = [await state.hit_rate(PHONE, 3, 60) for _ in range(6)]
@@ -140,7 +128,7 @@ async def test_rate_limit_counts_concurrent_hits_exactly(state: SmsStateStore) -
 
 
 async def test_state_is_shared_by_store_instances(
-    state: SmsStateStore, state_url: str, clock: Clock
+    state: SmsStateStore, state_url: str, clock: ManualClock
 ) -> None:
     """Processes share the state through the database (here: two engines, two pools)."""
     second = SqlSmsStateStore.from_url(state_url, clock=clock)
@@ -206,7 +194,7 @@ async def test_released_claim_is_processed_again(state: SmsStateStore) -> None:
 
 
 async def test_live_claim_times_out_and_stale_claim_is_taken_over(
-    state: SmsStateStore, clock: Clock
+    state: SmsStateStore, clock: ManualClock
 ) -> None:
     assert (await state.claim_message(SID, PHONE, wait_seconds=1, lease_seconds=60)).owned
     with pytest.raises(ClaimTimeout):
@@ -218,7 +206,7 @@ async def test_live_claim_times_out_and_stale_claim_is_taken_over(
         await state.claim_message(SID, PHONE, wait_seconds=0, lease_seconds=60)
 
 
-async def test_old_records_are_forgotten(state: SmsStateStore, clock: Clock) -> None:
+async def test_old_records_are_forgotten(state: SmsStateStore, clock: ManualClock) -> None:
     await state.claim_message(SID, PHONE, wait_seconds=1, lease_seconds=60)
     await state.complete_message(SID, ["a"], "answered")
     clock.advance(3600)

@@ -32,6 +32,7 @@ from assistant.store import TurnDirection, TurnStatus
 from assistant.texts import say
 from channels.sms.adapter import SmsOutput
 from channels.sms.segments import encoding_of, segment_count
+from tests.clock import ManualClock
 
 TOKEN = "5f0c1e2d3b4a69788796a5b4c3d2e1f0"
 ACCOUNT = "AC" + "0123456789abcdef" * 2
@@ -45,16 +46,6 @@ OUR_NUMBER = "+827012345678"
 LONG_KO = " ".join(
     f"{n}번째 안내입니다. 신분증을 가지고 가까운 주민센터에 가시면 됩니다." for n in range(1, 16)
 )
-
-
-class Clock:
-    """A clock the test moves by hand (the start of a rate-limit window)."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @dataclass
@@ -98,7 +89,7 @@ class Gateway:
     client: httpx.AsyncClient
     services: Services
     rasa: FakeRasa
-    clock: Clock
+    clock: ManualClock
     sids: int = 0
 
     def sid(self) -> str:
@@ -195,7 +186,7 @@ async def gateway(tmp_path: Path, settings_extra: dict[str, Any]) -> AsyncIterat
         )
         core.register_output("sms", SmsOutput(services.store, services.outbox))
         services.core = core
-        clock = Clock()
+        clock = ManualClock(dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=dt.UTC))
         original_state = services.sms_state
         services.sms_state = SqlSmsStateStore.from_url(
             services.settings.resolved_database_url, clock=clock
