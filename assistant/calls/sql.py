@@ -11,15 +11,15 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.calls.base import CallStore
 from assistant.calls.models import CallRow
 from assistant.calls.records import CallRecord, CallStatus
-from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import as_utc, aware, create_engine, rowcount
+from assistant.store.base import utcnow
+from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
 
 
 def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -63,11 +63,7 @@ class SqlCallStore(CallStore):
         return cls(create_engine(url), clock)
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM calls LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"call store unavailable: {exc.__class__.__name__}") from exc
+        await probe(self._engine, "call store", "SELECT 1 FROM calls LIMIT 1")
 
     async def close(self) -> None:
         await self._engine.dispose()

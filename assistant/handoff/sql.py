@@ -30,10 +30,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.handoff.base import HELD, QUEUED, HandoffQueue
@@ -49,8 +48,8 @@ from assistant.handoff.records import (
     QueueState,
     parse_state,
 )
-from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import as_utc, aware, create_engine, rowcount
+from assistant.store.base import utcnow
+from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
 
 T = handoff_requests.c
 
@@ -137,12 +136,12 @@ class SqlHandoffQueue(HandoffQueue):
         return cls(create_engine(url), clock)
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM interpreters LIMIT 1"))
-                await conn.execute(text("SELECT accepted_by FROM handoff_requests LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"handoff queue unavailable: {exc.__class__.__name__}") from exc
+        await probe(
+            self._engine,
+            "handoff queue",
+            "SELECT 1 FROM interpreters LIMIT 1",
+            "SELECT accepted_by FROM handoff_requests LIMIT 1",
+        )
 
     async def close(self) -> None:
         await self._engine.dispose()

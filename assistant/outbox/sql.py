@@ -11,15 +11,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from assistant.outbox.base import OPEN_STATUSES, OutboxError, OutboxStore
 from assistant.outbox.models import OutboxRow
 from assistant.outbox.records import OutboxMessage, OutboxStatus
-from assistant.store.sql import create_engine
+from assistant.store.sql import create_engine, probe
 
 _OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -90,11 +90,9 @@ class SqlOutboxStore(OutboxStore):
         return cls(create_engine(url))
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM outbox_messages LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise OutboxError(f"outbox unavailable: {exc.__class__.__name__}") from exc
+        await probe(
+            self._engine, "outbox", "SELECT 1 FROM outbox_messages LIMIT 1", error=OutboxError
+        )
 
     async def close(self) -> None:
         await self._engine.dispose()

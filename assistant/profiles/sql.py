@@ -10,15 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import delete, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.profiles.base import Erasable, ProfileStore
 from assistant.profiles.models import CitizenProfileRow
 from assistant.profiles.records import CitizenProfile, check_language, full_accessibility
-from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import as_utc, aware, create_engine, rowcount
+from assistant.store.base import utcnow
+from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
 
 
 def _profile(row: CitizenProfileRow) -> CitizenProfile:
@@ -56,11 +56,7 @@ class SqlProfileStore(ProfileStore):
         return cls(create_engine(url), clock, also_forget)
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM citizen_profiles LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"profile store unavailable: {exc.__class__.__name__}") from exc
+        await probe(self._engine, "profile store", "SELECT 1 FROM citizen_profiles LIMIT 1")
 
     async def close(self) -> None:
         await self._engine.dispose()

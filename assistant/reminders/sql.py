@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.profiles.records import check_language
@@ -19,7 +19,7 @@ from assistant.reminders.base import ReminderStore
 from assistant.reminders.models import ReminderDraftRow, ReminderRow
 from assistant.reminders.records import DraftStage, Reminder, ReminderDraft, ReminderStatus
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import as_utc, aware, create_engine, rowcount
+from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
 
 
 def _reminder(row: ReminderRow) -> Reminder:
@@ -62,12 +62,12 @@ class SqlReminderStore(ReminderStore):
         return cls(create_engine(url), clock)
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM reminders LIMIT 1"))
-                await conn.execute(text("SELECT 1 FROM reminder_drafts LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"reminder store unavailable: {exc.__class__.__name__}") from exc
+        await probe(
+            self._engine,
+            "reminder store",
+            "SELECT 1 FROM reminders LIMIT 1",
+            "SELECT 1 FROM reminder_drafts LIMIT 1",
+        )
 
     async def close(self) -> None:
         await self._engine.dispose()

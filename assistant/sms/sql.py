@@ -12,15 +12,15 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import case, delete, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import case, delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.sms.base import SmsStateStore
 from assistant.sms.models import SmsMessageRow, SmsNumberRow
 from assistant.sms.records import MessageRecord, MessageStatus, NumberState
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import aware, create_engine, rowcount
+from assistant.store.sql import aware, create_engine, probe, rowcount
 
 # Taking a page retries its compare-and-set this often before giving up.
 _CAS_ATTEMPTS = 5
@@ -68,12 +68,12 @@ class SqlSmsStateStore(SmsStateStore):
         return cls(create_engine(url), clock)
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM sms_numbers LIMIT 1"))
-                await conn.execute(text("SELECT 1 FROM sms_messages LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"SMS state store unavailable: {exc.__class__.__name__}") from exc
+        await probe(
+            self._engine,
+            "SMS state store",
+            "SELECT 1 FROM sms_numbers LIMIT 1",
+            "SELECT 1 FROM sms_messages LIMIT 1",
+        )
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -90,6 +90,19 @@ def _handoff(row: HandoffRequestRow) -> HandoffRequest:
     )
 
 
+async def probe(
+    engine: AsyncEngine, what: str, *queries: str, error: type[Exception] = StoreError
+) -> None:
+    """Run cheap SELECTs that prove a store's tables answer (every store's ``ping``);
+    raise ``error`` naming ``what`` if the database does not."""
+    try:
+        async with engine.connect() as conn:
+            for query in queries:
+                await conn.execute(text(query))
+    except SQLAlchemyError as exc:
+        raise error(f"{what} unavailable: {exc.__class__.__name__}") from exc
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so readers never block writers."""
     if url.startswith("sqlite"):
@@ -123,11 +136,7 @@ class SqlConversationStore(ConversationStore):
         return cls(create_engine(url))
 
     async def ping(self) -> None:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(text("SELECT 1 FROM conversations LIMIT 1"))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store unavailable: {exc.__class__.__name__}") from exc
+        await probe(self._engine, "store", "SELECT 1 FROM conversations LIMIT 1")
 
     async def close(self) -> None:
         await self._engine.dispose()
