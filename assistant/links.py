@@ -1,4 +1,5 @@
-"""Links the gateway sends citizens, built in one place from the public URL."""
+"""URLs under the gateway's public URL (``SOTONG_PUBLIC_URL``), built in one place:
+the links citizens are sent and the URLs Twilio calls back (and signs)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from urllib.parse import urlencode
 from assistant.config import Settings
 
 
+def public_link(settings: Settings, path: str, query: str = "") -> str | None:
+    """``path`` (and ``query``) under the public URL; None when no public URL is set."""
+    if not settings.public_url:
+        return None
+    url = settings.public_url.rstrip("/") + path
+    return f"{url}?{query}" if query else url
+
+
 def continue_link(settings: Settings, conversation_id: str) -> str | None:
     """The web chat, opened on ``conversation_id`` (None without a public URL).
 
     The conversation id is the capability: only the citizen it was texted to has it.
     """
-    if not settings.public_url:
-        return None
-    return f"{settings.public_url.rstrip('/')}/?{urlencode({'session': conversation_id})}"
+    return public_link(settings, "/", urlencode({"session": conversation_id}))

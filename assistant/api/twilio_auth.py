@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from assistant.api.deps import ServicesDep
 from assistant.config import Settings
+from assistant.links import public_link
 
 log = structlog.get_logger(__name__)
 
@@ -31,10 +32,7 @@ SIGNATURE_HEADER = "X-Twilio-Signature"
 
 def signed_url(settings: Settings, path: str, query: str = "") -> str | None:
     """The URL Twilio calls (and signs) for ``path``, or None when no public URL is set."""
-    if not settings.public_url:
-        return None
-    url = settings.public_url.rstrip("/") + path
-    return f"{url}?{query}" if query else url
+    return public_link(settings, path, query)
 
 
 _WEBSOCKET_SCHEMES = {"https": "wss", "http": "ws", "wss": "wss", "ws": "ws"}

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from assistant.config import Settings
+from assistant.links import public_link
 from assistant.metrics import Metrics
 from assistant.outbox.base import OutboxStore, utcnow
 from assistant.outbox.records import OutboxMessage
@@ -156,9 +157,7 @@ class Outbox:
         """The outbox the settings describe, sending through Twilio when configured."""
         from assistant.outbox.sender import TwilioSmsSender, missing_twilio_settings
 
-        callback = None
-        if settings.public_url:
-            callback = settings.public_url.rstrip("/") + STATUS_PATH
+        callback = public_link(settings, STATUS_PATH)
         return cls(
             store,
             TwilioSmsSender.from_settings(settings),
