@@ -91,7 +91,9 @@ class RasaServer:
             str(self.port),
         ]
         if self.auth_token:
-            command += ["--auth-token", self.auth_token]
+            # One argument with "=": a random token may begin with "-", which argparse
+            # would otherwise read as another option (a CI run failed on exactly that).
+            command += [f"--auth-token={self.auth_token}"]
         return command
 
     def environment(self) -> dict[str, str]:
