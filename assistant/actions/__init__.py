@@ -14,6 +14,7 @@ from assistant.actions.dialogue import (
     ActionOfferChoices,
     ActionRepeat,
     ActionRequestHandoff,
+    ActionResumeAssistant,
     ActionStartOver,
 )
 from assistant.actions.packages import ActionPresentPackage
@@ -30,6 +31,7 @@ def build_executor(catalog: Catalog) -> ActionExecutor:
         ActionAnswerService(catalog),
         ActionPresentPackage(catalog),
         ActionRequestHandoff(catalog),
+        ActionResumeAssistant(catalog),
         ActionRepeat(),
         ActionStartOver(),
         ActionOfferChoices(catalog),

@@ -147,3 +147,41 @@ class ActionRequestHandoff(Action):
                 text=answer_for_channel(relay, language, wants_short_form(tracker))
             )
         return []
+
+
+class ActionResumeAssistant(Action):
+    """The bot picks up again: after a person hands the citizen back (the gateway
+    triggers ``resume_assistant``), or when the citizen asks for the bot.
+
+    With context: the service the conversation was about is named, so the citizen does
+    not have to say it again.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+
+    def name(self) -> str:
+        return "action_resume_assistant"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = current_language(tracker)
+        service_id = tracker.get_slot("service")
+        service = self._catalog.get(service_id) if isinstance(service_id, str) else None
+        if language == "en":
+            text = "I am here to help you again."
+            if service is not None:
+                text += f" We were talking about {service.name.get(language)}."
+            text += " What else do you need?"
+        else:
+            text = "다시 소통이 도와드립니다."
+            if service is not None:
+                text += f" 앞에서 {service.name.get(language)}에 대해 이야기했습니다."
+            text += " 더 필요한 것이 있으면 말씀해 주세요."
+        buttons = []
+        if service is not None:
+            again = "Tell me again" if language == "en" else "다시 안내 듣기"
+            buttons.append({"title": again, "payload": f"/{intent_for(service.id)}"})
+        dispatcher.utter_message(text=text, buttons=buttons or None)
+        return []
