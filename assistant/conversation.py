@@ -11,7 +11,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -23,9 +23,14 @@ from assistant.rasa_client import BotUtterance, RasaClient, RasaUnavailable
 from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
 from assistant.texts import say
 
+if TYPE_CHECKING:
+    from assistant.handoff.service import HandoffService
+
 log = structlog.get_logger(__name__)
 
 HANDOFF_KEY = "sotong_handoff"
+# The intent the gateway triggers when a person hands a citizen back (nlu/data/rules.yml).
+RESUME_INTENT = "resume_assistant"
 
 
 class ConversationNotFound(LookupError):
@@ -47,6 +52,12 @@ class ConversationCore:
         self._metrics = metrics
         self._outputs: dict[str, OutputChannel] = dict(outputs or {})
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._handoff: HandoffService | None = None
+
+    def attach_handoff(self, handoff: HandoffService) -> None:
+        """The handoff service: requests for a person, and who holds a conversation."""
+        self._handoff = handoff
+        handoff.attach(self)
 
     def register_output(self, channel: str, output: OutputChannel) -> None:
         """Where to deliver replies that come outside a request on ``channel``."""
@@ -114,6 +125,11 @@ class ConversationCore:
             await self._store.set_language(conversation.id, language)
             log.info("conversation.language", conversation_id=conversation.id, language=language)
 
+        if self._handoff is not None:
+            handled = await self._handoff_turn(conversation, turn, text, payload, language)
+            if handled is not None:
+                return handled
+
         # Older kept messages go first, so the dialogue sees them in order.
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)
@@ -131,6 +147,57 @@ class ConversationCore:
             replies=tuple(replies),
             inbound_turn_id=turn.id,
             handoff=handoff,
+        )
+
+    async def _handoff_turn(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        text: str,
+        payload: str | None,
+        language: Language,
+    ) -> TurnResult | None:
+        """A turn the handoff takes instead of the bot, or None.
+
+        While a person holds the conversation the bot is silent: the message goes to
+        that person. A cancel / call-back / video choice about a queued request is the
+        gateway's to answer (exact, and no retraining when it changes).
+        """
+        from assistant.handoff.base import QUEUED
+        from assistant.handoff.service import COMMAND_PREFIX, handoff_command
+
+        assert self._handoff is not None
+        entry = await self._handoff.active(conversation.id)
+        if entry is not None and entry.state not in QUEUED:
+            await self._store.set_turn_status(turn.id, TurnStatus.RELAYED)
+            await self._handoff.relay_from_citizen(entry, turn)
+            return TurnResult(
+                conversation_id=conversation.id,
+                language=language,
+                replies=(),
+                inbound_turn_id=turn.id,
+                relayed=True,
+            )
+        command = handoff_command(text, payload)
+        ours = payload is not None and payload.startswith(COMMAND_PREFIX)
+        if command is None or (entry is None and not ours):
+            return None
+        reply = await self._handoff.command(conversation, command, language)
+        stored = await self._store.record_outbound(
+            conversation.id,
+            text=reply.text,
+            language=language,
+            buttons=reply.buttons,
+            reply_to=turn.id,
+        )
+        await self._store.set_turn_status(turn.id, TurnStatus.ANSWERED)
+        await self._store.set_last_buttons(conversation.id, reply.buttons)
+        self._metrics.messages.labels(conversation.channel, "outbound").inc()
+        return TurnResult(
+            conversation_id=conversation.id,
+            language=language,
+            replies=(OutgoingMessage(text=stored.text, buttons=stored.buttons, turn_id=stored.id),),
+            inbound_turn_id=turn.id,
         )
 
     async def _ask_dialogue(
@@ -156,13 +223,20 @@ class ConversationCore:
         )
         replies: list[OutgoingMessage] = []
         handoff: str | None = None
+        queue_message: OutgoingMessage | None = None
         for utterance in utterances:
             if utterance.custom and HANDOFF_KEY in utterance.custom:
-                handoff = await self._record_handoff(
+                handoff, queue_message = await self._record_handoff(
                     conversation, language, utterance.custom[HANDOFF_KEY]
                 )
             if utterance.text:
                 replies.append(await self._store_reply(conversation, turn, language, utterance))
+        if queue_message is not None:
+            # Said last: the place in the queue and what the citizen can do meanwhile.
+            status = BotUtterance(
+                text=queue_message.text, buttons=queue_message.buttons, custom=None
+            )
+            replies.append(await self._store_reply(conversation, turn, language, status))
         if not replies:
             log.error("dialogue.empty_reply", conversation_id=conversation.id, turn_id=turn.id)
             self._metrics.dialogue_failures.labels("empty").inc()
@@ -190,9 +264,19 @@ class ConversationCore:
 
     async def _record_handoff(
         self, conversation: Conversation, language: Language, details: Any
-    ) -> str:
+    ) -> tuple[str, OutgoingMessage | None]:
+        """Queue the request the dialogue made; the reason and the status to tell."""
         details = details if isinstance(details, dict) else {}
         reason = str(details.get("reason") or "requested")
+        service = details.get("service")
+        if self._handoff is not None:
+            status = await self._handoff.request(
+                conversation,
+                reason=reason,
+                service=service if isinstance(service, str) else None,
+                language=language,
+            )
+            return reason, self._handoff.status_message(status, language)
         request = await self._store.request_handoff(
             conversation.id,
             reason=reason,
@@ -203,7 +287,77 @@ class ConversationCore:
         )
         self._metrics.handoff_requests.labels(conversation.channel).inc()
         log.info("handoff.requested", conversation_id=conversation.id, request_id=request.id)
-        return reason
+        return reason, None
+
+    # ---- messages outside a citizen's turn -------------------------------------------
+    async def notify(
+        self,
+        conversation_id: str,
+        text: str,
+        author: str | None = None,
+        buttons: tuple[Button, ...] = (),
+    ) -> Turn:
+        """Store a message to the citizen (from a person, or about their request) and
+        deliver it over their channel."""
+        conversation = await self._store.get_conversation(conversation_id)
+        if conversation is None:
+            raise ConversationNotFound(conversation_id)
+        turn = await self._store.record_outbound(
+            conversation_id,
+            text=text,
+            language=conversation.language,
+            buttons=buttons,
+            author=author,
+        )
+        self._metrics.messages.labels(conversation.channel, "outbound").inc()
+        await self._deliver(
+            conversation,
+            OutgoingMessage(text=turn.text, buttons=turn.buttons, turn_id=turn.id, author=author),
+        )
+        return turn
+
+    async def resume(self, conversation_id: str) -> list[OutgoingMessage]:
+        """A person handed the citizen back: the bot picks up (Rasa's trigger_intent),
+        its replies stored and delivered. Nothing is said if the dialogue is down: the
+        citizen's next message reaches it as usual."""
+        async with self._lock(conversation_id):
+            conversation = await self._store.get_conversation(conversation_id)
+            if conversation is None:
+                raise ConversationNotFound(conversation_id)
+            try:
+                utterances = await self._rasa.trigger_intent(conversation_id, RESUME_INTENT)
+            except RasaUnavailable as exc:
+                log.warning(
+                    "dialogue.resume_failed", conversation_id=conversation_id, error=str(exc)
+                )
+                return []
+            replies: list[OutgoingMessage] = []
+            for utterance in utterances:
+                if not utterance.text:
+                    continue
+                turn = await self._store.record_outbound(
+                    conversation_id,
+                    text=utterance.text,
+                    language=conversation.language,
+                    buttons=utterance.buttons,
+                )
+                replies.append(
+                    OutgoingMessage(text=turn.text, buttons=turn.buttons, turn_id=turn.id)
+                )
+            if replies:
+                last_buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
+                await self._store.set_last_buttons(conversation_id, last_buttons)
+        for reply in replies:
+            await self._deliver(conversation, reply)
+        log.info("dialogue.resumed", conversation_id=conversation_id, replies=len(replies))
+        return replies
+
+    async def _deliver(self, conversation: Conversation, message: OutgoingMessage) -> None:
+        output = self._outputs.get(conversation.channel)
+        if output is None:
+            log.error("output.missing", channel=conversation.channel)
+            return
+        await output.send(conversation.id, message)
 
     async def _keep_for_later(
         self, conversation: Conversation, turn: Turn, language: Language, channel: str

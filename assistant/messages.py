@@ -31,6 +31,7 @@ class OutgoingMessage:
     text: str
     buttons: tuple[Button, ...] = ()
     turn_id: int | None = None
+    author: str | None = None  # "person:<username>" when a person wrote it, not the bot
 
     def as_plain_text(self) -> str:
         """Text with buttons as a numbered list (for SMS and voice)."""
@@ -51,6 +52,7 @@ class TurnResult:
     degraded: bool = False  # the dialogue was unreachable; the message is kept
     duplicate: bool = False  # a retried delivery of a message already answered
     handoff: str | None = None  # why a person was asked for in this turn ("person", …)
+    relayed: bool = False  # a person holds the conversation: the message went to them
 
 
 class OutputChannel(Protocol):

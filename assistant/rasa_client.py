@@ -71,6 +71,25 @@ class RasaClient:
             raise RasaUnavailable("REST channel answered something other than a list")
         return [_utterance(item) for item in data if isinstance(item, dict)]
 
+    async def trigger_intent(
+        self, sender_id: str, intent: str, entities: dict[str, Any] | None = None
+    ) -> list[BotUtterance]:
+        """Rasa's HTTP API: act as if the citizen expressed ``intent``; the bot's replies.
+
+        Used when a person hands a citizen back: the dialogue picks up from its tracker,
+        which still holds what the conversation was about.
+        """
+        data = await self._request(
+            "POST",
+            f"/conversations/{sender_id}/trigger_intent",
+            params=self._auth(),  # no output_channel: the replies come back in the body
+            json={"name": intent, "entities": entities or {}},
+        )
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if not isinstance(messages, list):
+            raise RasaUnavailable("trigger_intent answered without messages")
+        return [_utterance(item) for item in messages if isinstance(item, dict)]
+
     async def status(self) -> RasaStatus:
         """Rasa's /status (needs --enable-api)."""
         data = await self._request("GET", "/status", params=self._auth(), seconds=3.0)

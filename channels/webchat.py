@@ -38,7 +38,8 @@ class MessageOut(BaseModel):
     """One message of the transcript as the page shows it."""
 
     id: int | None
-    sender: Literal["citizen", "bot"]
+    # "person": an interpreter or staff member holding the conversation wrote it.
+    sender: Literal["citizen", "bot", "person"]
     text: str
     buttons: list[ButtonOut] = []
     created_at: str | None = None
@@ -85,16 +86,22 @@ class TranscriptOut(BaseModel):
 def _reply_out(message: OutgoingMessage) -> MessageOut:
     return MessageOut(
         id=message.turn_id,
-        sender="bot",
+        sender="person" if message.author else "bot",
         text=message.text,
         buttons=[ButtonOut(title=b.title, payload=b.payload) for b in message.buttons],
     )
 
 
+def _sender(turn: Turn) -> Literal["citizen", "bot", "person"]:
+    if turn.direction == "inbound":
+        return "citizen"
+    return "person" if turn.author else "bot"
+
+
 def _turn_out(turn: Turn) -> MessageOut:
     return MessageOut(
         id=turn.id,
-        sender="citizen" if turn.direction == "inbound" else "bot",
+        sender=_sender(turn),
         text=turn.text,
         buttons=[ButtonOut(title=b.title, payload=b.payload) for b in turn.buttons],
         created_at=turn.created_at.isoformat(),
@@ -160,6 +167,24 @@ async def transcript(
         language=conversation.language,
         messages=[_turn_out(t) for t in turns],
     )
+
+
+class HandoffOut(BaseModel):
+    """The citizen's open request for a person, if any (for the status banner)."""
+
+    status: dict[str, Any] | None
+
+
+@router.get("/sessions/{session_id}/handoff", response_model=HandoffOut)
+async def handoff_status(session_id: SessionId, services: ServicesDep) -> HandoffOut:
+    """Place in the queue and estimated wait of the session's request for a person.
+
+    Changes are also pushed live on the session's WebSocket ({"type": "handoff"}).
+    """
+    if await services.store.get_conversation(session_id) is None:
+        raise HTTPException(404, "no such session")
+    status = await services.handoff.status(session_id)
+    return HandoffOut(status=status.as_json() if status else None)
 
 
 @router.websocket("/sessions/{session_id}/ws")

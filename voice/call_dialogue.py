@@ -346,7 +346,8 @@ class CallDialogue:
         self._misheard = 0
         reply = await self.actions.ask(text, payload, sign_language)
         if reply.handoff is not None:
-            await self._handoff(reply.handoff)
+            # The core's last reply is the place in the queue and the wait.
+            await self._handoff(reply.handoff, reply.texts[-1] if reply.texts else None)
             return
         self.choices = reply.choices
         if reply.choices:
@@ -366,12 +367,17 @@ class CallDialogue:
             text = "상담원"
         await self._ask(text, HANDOFF_PAYLOAD, sign_language=sign_language)
 
-    async def _handoff(self, reason: str) -> None:
+    async def _handoff(self, reason: str, queue_status: str | None = None) -> None:
         self.handoff = reason
         if reason == "sign_language":
             sent = await self.actions.text_link(sign_language=True)
             self.state = State.OFFER if not sent else State.MENU
-            await self._say(prompt("sign_link_sent" if sent else "link_failed", self.language))
+            # Only its first line is for the ear: the rest is about typing in the chat.
+            place = queue_status.splitlines()[0] if queue_status else None
+            said = [place] if place else []
+            await self._say(
+                *said, prompt("sign_link_sent" if sent else "link_failed", self.language)
+            )
             return
         await self._say(prompt("transferring", self.language))
 

@@ -151,6 +151,10 @@ class HandoffQueue(abc.ABC):
             return None
         return dt.timedelta(minutes=math.ceil(place / len(people)) * minutes_per_session)
 
+    async def active_for_conversation(self, conversation_id: str) -> QueueEntry | None:
+        """The conversation's newest request still queued or held, or None."""
+        return await self._active_for_conversation(conversation_id)
+
     async def for_interpreter(self, interpreter_id: str) -> list[QueueEntry]:
         """Requests offered to or held by ``interpreter_id`` (all an interpreter may see)."""
         return await self._for_interpreter(interpreter_id)
@@ -258,6 +262,32 @@ class HandoffQueue(abc.ABC):
             },
         )
 
+    async def set_details(
+        self,
+        request_id: int,
+        *,
+        requested_by: str | None = None,
+        contact: str | None = None,
+        scheduled_for: dt.datetime | None = None,
+    ) -> bool:
+        """Note who asked (a staff member) or a scheduled call-back/appointment on a
+        request that is not over; False if it is over."""
+        values: dict[str, Any] = {"updated_at": self._clock()}
+        if requested_by is not None:
+            values["requested_by"] = requested_by
+        if contact is not None:
+            values["contact"] = contact
+            values["scheduled_for"] = scheduled_for
+        return await self._update_open(request_id, values)
+
+    async def mark_told(
+        self, request_id: int, position: int | None, wait_minutes: int | None
+    ) -> bool:
+        """Remember the place and wait the citizen was last told (to text only changes)."""
+        return await self._update_open(
+            request_id, {"told_position": position, "told_wait_minutes": wait_minutes}
+        )
+
     async def expire(self, older_than: dt.timedelta) -> list[int]:
         """Expire requests queued (waiting/offered) since before now − ``older_than``;
         the ids expired, so their citizens can be told."""
@@ -347,6 +377,13 @@ class HandoffQueue(abc.ABC):
 
     @abc.abstractmethod
     async def _for_interpreter(self, interpreter_id: str) -> list[QueueEntry]: ...
+
+    @abc.abstractmethod
+    async def _active_for_conversation(self, conversation_id: str) -> QueueEntry | None: ...
+
+    @abc.abstractmethod
+    async def _update_open(self, request_id: int, values: dict[str, Any]) -> bool:
+        """Set ``values`` on a request that is queued or held; False otherwise."""
 
     @abc.abstractmethod
     async def _transition(

@@ -43,6 +43,12 @@ handoff_requests: Table = Table(
     Column("updated_at", DateTime(timezone=True), nullable=True),
     Column("outcome", String(32), nullable=True),
     Column("notes", Text, nullable=True),
+    # Migration 0007: call-backs/appointments, walk-ins, what the citizen was told.
+    Column("contact", String(16), nullable=True),  # "callback" | "video"
+    Column("scheduled_for", DateTime(timezone=True), nullable=True),
+    Column("requested_by", String(64), nullable=True),
+    Column("told_position", Integer, nullable=True),
+    Column("told_wait_minutes", Integer, nullable=True),
     Index("ix_handoff_requests_status_created_at", "status", "created_at"),
     Index("ix_handoff_requests_accepted_by", "accepted_by"),
     extend_existing=True,

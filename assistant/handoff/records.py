@@ -49,6 +49,10 @@ def skill_for_reason(reason: str) -> str:
     return SKILL_KSL if reason == SIGN_LANGUAGE_REASON else SKILL_PERSON
 
 
+CONTACT_CALLBACK = "callback"  # a person phones the citizen at the scheduled time
+CONTACT_VIDEO = "video"  # a video appointment (a join link is sent at the time)
+
+
 class Outcome(StrEnum):
     """How a request ended (``QueueEntry.outcome``)."""
 
@@ -119,3 +123,8 @@ class QueueEntry:
     updated_at: dt.datetime | None = None
     outcome: str | None = None
     notes: str | None = None
+    contact: str | None = None  # a scheduled "callback" or "video" appointment
+    scheduled_for: dt.datetime | None = None
+    requested_by: str | None = None  # the staff member who asked for a walk-in citizen
+    told_position: int | None = None  # what the citizen was last told
+    told_wait_minutes: int | None = None

@@ -98,6 +98,11 @@ def _entry(row: Any) -> QueueEntry:
         updated_at=_maybe_aware(row.updated_at),
         outcome=row.outcome,
         notes=row.notes,
+        contact=row.contact,
+        scheduled_for=_maybe_aware(row.scheduled_for),
+        requested_by=row.requested_by,
+        told_position=row.told_position,
+        told_wait_minutes=row.told_wait_minutes,
     )
 
 
@@ -192,6 +197,16 @@ class SqlHandoffQueue(HandoffQueue):
             conditions.append(EFFECTIVE_SKILL == skill)
         return await self._select(*conditions)
 
+    async def _active_for_conversation(self, conversation_id: str) -> QueueEntry | None:
+        found = await self._select(
+            T.conversation_id == conversation_id,
+            T.status.in_(_values((*QUEUED, *HELD))),
+        )
+        return found[-1] if found else None
+
+    async def _update_open(self, request_id: int, values: dict[str, Any]) -> bool:
+        return await self._transition(request_id, from_states=(*QUEUED, *HELD), values=values)
+
     async def _for_interpreter(self, interpreter_id: str) -> list[QueueEntry]:
         return await self._select(
             or_(
@@ -263,7 +278,12 @@ class SqlHandoffQueue(HandoffQueue):
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(handoff_requests)
-                .where(T.status.in_(_values(QUEUED)), T.created_at < as_utc(before))
+                .where(
+                    T.status.in_(_values(QUEUED)),
+                    T.created_at < as_utc(before),
+                    # An appointment waits for its time, not for the queue's patience.
+                    or_(T.scheduled_for.is_(None), T.scheduled_for < as_utc(before)),
+                )
                 .values(
                     status=QueueState.EXPIRED.value,
                     outcome=Outcome.EXPIRED.value,

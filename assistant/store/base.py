@@ -118,8 +118,10 @@ class ConversationStore(abc.ABC):
         language: str,
         buttons: tuple[Button, ...] = (),
         reply_to: int | None = None,
+        author: str | None = None,
     ) -> Turn:
-        """Store a message sent to the citizen."""
+        """Store a message sent to the citizen (``author``: the person who wrote it, if
+        not the bot)."""
         turn = await self._insert_turn(
             conversation_id=conversation_id,
             direction=TurnDirection.OUTBOUND,
@@ -131,6 +133,7 @@ class ConversationStore(abc.ABC):
             client_message_id=None,
             reply_to=reply_to,
             created_at=utcnow(),
+            author=author,
         )
         if turn is None:
             raise StoreError("outbound turn was not stored")
@@ -214,6 +217,7 @@ class ConversationStore(abc.ABC):
         client_message_id: str | None,
         reply_to: int | None,
         created_at: dt.datetime,
+        author: str | None = None,
     ) -> Turn | None:
         """Insert a turn; None if ``client_message_id`` already exists (a race)."""
 

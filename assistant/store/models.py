@@ -46,6 +46,8 @@ class TurnRow(Base):
         Integer, ForeignKey("turns.id", ondelete="SET NULL"), nullable=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # NULL: the citizen (inbound) or the bot; "person:<username>": a person wrote it.
+    author: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("conversation_id", "client_message_id", name="uq_turns_client_message"),

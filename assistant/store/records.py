@@ -22,6 +22,7 @@ class TurnStatus(StrEnum):
     ANSWERED = "answered"  # inbound, the dialogue answered it
     PENDING = "pending"  # inbound, the dialogue was unreachable: answer it later
     UNANSWERED = "unanswered"  # inbound, the dialogue ran but produced nothing
+    RELAYED = "relayed"  # inbound, a person held the conversation: shown to them, not the bot
     SENT = "sent"  # outbound
 
 
@@ -62,6 +63,7 @@ class Turn:
     buttons: tuple[Button, ...] = ()
     client_message_id: str | None = None
     reply_to: int | None = None
+    author: str | None = None  # None: the citizen or the bot; "person:<username>": a person
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ def _turn(row: TurnRow) -> Turn:
         buttons=_buttons_out(row.buttons),
         client_message_id=row.client_message_id,
         reply_to=row.reply_to,
+        author=row.author,
     )
 
 
@@ -194,6 +195,7 @@ class SqlConversationStore(ConversationStore):
         client_message_id: str | None,
         reply_to: int | None,
         created_at: dt.datetime,
+        author: str | None = None,
     ) -> Turn | None:
         row = TurnRow(
             conversation_id=conversation_id,
@@ -206,6 +208,7 @@ class SqlConversationStore(ConversationStore):
             client_message_id=client_message_id,
             reply_to=reply_to,
             created_at=created_at,
+            author=author,
         )
         try:
             async with self._sessions.begin() as session:

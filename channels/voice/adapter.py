@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketState
 
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
+from assistant.handoff.records import CONTACT_CALLBACK
 from assistant.language import Language, as_language
 from assistant.links import continue_link
 from assistant.messages import IncomingMessage
@@ -193,14 +194,15 @@ class VoiceCallActions:
 
     async def request_callback(self) -> None:
         """Queue a request for a person to call back."""
-        await self._services.store.request_handoff(
-            self._conversation_id,
-            reason="callback",
-            service=None,
-            channel=CHANNEL,
-            language=self.language,
+        conversation = await self._services.store.get_conversation(self._conversation_id)
+        if conversation is None:
+            return
+        handoff = self._services.handoff
+        # The call's open request (if any) becomes a call-back; else a new one.
+        status = await handoff.request(
+            conversation, reason="callback", service=None, language=self.language
         )
-        self._services.metrics.handoff_requests.labels(CHANNEL).inc()
+        await handoff.queue.set_details(status.request_id, contact=CONTACT_CALLBACK)
 
     async def transfer(self) -> bool:
         """Move the call to the community centre (a call update with ``<Dial>``)."""

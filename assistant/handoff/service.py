@@ -1,0 +1,606 @@
+"""The handoff service: what happens around the queue when a citizen needs a person.
+
+The queue (``HandoffQueue``) guarantees the states; this service is the policy around
+them, in one place for every channel and console:
+
+- a request is queued with the skill its reason needs (KSL or any person) and the
+  region of the desk that asked, and the citizen is told their place and an estimated
+  wait — or, when nobody can come, offered a call-back or video appointment and told
+  about the 107 relay centre;
+- every change is announced on the push hub (consoles refetch; web chats get a live
+  status), and citizens on SMS are texted only when their place changes materially;
+- while a person holds the conversation, the citizen's messages go to that person and
+  the bot is silent (``ConversationCore`` asks ``held``); the person's text goes out
+  over the citizen's own channel; on hand-back the bot resumes through Rasa's HTTP API.
+
+A person is an account (staff or interpreter); their queue identity is the
+``Interpreter`` row of the same id as their username, created on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
+
+from assistant.handoff.base import HELD, QUEUED, HandoffQueue
+from assistant.handoff.records import (
+    CONTACT_CALLBACK,
+    CONTACT_VIDEO,
+    SEOUL,
+    SKILL_KSL,
+    SKILL_PERSON,
+    Interpreter,
+    QueueEntry,
+    QueueState,
+    skill_for_reason,
+)
+from assistant.handoff.texts import relay_centre, say, when
+from assistant.messages import OutgoingMessage
+from assistant.metrics import Metrics
+from assistant.privacy import mask_rrn
+from assistant.push import PushHub
+from assistant.store import Button, Conversation, ConversationStore, Turn
+from assistant.store.base import utcnow
+
+if TYPE_CHECKING:
+    from assistant.conversation import ConversationCore
+
+log = structlog.get_logger(__name__)
+
+HANDOFF_QUEUE_TOPIC = "handoff:queue"
+PERSON_AUTHOR_PREFIX = "person:"
+# Quick replies the gateway answers itself (never sent to the dialogue).
+COMMAND_PREFIX = "sotong:handoff:"
+CANCEL, CALLBACK, VIDEO = "cancel", "callback", "video"
+_CANCEL_WORDS = frozenset({"취소", "요청 취소", "취소할게요", "cancel", "cancel request"})
+# An SMS update only when the place moved this much, or the wait by this many minutes.
+_MATERIAL_PLACES = 3
+_MATERIAL_MINUTES = 30
+_DEFAULT_OPENING = dt.time(9, 0)  # Seoul, when no interpreter has fixed hours
+
+
+def person_topic(username: str) -> str:
+    """The push topic of one person's offered and held requests."""
+    return f"handoff:person:{username}"
+
+
+def person_author(username: str) -> str:
+    """How a turn written by ``username`` is marked in the transcript."""
+    return f"{PERSON_AUTHOR_PREFIX}{username}"
+
+
+class Person(Protocol):
+    """A signed-in staff member or interpreter (``assistant.accounts.Account``)."""
+
+    @property
+    def username(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def centre(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+
+
+class Auditor(Protocol):
+    """Where actions on a citizen's behalf are recorded (``AccountStore``)."""
+
+    async def record_audit(
+        self,
+        actor: Any,
+        action: str,
+        conversation_id: str | None,
+        detail: dict[str, Any],
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """What the citizen is told about their request."""
+
+    request_id: int
+    state: QueueState
+    position: int | None
+    wait: dt.timedelta | None  # None: nobody with the skill is available now
+    after_hours: bool  # nobody with the skill is on duty now
+    skill: str = SKILL_PERSON
+    contact: str | None = None
+    scheduled_for: dt.datetime | None = None
+
+    @property
+    def wait_minutes(self) -> int | None:
+        """The estimate in whole minutes (None: nobody available now)."""
+        return None if self.wait is None else int(self.wait.total_seconds() // 60)
+
+    def as_json(self) -> dict[str, Any]:
+        """The status as the web chat and the consoles receive it."""
+        return {
+            "request_id": self.request_id,
+            "state": self.state.value,
+            "position": self.position,
+            "wait_minutes": self.wait_minutes,
+            "after_hours": self.after_hours,
+            "skill": self.skill,
+            "contact": self.contact,
+            "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
+        }
+
+
+@dataclass(frozen=True)
+class SessionDetail:
+    """What the person offered or holding a request may see."""
+
+    entry: QueueEntry
+    conversation: Conversation
+    transcript: list[Turn]
+
+
+def handoff_command(text: str, payload: str | None) -> str | None:
+    """The gateway command in a citizen's message: cancel, callback, video, or None."""
+    if payload and payload.startswith(COMMAND_PREFIX):
+        command = payload.removeprefix(COMMAND_PREFIX)
+        return command if command in (CANCEL, CALLBACK, VIDEO) else None
+    if text.strip().lower().rstrip(".!") in _CANCEL_WORDS:
+        return CANCEL
+    return None
+
+
+class HandoffService:
+    """Requests for a person, the citizen's view of them, and the people who take them."""
+
+    def __init__(
+        self,
+        queue: HandoffQueue,
+        store: ConversationStore,
+        push: PushHub,
+        metrics: Metrics,
+        *,
+        join_link: Callable[[int], str],
+        auditor: Auditor | None = None,
+        minutes_per_session: int = 15,
+        expire_after: dt.timedelta = dt.timedelta(hours=2),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.queue = queue
+        self._store = store
+        self._push = push
+        self._metrics = metrics
+        self._join_link = join_link
+        self._auditor = auditor
+        self._minutes = minutes_per_session
+        self._expire_after = expire_after
+        self._clock = clock
+        self._core: ConversationCore | None = None
+
+    def attach(self, core: ConversationCore) -> None:
+        """The conversation core that delivers messages and asks the dialogue to resume."""
+        self._core = core
+
+    @property
+    def core(self) -> ConversationCore:
+        if self._core is None:
+            raise RuntimeError("HandoffService.attach(core) was not called")
+        return self._core
+
+    # ---- the citizen's side ------------------------------------------------------------
+    async def request(
+        self,
+        conversation: Conversation,
+        *,
+        reason: str,
+        service: str | None,
+        language: str,
+        region: str | None = None,
+        requested_by: Person | None = None,
+    ) -> QueueStatus:
+        """Queue a request for a person (or return the one already open) and its status."""
+        existing = await self.queue.active_for_conversation(conversation.id)
+        if existing is not None:
+            return await self.status_of(existing)
+        record = await self._store.request_handoff(
+            conversation.id,
+            reason=reason,
+            service=service,
+            channel=conversation.channel,
+            language=language,
+            accessibility=conversation.accessibility,
+        )
+        await self.queue.route(record.id, region=region, skill=skill_for_reason(reason))
+        if requested_by is not None:
+            await self.queue.set_details(record.id, requested_by=requested_by.username)
+            await self._audit(
+                requested_by, "handoff.request", conversation.id, {"request_id": record.id}
+            )
+        self._metrics.handoff_requests.labels(conversation.channel).inc()
+        log.info(
+            "handoff.requested",
+            conversation_id=conversation.id,
+            request_id=record.id,
+            reason=reason,
+        )
+        entry = await self._require(record.id)
+        status = await self.status_of(entry)
+        await self.queue.mark_told(record.id, status.position, status.wait_minutes)
+        self._announce(entry)
+        return status
+
+    async def active(self, conversation_id: str) -> QueueEntry | None:
+        """The conversation's open request (queued or held), or None."""
+        return await self.queue.active_for_conversation(conversation_id)
+
+    async def held(self, conversation_id: str) -> QueueEntry | None:
+        """The request through which a person holds the conversation now, or None."""
+        entry = await self.active(conversation_id)
+        return entry if entry is not None and entry.state in HELD else None
+
+    async def status(self, conversation_id: str) -> QueueStatus | None:
+        """The status of the conversation's open request, or None."""
+        entry = await self.active(conversation_id)
+        return await self.status_of(entry) if entry is not None else None
+
+    async def status_of(self, entry: QueueEntry) -> QueueStatus:
+        """Place, estimated wait and whether anyone is on duty, for one request."""
+        now = self._clock()
+        people = await self.queue.interpreters(entry.skill)
+        on_duty = any(p.on_duty(now) for p in people)
+        position = await self.queue.position(entry.id)
+        wait = await self.queue.estimated_wait(entry.id, self._minutes)
+        return QueueStatus(
+            request_id=entry.id,
+            state=entry.state,
+            position=position,
+            wait=wait,
+            after_hours=not on_duty,
+            skill=entry.skill,
+            contact=entry.contact,
+            scheduled_for=entry.scheduled_for,
+        )
+
+    def status_message(self, status: QueueStatus, language: str) -> OutgoingMessage:
+        """The status as one message: place and wait, or the choices when nobody can come."""
+        cancel = Button(say("choose_cancel", language), COMMAND_PREFIX + CANCEL)
+        if status.contact and status.scheduled_for:
+            key = "scheduled_video" if status.contact == CONTACT_VIDEO else "scheduled_callback"
+            text = say(key, language, when=when(status.scheduled_for, language))
+            return OutgoingMessage(text=text, buttons=(cancel,))
+        if status.wait is None:
+            lines = [say("nobody_now", language), relay_centre(language)]
+            buttons = (
+                Button(say("choose_callback", language), COMMAND_PREFIX + CALLBACK),
+                Button(say("choose_video", language), COMMAND_PREFIX + VIDEO),
+                cancel,
+            )
+            return OutgoingMessage(text="\n".join(lines), buttons=buttons)
+        minutes = status.wait_minutes
+        if status.position == 1:
+            first = say("queued_first", language, minutes=minutes)
+        else:
+            first = say("queued", language, position=status.position, minutes=minutes)
+        lines = [first, say("while_waiting", language)]
+        if status.skill == SKILL_KSL:
+            lines.append(relay_centre(language))
+        return OutgoingMessage(text="\n".join(lines), buttons=(cancel,))
+
+    async def command(
+        self, conversation: Conversation, command: str, language: str
+    ) -> OutgoingMessage:
+        """Carry out a citizen's cancel / call-back / video-appointment choice."""
+        entry = await self.active(conversation.id)
+        if entry is None or entry.state not in QUEUED:
+            return OutgoingMessage(text=say("nothing_to_cancel", language))
+        if command == CANCEL:
+            await self.cancel(conversation.id)
+            return OutgoingMessage(text=say("cancelled", language))
+        contact = CONTACT_VIDEO if command == VIDEO else CONTACT_CALLBACK
+        at = await self._next_opening(entry.skill)
+        await self.queue.set_details(entry.id, contact=contact, scheduled_for=at)
+        log.info("handoff.scheduled", request_id=entry.id, contact=contact, at=at.isoformat())
+        updated = await self._require(entry.id)
+        self._announce(updated)
+        return self.status_message(await self.status_of(updated), language)
+
+    async def cancel(self, conversation_id: str) -> bool:
+        """The citizen cancels their queued request; False if none was queued."""
+        entry = await self.active(conversation_id)
+        if entry is None or not await self.queue.abandon(entry.id):
+            return False
+        log.info("handoff.cancelled", request_id=entry.id, conversation_id=conversation_id)
+        self._announce(entry)
+        await self.refresh_positions()
+        return True
+
+    async def relay_from_citizen(self, entry: QueueEntry, turn: Turn) -> None:
+        """A citizen's message while a person holds the conversation: tell that person."""
+        if entry.accepted_by:
+            self._push.publish(
+                person_topic(entry.accepted_by),
+                {"type": "message", "request_id": entry.id, "turn_id": turn.id},
+            )
+
+    # ---- the person's side -------------------------------------------------------------
+    async def interpreter_for(self, account: Person) -> Interpreter:
+        """The queue identity of a signed-in person (created, unavailable, on first use)."""
+        person = await self.queue.get_interpreter(account.username)
+        if person is not None:
+            return person
+        skills = (SKILL_KSL, SKILL_PERSON) if account.role == "interpreter" else (SKILL_PERSON,)
+        return await self.queue.upsert_interpreter(
+            Interpreter(
+                id=account.username,
+                name=account.name,
+                centre=account.centre,
+                region=account.region,
+                skills=skills,
+            )
+        )
+
+    async def set_availability(self, account: Person, available: bool) -> Interpreter:
+        """Start or stop taking requests; sessions already held stay theirs."""
+        await self.interpreter_for(account)
+        await self.queue.set_availability(account.username, available)
+        self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
+        await self.refresh_positions()  # estimates depend on who is available
+        person = await self.queue.get_interpreter(account.username)
+        assert person is not None
+        return person
+
+    async def queue_for(self, account: Person) -> list[QueueEntry]:
+        """Waiting requests this person may take (their skills; their region or none)."""
+        person = await self.interpreter_for(account)
+        found: dict[int, QueueEntry] = {}
+        for skill in person.skills:
+            for entry in await self.queue.waiting(region=person.region, skill=skill):
+                if entry.state is QueueState.WAITING or entry.offered_to == person.id:
+                    found[entry.id] = entry
+        return sorted(found.values(), key=lambda e: (e.created_at, e.id))
+
+    async def sessions_for(self, account: Person) -> list[QueueEntry]:
+        """Requests offered to or held by this person."""
+        return await self.queue.for_interpreter(account.username)
+
+    async def detail(self, account: Person, request_id: int) -> SessionDetail | None:
+        """Context and transcript of a request offered to or held by ``account``; else None."""
+        entry = await self.queue.get(request_id)
+        if entry is None or not _visible_to(entry, account.username):
+            return None
+        conversation = await self._store.get_conversation(entry.conversation_id)
+        if conversation is None:
+            return None
+        turns = await self._store.transcript(entry.conversation_id)
+        # The store masks on the way in; masking again costs nothing and survives old rows.
+        masked = [_masked(turn) for turn in turns]
+        return SessionDetail(entry=entry, conversation=conversation, transcript=masked)
+
+    async def holds(self, account: Person, request_id: int) -> bool:
+        """Whether ``account`` holds the request now (accepted or in session)."""
+        entry = await self.queue.get(request_id)
+        return entry is not None and entry.state in HELD and entry.accepted_by == account.username
+
+    async def accept(self, account: Person, request_id: int) -> QueueEntry | None:
+        """Take a request; None if it is taken, not theirs to take, or they are full."""
+        person = await self.interpreter_for(account)
+        waiting = await self.queue.get(request_id)
+        if waiting is None or not _in_region(waiting, person):
+            return None  # another centre's request, even if its id was guessed
+        entry = await self.queue.accept(request_id, account.username)
+        if entry is None:
+            return None
+        log.info("handoff.accepted", request_id=request_id, by=account.username)
+        await self._audit(
+            account, "handoff.accept", entry.conversation_id, {"request_id": entry.id}
+        )
+        await self._tell(entry, say("accepted", entry.language, name=account.name))
+        self._announce(entry)
+        await self.refresh_positions()
+        return entry
+
+    async def decline(self, account: Person, request_id: int) -> bool:
+        """Give an offered request back to the queue."""
+        declined = await self.queue.decline(request_id, account.username)
+        if declined:
+            entry = await self._require(request_id)
+            self._announce(entry)
+        return declined
+
+    async def send_to_citizen(self, account: Person, request_id: int, text: str) -> Turn | None:
+        """The holder's message, stored and sent over the citizen's channel; None if they
+        do not hold the request."""
+        entry = await self._holding(account, request_id)
+        if entry is None:
+            return None
+        turn = await self._tell(
+            entry, mask_rrn(text.strip()), author=person_author(account.username)
+        )
+        await self._audit(
+            account,
+            "handoff.message",
+            entry.conversation_id,
+            {"request_id": request_id, "length": len(text)},
+        )
+        self._push.publish(
+            person_topic(account.username), {"type": "message", "request_id": request_id}
+        )
+        return turn
+
+    async def start_video(self, account: Person, request_id: int) -> str | None:
+        """Send the citizen a link that joins the holder's video call; the link, or None."""
+        entry = await self._holding(account, request_id)
+        if entry is None:
+            return None
+        link = self._join_link(request_id)
+        await self._tell(entry, say("video_link", entry.language, link=link))
+        await self._audit(
+            account, "handoff.video", entry.conversation_id, {"request_id": request_id}
+        )
+        return link
+
+    async def close(
+        self, account: Person, request_id: int, notes: str | None, hand_back: bool
+    ) -> bool:
+        """End a held session with notes; on ``hand_back`` the bot speaks up again."""
+        entry = await self.queue.get(request_id)
+        if entry is None or entry.accepted_by != account.username:
+            return False
+        if hand_back:
+            ended = await self.queue.hand_back(request_id, account.username, notes)
+        else:
+            ended = await self.queue.resolve(request_id, account.username, notes)
+        if not ended:
+            return False
+        log.info("handoff.closed", request_id=request_id, by=account.username, hand_back=hand_back)
+        await self._audit(
+            account,
+            "handoff.hand_back" if hand_back else "handoff.resolve",
+            entry.conversation_id,
+            {"request_id": request_id, "notes": bool(notes)},
+        )
+        await self._tell(entry, say("ended", entry.language))
+        self._announce(entry)
+        if hand_back:
+            await self.core.resume(entry.conversation_id)
+        return True
+
+    # ---- upkeep ----------------------------------------------------------------------
+    async def refresh_positions(self) -> None:
+        """Tell queued citizens where they are now: live in a web chat, by SMS when their
+        place or wait changed materially (see ``_material``)."""
+        for entry in await self.queue.waiting():
+            try:
+                status = await self.status_of(entry)
+                self._push.publish(
+                    entry.conversation_id, {"type": "handoff", "status": status.as_json()}
+                )
+                if entry.channel in ("sms", "voice") and _material(entry, status):
+                    message = self.status_message(status, entry.language)
+                    await self._tell(entry, message.as_plain_text())
+                    await self.queue.mark_told(entry.id, status.position, status.wait_minutes)
+            except Exception as exc:  # one citizen's failure must not stop the others
+                log.warning("handoff.refresh_failed", request_id=entry.id, error=repr(exc))
+
+    async def expire_stale(self) -> list[int]:
+        """Expire requests nobody took in time and tell their citizens; their ids."""
+        expired = await self.queue.expire(self._expire_after)
+        for request_id in expired:
+            entry = await self.queue.get(request_id)
+            if entry is None:
+                continue
+            text = "\n".join([say("expired", entry.language), relay_centre(entry.language)])
+            with contextlib.suppress(Exception):
+                await self._tell(entry, text)
+            self._announce(entry)
+        return expired
+
+    async def run_upkeep(self, interval_seconds: float = 30.0) -> None:
+        """Background loop: expire stale requests and refresh estimates."""
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.expire_stale()
+                await self.refresh_positions()
+            except Exception as exc:  # keep the loop alive whatever one round hits
+                log.warning("handoff.upkeep_failed", error=f"{exc.__class__.__name__}: {exc}")
+
+    # ---- helpers ---------------------------------------------------------------------
+    async def _holding(self, account: Person, request_id: int) -> QueueEntry | None:
+        """The request if ``account`` holds it, moved into session on first contact."""
+        entry = await self.queue.get(request_id)
+        if entry is None or entry.accepted_by != account.username or entry.state not in HELD:
+            return None
+        if entry.state is QueueState.ACCEPTED:
+            await self.queue.start_session(request_id, account.username)
+            entry = await self._require(request_id)
+            self._announce(entry)
+        return entry
+
+    async def _tell(self, entry: QueueEntry, text: str, author: str | None = None) -> Turn:
+        """Store a message to the citizen of ``entry`` and send it over their channel."""
+        return await self.core.notify(entry.conversation_id, text, author=author)
+
+    def _announce(self, entry: QueueEntry) -> None:
+        """Tell consoles (and the people concerned) that a request changed."""
+        event = {"type": "changed", "request_id": entry.id}
+        self._push.publish(HANDOFF_QUEUE_TOPIC, event)
+        # The citizen's web chat refetches its status banner.
+        self._push.publish(entry.conversation_id, {"type": "handoff_changed"})
+        for username in {entry.offered_to, entry.accepted_by} - {None}:
+            self._push.publish(person_topic(str(username)), event)
+
+    async def _audit(
+        self, actor: Person, action: str, conversation_id: str, detail: dict[str, Any]
+    ) -> None:
+        if self._auditor is not None:
+            await self._auditor.record_audit(actor, action, conversation_id, detail)
+
+    async def _require(self, request_id: int) -> QueueEntry:
+        entry = await self.queue.get(request_id)
+        if entry is None:
+            raise LookupError(f"handoff request {request_id} vanished")
+        return entry
+
+    async def _next_opening(self, skill: str) -> dt.datetime:
+        """When someone with ``skill`` is next on duty (Seoul time), for an appointment."""
+        now = self._clock()
+        starts = [
+            _next_start(p, now) for p in await self.queue.interpreters(skill) if p.capacity > 0
+        ]
+        if starts:
+            return min(starts)
+        local = now.astimezone(SEOUL)
+        day = local.date() + dt.timedelta(days=1)
+        while day.weekday() >= 5:  # a working day
+            day += dt.timedelta(days=1)
+        return dt.datetime.combine(day, _DEFAULT_OPENING, SEOUL).astimezone(dt.UTC)
+
+
+def _in_region(entry: QueueEntry, person: Interpreter) -> bool:
+    """A request without a region is anyone's; a person without one takes any region."""
+    return entry.region is None or person.region is None or entry.region == person.region
+
+
+def _visible_to(entry: QueueEntry, username: str) -> bool:
+    if entry.state is QueueState.OFFERED:
+        return entry.offered_to == username
+    return entry.state in HELD and entry.accepted_by == username
+
+
+def _masked(turn: Turn) -> Turn:
+    from dataclasses import replace
+
+    return replace(turn, text=mask_rrn(turn.text))
+
+
+def _material(entry: QueueEntry, status: QueueStatus) -> bool:
+    """Whether an SMS citizen should be texted about their new place or wait."""
+    if (status.wait is None) != (entry.told_wait_minutes is None):
+        return True
+    if status.position is None or entry.told_position is None:
+        return False
+    if status.position >= entry.told_position:
+        return False  # only good news is worth a text; worse waits show on request
+    if status.position == 1:
+        return True
+    if entry.told_position - status.position >= _MATERIAL_PLACES:
+        return True
+    told = entry.told_wait_minutes or 0
+    return abs(told - (status.wait_minutes or 0)) >= _MATERIAL_MINUTES
+
+
+def _next_start(person: Interpreter, now: dt.datetime) -> dt.datetime:
+    """The next moment ``person`` is on duty (``now`` if they are, or have no hours)."""
+    if person.work_start is None or person.on_duty(now):
+        return now
+    local = now.astimezone(SEOUL)
+    start = dt.datetime.combine(local.date(), dt.time(0, 0), SEOUL) + dt.timedelta(
+        minutes=person.work_start
+    )
+    if start <= local:
+        start += dt.timedelta(days=1)
+    return start.astimezone(dt.UTC)

@@ -1,0 +1,131 @@
+"""What the citizen is told about their request for a person, in plain language.
+
+Said on every channel the same way (a web chat message, an SMS, a spoken prompt), so
+each text is short sentences and fits the SMS budget of a reply. Placeholders are
+``str.format`` fields; ``all_texts`` fills them with typical values for the lint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from assistant.handoff.records import SEOUL
+from assistant.language import Language
+
+# The 107 relay centre (손말이음센터): KSL video relay, 24 hours, every day.
+RELAY_KO = (
+    "지금 바로 수어 통역이 필요하면 107 손말이음센터를 이용하세요. 24시간 영상으로 통역합니다."
+)
+RELAY_EN = (
+    "If you need sign language now, use the 107 relay centre. "
+    "It interprets by video, day and night."
+)
+
+_TEXTS: dict[str, dict[Language, str]] = {
+    "queued": {
+        "ko": "지금 {position}번째로 기다리고 있습니다. 약 {minutes}분 걸립니다.",
+        "en": "You are number {position} in the queue. It takes about {minutes} minutes.",
+    },
+    "queued_first": {
+        "ko": "다음 차례입니다. 약 {minutes}분 안에 연결됩니다.",
+        "en": "You are next. Someone will join in about {minutes} minutes.",
+    },
+    "while_waiting": {
+        "ko": "기다리는 동안 저에게 계속 물어보셔도 됩니다. 취소하려면 '취소'라고 보내세요.",
+        "en": "You can keep asking me while you wait. To cancel, send CANCEL.",
+    },
+    "nobody_now": {
+        "ko": "지금은 연결할 수 있는 사람이 없습니다. 전화 예약이나 영상 통화 예약을 고르세요.",
+        "en": "Nobody can join right now. Choose a call back or a video appointment.",
+    },
+    "choose_callback": {"ko": "전화 예약", "en": "Call me back"},
+    "choose_video": {"ko": "영상 통화 예약", "en": "Video appointment"},
+    "choose_cancel": {"ko": "요청 취소", "en": "Cancel request"},
+    "scheduled_callback": {
+        "ko": "{when}에 담당자가 전화드립니다. 요청은 그대로 남아 있습니다.",
+        "en": "Someone will call you {when}. Your request is kept.",
+    },
+    "scheduled_video": {
+        "ko": "{when}에 영상 통화 링크를 보내 드립니다. 요청은 그대로 남아 있습니다.",
+        "en": "We will send you a video call link {when}. Your request is kept.",
+    },
+    "cancelled": {
+        "ko": "사람 연결 요청을 취소했습니다. 다시 필요하면 '상담원'이라고 보내세요.",
+        "en": "I cancelled your request for a person. To ask again, send PERSON.",
+    },
+    "nothing_to_cancel": {
+        "ko": "취소할 요청이 없습니다. 무엇을 도와드릴까요?",
+        "en": "There is no request to cancel. How can I help you?",
+    },
+    "accepted": {
+        "ko": "{name} 님이 연결되었습니다. 이제부터 사람이 답합니다.",
+        "en": "{name} has joined. A person answers you from now on.",
+    },
+    "video_link": {
+        "ko": "영상 통화 링크입니다.\n{link}",
+        "en": "Here is the video call link.\n{link}",
+    },
+    "ended": {
+        "ko": "상담이 끝났습니다. 고맙습니다.",
+        "en": "The conversation with the person has ended. Thank you.",
+    },
+    "expired": {
+        "ko": (
+            "오래 기다리셨는데 연결하지 못했습니다. 죄송합니다. "
+            "다시 요청하려면 '상담원'이라고 보내세요."
+        ),
+        "en": "Sorry, nobody could join in time. To ask again, send PERSON.",
+    },
+}
+
+_WEEKDAYS_KO = "월화수목금토일"
+
+
+def say(key: str, language: str, **fields: object) -> str:
+    """The text ``key`` in ``language`` (Korean unless English), fields filled in."""
+    texts = _TEXTS[key]
+    template = texts["en"] if language == "en" else texts["ko"]
+    return template.format(**fields)
+
+
+def relay_centre(language: str) -> str:
+    """Where to get sign language at any hour: the 107 relay centre."""
+    return RELAY_EN if language == "en" else RELAY_KO
+
+
+def when(at: dt.datetime, language: str) -> str:
+    """A time the citizen reads easily, in Seoul time: "11월 25일(수) 오전 9시"."""
+    local = at.astimezone(SEOUL)
+    if language == "en":
+        clock = local.strftime("%I:%M %p").lstrip("0").replace(":00", "")
+        return f"on {local.strftime('%A')} {local.day} {local.strftime('%B')} at {clock}"
+    half = "오전" if local.hour < 12 else "오후"
+    hour = local.hour % 12 or 12
+    minute = f" {local.minute}분" if local.minute else ""
+    weekday = _WEEKDAYS_KO[local.weekday()]
+    return f"{local.month}월 {local.day}일({weekday}) {half} {hour}시{minute}"
+
+
+def all_texts() -> list[tuple[str, str, str]]:
+    """Every (key, language, text) with typical values, for the plain-language lint."""
+    sample = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
+    out: list[tuple[str, str, str]] = []
+    for key, texts in _TEXTS.items():
+        for language in texts:
+            out.append(
+                (
+                    key,
+                    language,
+                    say(
+                        key,
+                        language,
+                        position=3,
+                        minutes=30,
+                        when=when(sample, language),
+                        name="김수어",
+                        link="https://sotong.example/video/1",
+                    ),
+                )
+            )
+    out += [("relay", "ko", RELAY_KO), ("relay", "en", RELAY_EN)]
+    return out

@@ -1,0 +1,375 @@
+"""The handoff service and the conversation core around the queue.
+
+Real store and queue (SQLite, migrated), the real core; the dialogue is a double of
+Rasa's REST channel and trigger_intent API (httpx.MockTransport speaking their JSON).
+The same flows against the real Rasa server: tests/integration/test_handoff.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant.config import to_async_url
+from assistant.conversation import ConversationCore
+from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, QueueState, SqlHandoffQueue
+from assistant.handoff.records import CONTACT_VIDEO, SEOUL, QueueEntry
+from assistant.handoff.service import (
+    COMMAND_PREFIX,
+    HANDOFF_QUEUE_TOPIC,
+    HandoffService,
+    QueueStatus,
+    _material,
+    _next_start,
+    handoff_command,
+    person_topic,
+)
+from assistant.messages import IncomingMessage, OutgoingMessage
+from assistant.metrics import Metrics
+from assistant.push import PushHub
+from assistant.rasa_client import RasaClient
+from assistant.store import SqlConversationStore, TurnStatus
+from assistant.store.migrate import upgrade
+from tests.clock import ManualClock
+
+# 10:00 on a Tuesday in Seoul.
+T0 = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    name: str
+    role: str = "interpreter"
+    centre: str | None = None
+    region: str | None = None
+
+
+KIM = Person("kim", "김수어")
+PARK = Person("park", "박주무관", role="staff", region="jongno")
+
+
+@dataclass
+class FakeRasa:
+    """Rasa's REST channel and trigger_intent, as JSON over HTTP."""
+
+    messages: list[str] = field(default_factory=list)
+    triggered: list[tuple[str, str]] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if request.url.path == "/webhooks/rest/webhook":
+            self.messages.append(body["message"])
+            text = body["message"]
+            if "통역" in text or "상담원" in text:
+                reason = "sign_language" if "통역" in text else "person"
+                return httpx.Response(
+                    200,
+                    json=[
+                        {"custom": {"sotong_handoff": {"reason": reason, "service": None}}},
+                        {"text": "사람 상담을 요청했습니다."},
+                    ],
+                )
+            return httpx.Response(200, json=[{"text": f"봇: {text}"}])
+        sender = request.url.path.split("/")[2]
+        self.triggered.append((sender, body["name"]))
+        return httpx.Response(200, json={"messages": [{"text": "다시 소통이 도와드립니다."}]})
+
+
+@dataclass
+class Outbox:
+    """An output channel that records what reached the citizen."""
+
+    sent: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
+
+    async def send(self, conversation_id: str, message: OutgoingMessage) -> None:
+        self.sent.append((conversation_id, message))
+
+
+@dataclass
+class World:
+    core: ConversationCore
+    service: HandoffService
+    queue: SqlHandoffQueue
+    store: SqlConversationStore
+    push: PushHub
+    rasa: FakeRasa
+    outputs: dict[str, Outbox]
+    clock: ManualClock
+
+    async def conversation(self, channel: str = "webchat") -> str:
+        conversation = await self.core.start(channel, address=f"{channel}-citizen")
+        return conversation.id
+
+    async def say(self, conversation_id: str, text: str, payload: str | None = None) -> Any:
+        channel = (await self.store.get_conversation(conversation_id)).channel  # type: ignore[union-attr]
+        return await self.core.handle(
+            IncomingMessage(conversation_id, text, channel=channel, payload=payload)
+        )
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
+    await asyncio.to_thread(upgrade, url)
+    clock = ManualClock(T0)
+    store = SqlConversationStore.from_url(url)
+    queue = SqlHandoffQueue.from_url(url, clock=clock)
+    rasa = FakeRasa()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(rasa.handle))
+    metrics = Metrics()
+    push = PushHub()
+    outputs = {"webchat": Outbox(), "sms": Outbox()}
+    core = ConversationCore(store, RasaClient("http://rasa.test", http), metrics, outputs)
+    service = HandoffService(
+        queue, store, push, metrics, join_link=lambda rid: f"/video/{rid}?t=x", clock=clock
+    )
+    core.attach_handoff(service)
+    try:
+        yield World(core, service, queue, store, push, rasa, outputs, clock)
+    finally:
+        await http.aclose()
+        await queue.close()
+        await store.close()
+
+
+async def _available(world: World, person: Person, **hours: Any) -> None:
+    await world.service.interpreter_for(person)
+    if hours:
+        current = await world.queue.get_interpreter(person.username)
+        assert current is not None
+        from dataclasses import replace
+
+        await world.queue.upsert_interpreter(replace(current, **hours))
+    await world.service.set_availability(person, True)
+
+
+async def test_a_request_is_queued_with_its_place_wait_and_a_cancel_choice(world: World) -> None:
+    await _available(world, KIM)
+    citizen = await world.conversation()
+    result = await world.say(citizen, "수어 통역 요청")
+    assert result.handoff == "sign_language"
+    status_message = result.replies[-1]
+    assert status_message.text.startswith("다음 차례입니다. 약 15분")
+    assert "107" in status_message.text  # KSL: the relay centre at any hour
+    assert [b.payload for b in status_message.buttons] == [COMMAND_PREFIX + "cancel"]
+    entry = await world.service.active(citizen)
+    assert entry is not None and entry.skill == SKILL_KSL and entry.state is QueueState.WAITING
+    assert (entry.told_position, entry.told_wait_minutes) == (1, 15)
+
+    # Asking again keeps the one request.
+    again = await world.say(citizen, "상담원 연결")
+    assert (await world.service.active(citizen)).id == entry.id  # type: ignore[union-attr]
+    assert "다음 차례" in again.replies[-1].text
+
+
+async def test_second_in_line_and_a_person_request_needs_any_person(world: World) -> None:
+    await _available(world, KIM)
+    first, second = await world.conversation(), await world.conversation()
+    await world.say(first, "상담원 연결")
+    result = await world.say(second, "상담원 연결")
+    assert result.replies[-1].text.startswith("지금 2번째로 기다리고 있습니다. 약 30분")
+    assert "107" not in result.replies[-1].text
+    entry = await world.service.active(second)
+    assert entry is not None and entry.skill == SKILL_PERSON
+
+
+async def test_nobody_on_duty_offers_an_appointment_at_the_next_opening(world: World) -> None:
+    # Kim works 09:00–18:00 Seoul; it is 20:00 on Tuesday.
+    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+    citizen = await world.conversation()
+    result = await world.say(citizen, "수어 통역 요청")
+    offer = result.replies[-1]
+    assert "지금은 연결할 수 있는 사람이 없습니다" in offer.text and "107" in offer.text
+    assert [b.payload for b in offer.buttons] == [
+        COMMAND_PREFIX + "callback",
+        COMMAND_PREFIX + "video",
+        COMMAND_PREFIX + "cancel",
+    ]
+    status = await world.service.status(citizen)
+    assert status is not None and status.after_hours and status.wait is None
+
+    booked = await world.say(citizen, "2")  # the number picks the offered choice
+    assert "12월 2일(수) 오전 9시" in booked.replies[0].text
+    entry = await world.service.active(citizen)
+    assert entry is not None and entry.contact == CONTACT_VIDEO
+    assert entry.scheduled_for == dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)
+    assert world.rasa.messages == ["수어 통역 요청"]  # the choice never reached the bot
+
+
+async def test_cancel_by_word_or_button_and_only_when_something_is_queued(world: World) -> None:
+    citizen = await world.conversation()
+    untouched = await world.say(citizen, "취소")
+    assert untouched.replies[0].text == "봇: 취소"  # nothing queued: the bot's word
+    await world.say(citizen, "상담원")
+    cancelled = await world.say(citizen, "취소")
+    assert "취소했습니다" in cancelled.replies[0].text
+    assert await world.service.active(citizen) is None
+    nothing = await world.say(citizen, "요청 취소", payload=COMMAND_PREFIX + "cancel")
+    assert "취소할 요청이 없습니다" in nothing.replies[0].text
+
+
+async def test_while_a_person_holds_the_conversation_the_bot_is_silent(world: World) -> None:
+    await _available(world, KIM)
+    citizen = await world.conversation()
+    await world.say(citizen, "수어 통역 요청")
+    entry = await world.service.active(citizen)
+    assert entry is not None
+    events = world.push.subscribe(person_topic("kim"))
+    assert await world.service.accept(KIM, entry.id) is not None
+    joined = world.outputs["webchat"].sent[-1][1]
+    assert joined.text == "김수어 님이 연결되었습니다. 이제부터 사람이 답합니다."
+
+    turn = await world.service.send_to_citizen(KIM, entry.id, "안녕하세요 900101-1234567")
+    assert turn is not None and turn.author == "person:kim" and "1234567" not in turn.text
+    delivered = world.outputs["webchat"].sent[-1][1]
+    assert delivered.author == "person:kim"
+    assert (await world.queue.get(entry.id)).state is QueueState.IN_SESSION  # type: ignore[union-attr]
+
+    asked_before = list(world.rasa.messages)
+    result = await world.say(citizen, "네 고맙습니다")
+    assert result.relayed and result.replies == ()
+    assert world.rasa.messages == asked_before  # the bot never saw it
+    inbound = (await world.store.transcript(citizen))[-1]
+    assert inbound.status is TurnStatus.RELAYED
+    seen = [events.get_nowait() for _ in range(events.qsize())]
+    assert {"type": "message", "request_id": entry.id, "turn_id": inbound.id} in seen
+
+    # Someone else cannot write, see or close it.
+    assert await world.service.send_to_citizen(PARK, entry.id, "x") is None
+    assert await world.service.detail(PARK, entry.id) is None
+    assert not await world.service.close(PARK, entry.id, None, hand_back=True)
+
+
+async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) -> None:
+    await _available(world, KIM)
+    citizen = await world.conversation()
+    await world.say(citizen, "수어 통역 요청")
+    entry = await world.service.active(citizen)
+    assert entry is not None
+    await world.service.accept(KIM, entry.id)
+    assert await world.service.close(KIM, entry.id, "등본 안내", hand_back=True)
+    closed = await world.queue.get(entry.id)
+    assert closed is not None and closed.outcome == "handed_back" and closed.notes == "등본 안내"
+    assert world.rasa.triggered == [(citizen, "resume_assistant")]
+    said = [m.text for _, m in world.outputs["webchat"].sent[-2:]]
+    assert said == ["상담이 끝났습니다. 고맙습니다.", "다시 소통이 도와드립니다."]
+    # The bot answers the next message again.
+    assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
+
+
+async def test_a_request_of_another_region_cannot_be_taken(world: World) -> None:
+    await _available(world, PARK)
+    citizen = await world.conversation()
+    conversation = await world.store.get_conversation(citizen)
+    assert conversation is not None
+    status = await world.service.request(
+        conversation, reason="person", service=None, language="ko", region="mapo"
+    )
+    assert await world.service.queue_for(PARK) == []
+    assert await world.service.accept(PARK, status.request_id) is None
+
+
+async def test_sms_citizens_are_texted_only_when_their_place_improves_materially(
+    world: World,
+) -> None:
+    await _available(world, KIM)
+    people = [Person(f"p{i}", f"상담{i}", role="staff") for i in range(4)]
+    for person in people[:3]:
+        await _available(world, person)
+    citizens = [await world.conversation("sms") for _ in range(5)]
+    for citizen in citizens:
+        await world.say(citizen, "상담원")
+    last = citizens[-1]
+    assert (await world.service.status(last)).position == 5  # type: ignore[union-attr]
+    world.outputs["sms"].sent.clear()
+
+    await world.service.refresh_positions()  # nothing changed
+    assert world.outputs["sms"].sent == []
+
+    for person, citizen in zip(people[:3], citizens[:3], strict=True):
+        entry = await world.service.active(citizen)
+        assert entry is not None and await world.service.accept(person, entry.id)
+    texts = [m.text for cid, m in world.outputs["sms"].sent if cid == last]
+    # Place 5 → 4 → 3 → 2: texted once, when three places better, with place and wait.
+    assert len(texts) == 1 and texts[0].startswith("지금 2번째로 기다리고 있습니다. 약 15분")
+
+
+def test_handoff_commands() -> None:
+    assert handoff_command("취소", None) == "cancel"
+    assert handoff_command(" Cancel. ", None) == "cancel"
+    assert handoff_command("아무거나", COMMAND_PREFIX + "video") == "video"
+    assert handoff_command("x", COMMAND_PREFIX + "nonsense") is None
+    assert handoff_command("취소하고 싶은 게 있어요", None) is None
+    assert handoff_command("/request_human", "/request_human") is None
+
+
+def _entry(position: int | None, wait: int | None) -> QueueEntry:
+    return QueueEntry(
+        id=1,
+        conversation_id="c",
+        reason="person",
+        service=None,
+        channel="sms",
+        language="ko",
+        state=QueueState.WAITING,
+        skill=SKILL_PERSON,
+        created_at=T0,
+        told_position=position,
+        told_wait_minutes=wait,
+    )
+
+
+def _status(position: int | None, wait: int | None) -> QueueStatus:
+    minutes = None if wait is None else dt.timedelta(minutes=wait)
+    return QueueStatus(1, QueueState.WAITING, position, minutes, after_hours=False)
+
+
+@pytest.mark.parametrize(
+    ("told", "now", "material"),
+    [
+        ((5, 75), (5, 75), False),
+        ((5, 75), (4, 60), False),  # one place, 15 minutes: not worth a text
+        ((5, 75), (2, 30), True),  # three places
+        ((2, 30), (1, 15), True),  # next in line
+        ((4, 60), (3, 20), True),  # a much shorter wait (more people came)
+        ((3, 45), (2, 20), False),  # one place, 25 minutes
+        ((2, 30), (3, 45), False),  # worse: shown on request, not texted
+        ((2, 30), (2, None), True),  # nobody available any more: choices offered
+        ((None, None), (2, 30), True),  # someone became available
+    ],
+)
+def test_what_is_material(
+    told: tuple[int | None, int | None], now: tuple[int | None, int | None], material: bool
+) -> None:
+    assert _material(_entry(*told), _status(*now)) is material
+
+
+def test_next_start_of_working_hours() -> None:
+    day = Interpreter("a", "A", work_start=9 * 60, work_end=18 * 60)
+    night = Interpreter("b", "B", work_start=22 * 60, work_end=6 * 60)
+    evening = dt.datetime(2026, 12, 1, 20, 0, tzinfo=SEOUL)
+    assert _next_start(day, evening) == dt.datetime(2026, 12, 2, 9, 0, tzinfo=SEOUL)
+    assert _next_start(night, evening) == dt.datetime(2026, 12, 1, 22, 0, tzinfo=SEOUL)
+    assert _next_start(day, dt.datetime(2026, 12, 1, 10, 0, tzinfo=SEOUL)).hour == 10
+    assert _next_start(Interpreter("c", "C"), evening) == evening
+
+
+async def test_queue_changes_are_announced_to_consoles(world: World) -> None:
+    consoles = world.push.subscribe(HANDOFF_QUEUE_TOPIC)
+    citizen = await world.conversation()
+    chat = world.push.subscribe(citizen)
+    await world.say(citizen, "상담원")
+    entry = await world.service.active(citizen)
+    assert entry is not None
+    assert consoles.get_nowait() == {"type": "changed", "request_id": entry.id}
+    assert chat.get_nowait() == {"type": "handoff_changed"}
