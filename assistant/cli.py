@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from assistant.accounts.cli import accounts_app
 from assistant.config import Settings
 
 DEFAULT_EVAL_REPORT = Path("var/reports/service-eval.json")
@@ -26,6 +27,7 @@ app.add_typer(nlu_app, name="nlu")
 app.add_typer(settings_app, name="settings")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(models_app, name="models")
+app.add_typer(accounts_app, name="accounts")
 
 
 def _settings() -> Settings:

@@ -1,0 +1,585 @@
+"""Console sign-in, roles, CSRF, page guards and WebSocket origin checks, in a small app
+made of the real auth routers and one dummy route per role; and ``sotong accounts``.
+
+The app runs in process with a real migrated SQLite database and the real account store
+(cheap argon2 parameters); the store itself is covered on SQLite and PostgreSQL by
+test_account_store_contract.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import Depends, FastAPI, WebSocket
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+from typer.testing import CliRunner
+
+from assistant.accounts import Passwords, Role, SqlAccountStore, WebSession
+from assistant.accounts.cli import accounts_app, parse_hours
+from assistant.api.auth import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    AdminSession,
+    InterpreterSession,
+    PageDenied,
+    StaffSession,
+    page_denied_handler,
+    page_guard,
+    websocket_session,
+)
+from assistant.api.routes import auth as auth_routes
+from assistant.config import to_async_url
+from assistant.handoff import SqlHandoffQueue
+from assistant.store.migrate import upgrade
+from assistant.store.sql import create_engine
+
+PASSWORD = "correct horse battery"
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+LOGIN_HEADERS = {"X-Requested-With": "sotong"}
+PEOPLE = {
+    "kim": ("김수어", Role.INTERPRETER),
+    "park": ("박주무관", Role.STAFF),
+    "admin": ("관리자", Role.ADMIN),
+}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = to_async_url(f"sqlite:///{tmp_path / 'auth.db'}")
+    upgrade(url)
+    return url
+
+
+def make_app(database_url: str, env: str = "development") -> FastAPI:
+    """The auth routers, one dummy route per role, and accounts kim/park/admin."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(database_url)
+        accounts = SqlAccountStore(engine, passwords=Passwords(CHEAP))
+        for username, (name, role) in PEOPLE.items():
+            if await accounts.by_username(username) is None:
+                await accounts.create(username, PASSWORD, name, role, "종로1가동", "seoul")
+        settings = SimpleNamespace(console_session_hours=12.0, env=env, public_url=None)
+        app.state.services = SimpleNamespace(accounts=accounts, settings=settings)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+    app.add_exception_handler(PageDenied, page_denied_handler)
+    app.include_router(auth_routes.router)
+    app.include_router(auth_routes.page_router)
+
+    @app.get("/api/test/interpreter")
+    async def for_interpreters(session: InterpreterSession) -> dict[str, str]:
+        return {"username": session.account.username}
+
+    @app.post("/api/test/interpreter")
+    async def post_for_interpreters(session: InterpreterSession) -> dict[str, str]:
+        return {"username": session.account.username}
+
+    @app.delete("/api/test/staff")
+    async def for_staff(session: StaffSession) -> dict[str, str]:
+        return {"username": session.account.username}
+
+    @app.get("/api/test/admin")
+    async def for_admins(session: AdminSession) -> dict[str, str]:
+        return {"username": session.account.username}
+
+    @app.get("/test-page")
+    async def page(
+        session: Annotated[WebSession, Depends(page_guard(Role.INTERPRETER, Role.STAFF))],
+    ) -> dict[str, str]:
+        return {"page": session.account.username}
+
+    @app.websocket("/api/test/ws")
+    async def socket(websocket: WebSocket) -> None:
+        session = await websocket_session(websocket, Role.INTERPRETER, Role.STAFF)
+        if session is None:
+            await websocket.close(code=4401)
+            return
+        await websocket.accept()
+        await websocket.send_json({"username": session.account.username})
+        await websocket.close()
+
+    return app
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    with TestClient(make_app(database_url)) as test_client:
+        yield test_client
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign ``client`` in; its CSRF token."""
+    response = client.post(
+        "/api/auth/login", json={"username": username, "password": password}, headers=LOGIN_HEADERS
+    )
+    assert response.status_code == 200, response.text
+    csrf: str = response.json()["csrf_token"]
+    return csrf
+
+
+def set_cookie_header(response: Any) -> str:
+    [header] = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    return str(header)
+
+
+# ---- sign-in ----------------------------------------------------------------------------
+def test_login_answers_the_account_and_sets_a_strict_http_only_cookie(client: TestClient) -> None:
+    response = client.post(
+        "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["account"] == {
+        "username": "kim",
+        "name": "김수어",
+        "role": "interpreter",
+        "centre": "종로1가동",
+        "region": "seoul",
+    }
+    assert len(body["csrf_token"]) >= 40
+    cookie = set_cookie_header(response)
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite=strict", "path=/"} <= flags
+    assert "secure" not in flags  # plain http in development: the browser must send it back
+    assert response.headers["cache-control"] == "no-store"
+    assert PASSWORD not in response.text
+
+
+def test_the_cookie_is_secure_over_https_and_in_production(database_url: str) -> None:
+    with TestClient(make_app(database_url), base_url="https://testserver") as https:
+        response = https.post(
+            "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
+        )
+        assert "secure" in set_cookie_header(response).lower()
+    with TestClient(make_app(database_url, env="production")) as behind_proxy:
+        response = behind_proxy.post(
+            "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
+        )
+        flags = {p.strip().lower() for p in set_cookie_header(response).split(";")[1:]}
+        assert "secure" in flags
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client: TestClient) -> None:
+    wrong = client.post(
+        "/api/auth/login",
+        json={"username": "kim", "password": "wrong password!"},
+        headers=LOGIN_HEADERS,
+    )
+    unknown = client.post(
+        "/api/auth/login", json={"username": "nobody", "password": PASSWORD}, headers=LOGIN_HEADERS
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert "set-cookie" not in wrong.headers and "set-cookie" not in unknown.headers
+
+
+def test_login_needs_the_pages_header_and_json(client: TestClient) -> None:
+    """A cross-site form can send neither: no signing a victim in to the attacker's account."""
+    no_header = client.post("/api/auth/login", json={"username": "kim", "password": PASSWORD})
+    assert no_header.status_code == 403 and "set-cookie" not in no_header.headers
+    as_form = client.post(
+        "/api/auth/login", data={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
+    )
+    assert as_form.status_code == 422 and "set-cookie" not in as_form.headers
+
+
+def test_too_many_failures_are_refused_for_a_while(client: TestClient) -> None:
+    for _ in range(auth_routes.MAX_FAILURES):
+        response = client.post(
+            "/api/auth/login",
+            json={"username": "kim", "password": "wrong password!"},
+            headers=LOGIN_HEADERS,
+        )
+        assert response.status_code == 401
+    limited = client.post(
+        "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
+    )
+    assert limited.status_code == 429  # even the right password, until the window passes
+    assert int(limited.headers["retry-after"]) > 0
+    sign_in(client, "park")  # another username is not affected
+
+
+def test_the_limiter_forgets_after_its_window() -> None:
+    now = [0.0]
+    limiter = auth_routes.LoginLimiter(max_failures=2, window_seconds=60, clock=lambda: now[0])
+    key = ("kim", "10.0.0.1")
+    limiter.failed(key)
+    limiter.failed(key)
+    assert limiter.retry_after(key) == 61
+    assert limiter.retry_after(("kim", "10.0.0.2")) is None
+    now[0] = 30
+    assert limiter.retry_after(key) == 31
+    now[0] = 60.5
+    assert limiter.retry_after(key) is None
+    limiter.failed(key)
+    limiter.succeeded(key)
+    limiter.failed(key)
+    assert limiter.retry_after(key) is None
+
+
+def test_me(client: TestClient) -> None:
+    assert client.get("/api/auth/me").status_code == 401
+    csrf = sign_in(client, "park")
+    me = client.get("/api/auth/me")
+    assert me.status_code == 200
+    assert me.json()["account"]["role"] == "staff" and me.json()["csrf_token"] == csrf
+    assert me.headers["cache-control"] == "no-store"
+
+
+def test_logout_needs_csrf_and_ends_the_session(client: TestClient) -> None:
+    csrf = sign_in(client, "kim")
+    token = client.cookies[SESSION_COOKIE]
+    assert client.post("/api/auth/logout").status_code == 403
+    response = client.post("/api/auth/logout", headers={CSRF_HEADER: csrf})
+    assert response.status_code == 200
+    assert f'{SESSION_COOKIE}=""' in set_cookie_header(response) or "max-age=0" in (
+        set_cookie_header(response).lower()
+    )
+    client.cookies.set(SESSION_COOKIE, token)  # a copy of the old cookie is worthless now
+    assert client.get("/api/test/interpreter").status_code == 401
+
+
+def test_login_and_logout_are_audited(client: TestClient) -> None:
+    csrf = sign_in(client, "kim")
+    client.post("/api/auth/logout", headers={CSRF_HEADER: csrf})
+    accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    entries = client.portal.call(accounts.audit_log)  # type: ignore[union-attr]
+    assert [(e.actor_username, e.action) for e in entries] == [("kim", "logout"), ("kim", "login")]
+
+
+# ---- roles and CSRF -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("username", "interpreter", "admin"),
+    [("kim", 200, 403), ("park", 200, 403), ("admin", 403, 200)],
+)
+def test_roles(client: TestClient, username: str, interpreter: int, admin: int) -> None:
+    assert client.get("/api/test/interpreter").status_code == 401
+    assert client.get("/api/test/admin").status_code == 401
+    sign_in(client, username)
+    assert client.get("/api/test/interpreter").status_code == interpreter
+    assert client.get("/api/test/admin").status_code == admin
+
+
+def test_unsafe_methods_need_the_csrf_token(client: TestClient) -> None:
+    assert client.post("/api/test/interpreter").status_code == 401
+    csrf = sign_in(client, "park")
+    assert client.post("/api/test/interpreter").status_code == 403
+    assert client.post("/api/test/interpreter", headers={CSRF_HEADER: "x" * 43}).status_code == 403
+    ok = client.post("/api/test/interpreter", headers={CSRF_HEADER: csrf})
+    assert ok.status_code == 200 and ok.json() == {"username": "park"}
+    assert client.delete("/api/test/staff").status_code == 403
+    assert client.delete("/api/test/staff", headers={CSRF_HEADER: csrf}).status_code == 200
+
+
+def test_a_wrong_role_is_refused_even_with_the_csrf_token(client: TestClient) -> None:
+    csrf = sign_in(client, "kim")
+    assert client.delete("/api/test/staff", headers={CSRF_HEADER: csrf}).status_code == 403
+
+
+def test_another_sessions_csrf_token_does_not_count(database_url: str) -> None:
+    with TestClient(make_app(database_url)) as one, TestClient(make_app(database_url)) as two:
+        sign_in(one, "park")
+        other = sign_in(two, "park")
+        assert one.post("/api/test/interpreter", headers={CSRF_HEADER: other}).status_code == 403
+
+
+def test_a_disabled_accounts_cookie_stops_working(client: TestClient) -> None:
+    sign_in(client, "kim")
+    accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+    client.portal.call(accounts.set_active, "kim", False)  # type: ignore[union-attr]
+    assert client.get("/api/test/interpreter").status_code == 401
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_an_expired_session_stops_working(database_url: str) -> None:
+    with TestClient(make_app(database_url)) as client:
+        sign_in(client, "kim")
+        accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=12, seconds=1)
+        accounts._clock = lambda: later
+        assert client.get("/api/test/interpreter").status_code == 401
+
+
+# ---- pages ----------------------------------------------------------------------------
+def test_a_page_without_a_session_redirects_to_login_with_next(client: TestClient) -> None:
+    response = client.get("/test-page?tab=queue", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Ftest-page%3Ftab%3Dqueue"
+
+
+def test_a_page_for_another_role_is_a_readable_403(client: TestClient) -> None:
+    sign_in(client, "admin")
+    response = client.get("/test-page", follow_redirects=False)
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("text/html")
+    assert "권한이 없습니다" in response.text and "You may not use this page" in response.text
+    assert "관리자" in response.text  # the account's name, escaped into the page
+
+
+def test_a_page_for_the_right_roles(client: TestClient) -> None:
+    sign_in(client, "park")
+    assert client.get("/test-page").json() == {"page": "park"}
+
+
+def test_without_the_handler_the_redirect_still_works(database_url: str) -> None:
+    app = make_app(database_url)
+    app.exception_handlers.pop(PageDenied)
+    with TestClient(app) as client:
+        response = client.get("/test-page", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+def test_the_login_page(client: TestClient) -> None:
+    response = client.get("/login")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    for needed in (
+        '<label for="username">',
+        '<label for="password">',
+        'autocomplete="current-password"',
+        'role="alert"',
+        "로그인",
+        "Sign in",
+        "/static/consoles/login.js",
+    ):
+        assert needed in page
+    script = (auth_routes.STATIC_DIR / "login.js").read_text(encoding="utf-8")
+    assert '"X-Requested-With": "sotong"' in script and 'startsWith("//")' in script
+
+
+# ---- WebSockets -----------------------------------------------------------------------
+def _ws_username(client: TestClient, headers: dict[str, str]) -> str | int:
+    """The username the socket greets with, or the close code."""
+    try:
+        with client.websocket_connect("/api/test/ws", headers=headers) as ws:
+            return str(ws.receive_json()["username"])
+    except WebSocketDisconnect as exc:
+        return exc.code
+
+
+def test_websocket_needs_cookie_same_origin_and_role(client: TestClient) -> None:
+    ours = {"origin": "http://testserver"}
+    assert _ws_username(client, ours) == 4401  # no cookie
+    sign_in(client, "kim")
+    assert _ws_username(client, ours) == "kim"
+    assert _ws_username(client, {}) == 4401  # no Origin
+    assert _ws_username(client, {"origin": "https://evil.example"}) == 4401  # hijacking
+    assert _ws_username(client, {"origin": "http://testserver.evil.example"}) == 4401
+    assert _ws_username(client, {"origin": "null"}) == 4401
+
+
+def test_websocket_refuses_another_role(client: TestClient) -> None:
+    sign_in(client, "admin")
+    assert _ws_username(client, {"origin": "http://testserver"}) == 4401
+
+
+def test_websocket_accepts_the_public_url_origin(client: TestClient) -> None:
+    """Behind a proxy that rewrites Host, the public URL is ours too."""
+    sign_in(client, "park")
+    client.app.state.services.settings.public_url = "https://sotong.example"  # type: ignore[attr-defined]
+    assert _ws_username(client, {"origin": "https://sotong.example"}) == "park"
+
+
+# ---- sotong accounts ------------------------------------------------------------------
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("SOTONG_DATABASE_URL", database_url)
+    monkeypatch.setenv("SOTONG_NEW_PASSWORD", PASSWORD)
+    return database_url
+
+
+def _in_db(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        engine = create_engine(url)
+        try:
+            return await work(
+                SqlAccountStore(engine, passwords=Passwords(CHEAP)), SqlHandoffQueue(engine)
+            )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_cli_creates_an_interpreter_with_its_queue_row(cli_env: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        accounts_app,
+        [
+            "create", "--username", "kim.suh", "--name", "김수어", "--role", "interpreter",
+            "--centre", "종로 수어통역센터", "--region", "seoul", "--capacity", "2",
+            "--hours", "09:00-18:00",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+
+    async def check(accounts: SqlAccountStore, queue: SqlHandoffQueue) -> None:
+        account = await accounts.authenticate("kim.suh", PASSWORD)
+        assert account is not None and account.role is Role.INTERPRETER
+        row = await queue.get_interpreter("kim.suh")
+        assert row is not None
+        assert (row.name, row.centre, row.region, row.skills, row.capacity) == (
+            "김수어", "종로 수어통역센터", "seoul", ("ksl", "person"), 2,
+        )  # fmt: skip
+        assert (row.work_start, row.work_end, row.available) == (540, 1080, False)
+
+    _in_db(cli_env, check)
+
+
+def test_cli_staff_default_skill_and_admin_without_queue_row(cli_env: str) -> None:
+    runner = CliRunner()
+    staff = ["create", "--username", "park", "--name", "박주무관", "--role", "staff"]
+    admin = ["create", "--username", "boss", "--name", "관리자", "--role", "admin"]
+    assert runner.invoke(accounts_app, staff).exit_code == 0
+    assert runner.invoke(accounts_app, admin).exit_code == 0
+
+    async def check(accounts: SqlAccountStore, queue: SqlHandoffQueue) -> None:
+        park = await queue.get_interpreter("park")
+        assert park is not None and park.skills == ("person",) and park.work_start is None
+        assert await queue.get_interpreter("boss") is None
+        assert (await accounts.by_username("boss")) is not None
+
+    _in_db(cli_env, check)
+    listing = runner.invoke(accounts_app, ["list"])
+    assert listing.exit_code == 0
+    assert [line.split("\t")[:3] for line in listing.output.splitlines()] == [
+        ["boss", "admin", "active"],
+        ["park", "staff", "active"],
+    ]
+
+
+def test_cli_refuses_bad_input(cli_env: str) -> None:
+    runner = CliRunner()
+    base = ["create", "--username", "kim", "--name", "김수어"]
+    assert runner.invoke(accounts_app, [*base, "--role", "root"]).exit_code == 2
+    assert runner.invoke(accounts_app, [*base, "--role", "admin", "--skills", "ksl"]).exit_code == 2
+    bad_skill = [*base, "--role", "staff", "--skills", "ksl,cooking"]
+    assert runner.invoke(accounts_app, bad_skill).exit_code == 2
+    bad_hours = [*base, "--role", "staff", "--hours", "9-6"]
+    assert runner.invoke(accounts_app, bad_hours).exit_code == 2
+    bad_name = ["create", "--username", "K I M", "--name", "김", "--role", "staff"]
+    refused = runner.invoke(accounts_app, bad_name)
+    assert refused.exit_code == 1 and "username" in refused.output
+    twice = ["create", "--username", "kim", "--name", "김", "--role", "staff"]
+    assert runner.invoke(accounts_app, twice).exit_code == 0
+    assert runner.invoke(accounts_app, twice).exit_code == 1  # taken
+
+
+def test_cli_password_from_the_prompt_with_confirmation(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOTONG_NEW_PASSWORD")
+    runner = CliRunner()
+    args = ["create", "--username", "lee", "--name", "이통역", "--role", "interpreter"]
+    typed = "a typed passphrase\na typed passphrase\n"
+    result = runner.invoke(accounts_app, args, input=typed)
+    assert result.exit_code == 0, result.output
+    assert "a typed passphrase" not in result.output  # hidden input
+
+    async def check(accounts: SqlAccountStore, _: SqlHandoffQueue) -> None:
+        assert await accounts.authenticate("lee", "a typed passphrase") is not None
+
+    _in_db(cli_env, check)
+
+
+def test_cli_disable_enable_and_password(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    create = ["create", "--username", "kim", "--name", "김수어", "--role", "interpreter"]
+    assert runner.invoke(accounts_app, create).exit_code == 0
+
+    async def sign_in_and_be_available(accounts: SqlAccountStore, queue: SqlHandoffQueue) -> str:
+        account = await accounts.authenticate("kim", PASSWORD)
+        assert account is not None
+        await queue.set_availability("kim", True)
+        return (await accounts.start_session(account)).token
+
+    token = _in_db(cli_env, sign_in_and_be_available)
+    assert runner.invoke(accounts_app, ["disable", "kim"]).exit_code == 0
+
+    async def disabled(accounts: SqlAccountStore, queue: SqlHandoffQueue) -> None:
+        assert await accounts.session(token) is None
+        assert await accounts.authenticate("kim", PASSWORD) is None
+        row = await queue.get_interpreter("kim")
+        assert row is not None and row.available is False  # offered nothing any more
+
+    _in_db(cli_env, disabled)
+    assert runner.invoke(accounts_app, ["enable", "kim"]).exit_code == 0
+    monkeypatch.setenv("SOTONG_NEW_PASSWORD", "another long passphrase")
+    assert runner.invoke(accounts_app, ["password", "kim"]).exit_code == 0
+
+    async def changed(accounts: SqlAccountStore, _: SqlHandoffQueue) -> None:
+        assert await accounts.authenticate("kim", PASSWORD) is None
+        assert await accounts.authenticate("kim", "another long passphrase") is not None
+
+    _in_db(cli_env, changed)
+    assert runner.invoke(accounts_app, ["disable", "nobody"]).exit_code == 1
+
+
+def test_parse_hours() -> None:
+    assert parse_hours("09:00-18:00") == (540, 1080)
+    assert parse_hours("22:00 - 06:30") == (1320, 390)  # over midnight
+    assert parse_hours("00:00-24:00") == (0, 1440)
+
+
+# ---- the real gateway -----------------------------------------------------------------
+async def test_sign_in_through_the_real_gateway(tmp_path: Path) -> None:
+    """The routers as create_app wires them, with the app's own account store."""
+    import httpx
+
+    from assistant.app import create_app
+    from assistant.config import Settings
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="development",
+        var_dir=tmp_path,
+        rasa_url="http://127.0.0.1:9",  # nothing listens: the bot is never needed here
+        pending_retry_seconds=3600,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        accounts = app.state.services.accounts
+        await accounts.create("kim", PASSWORD, "김수어", Role.INTERPRETER)
+        await accounts.create("boss", PASSWORD, "관리자", Role.ADMIN)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
+            page = await http.get("/login")
+            assert page.status_code == 200 and 'id="login-form"' in page.text
+            script = await http.get("/static/consoles/login.js")
+            assert script.status_code == 200
+            wrong = {"username": "kim", "password": "nope nope nope"}
+            bad = await http.post("/api/auth/login", json=wrong, headers=LOGIN_HEADERS)
+            assert bad.status_code == 401
+            right = {"username": "boss", "password": PASSWORD}
+            good = await http.post("/api/auth/login", json=right, headers=LOGIN_HEADERS)
+            assert good.status_code == 200
+            csrf = good.json()["csrf_token"]
+            assert (await http.get("/api/auth/me")).json()["account"]["username"] == "boss"
+            # An admin on the interpreters' page: the readable 403 page, not JSON.
+            refused = await http.get("/interpreter")
+            assert refused.status_code == 403
+            assert refused.headers["content-type"].startswith("text/html")
+            assert (await http.post("/api/auth/logout", headers={CSRF_HEADER: csrf})).is_success
+            assert (await http.get("/api/auth/me")).status_code == 401
+            redirect = await http.get("/interpreter")
+            assert redirect.status_code == 303
+        boss = await accounts.by_username("boss")
+        entries = await accounts.audit_log(actor_id=boss.id)
+        assert [e.action for e in entries] == ["logout", "login"]
