@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import secrets
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,13 +13,18 @@ import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from assistant.accounts import SqlAccountStore
 from assistant.actions import build_executor
+from assistant.api.auth import PageDenied, page_denied_handler
 from assistant.api.limits import BodySizeLimit
-from assistant.api.routes import actions, health
+from assistant.api.routes import actions, admin, auth, console, health, staff
 from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
+from assistant.handoff import SqlHandoffQueue
+from assistant.handoff.service import HandoffService
+from assistant.links import public_link
 from assistant.logs import configure_logging
 from assistant.metrics import Metrics
 from assistant.outbox import Outbox, SqlOutboxStore
@@ -29,14 +35,18 @@ from assistant.reminders import ReminderService, SqlReminderStore
 from assistant.services import Services
 from assistant.sms import SqlSmsStateStore
 from assistant.store import SqlConversationStore
+from assistant.store.base import utcnow
 from assistant.store.migrate import upgrade
 from assistant.store.sql import create_engine
-from channels import webchat
+from assistant.video.signalling import SignallingHub
+from assistant.video.tokens import join_path
+from channels import video, webchat
 from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
 from channels.voice import adapter as voice_adapter
 from channels.voice import status as voice_status
 from channels.voice.call_control import CallControl
+from consoles import STATIC_DIR as CONSOLES_STATIC_DIR
 from voice.engines import VoiceEngines
 
 log = structlog.get_logger(__name__)
@@ -75,6 +85,14 @@ async def _housekeeping(services: Services) -> None:
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
 
 
+def signing_key(settings: Settings) -> bytes:
+    """The key that signs links (SOTONG_SECRET_KEY; in development, random per process:
+    links then die with the process, which development accepts)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    return secrets.token_bytes(32)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the gateway. Settings are checked first: bad ones refuse to start."""
     settings = settings or Settings()
@@ -101,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         core = ConversationCore(store, rasa, metrics)
         core.register_output(webchat.CHANNEL, webchat.WebchatOutput(push))
+        # A walk-in's conversation is on the staff member's screen: pushed the same way.
+        core.register_output(staff.DESK_CHANNEL, webchat.WebchatOutput(push))
         # SMS outbox (issue 4): stored first, sent by a worker that asks the per-number
         # SMS state (opt-outs) right before every send.
         sms_state = SqlSmsStateStore(engine)
@@ -136,6 +156,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         voice = VoiceEngines.from_settings(settings)
         calls = SqlCallStore(engine)
         profiles.also_forget(calls)
+        # Handoff to people (issue 6): the queue, accounts with their audit log, video.
+        accounts = SqlAccountStore(engine)
+        key = signing_key(settings)
+
+        def join_link(request_id: int) -> str:
+            path = join_path(key, request_id, utcnow())
+            route, _, query = path.partition("?")
+            return public_link(settings, route, query) or path
+
+        handoff = HandoffService(
+            SqlHandoffQueue(engine),
+            store,
+            push,
+            metrics,
+            join_link=join_link,
+            auditor=accounts,
+            minutes_per_session=settings.handoff_minutes_per_session,
+            expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes),
+        )
+        core.attach_handoff(handoff)
         services = Services(
             settings=settings,
             store=store,
@@ -153,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             voice=voice,
             calls=calls,
             call_control=CallControl.from_settings(settings),
+            accounts=accounts,
+            handoff=handoff,
+            video=SignallingHub(),
+            signing_key=key,
+            engine=engine,
         )
         app.state.services = services
         if settings.voice_preload:
@@ -162,13 +207,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             warm_task = asyncio.create_task(asyncio.sleep(0))
         retry_task = asyncio.create_task(_answer_kept_messages(services))
         housekeeping_task = asyncio.create_task(_housekeeping(services))
+        upkeep_task = asyncio.create_task(handoff.run_upkeep(settings.handoff_upkeep_seconds))
         outbox.start()
         reminders.start()
         log.info("gateway.started", rasa=settings.rasa_url, services=len(catalog))
         try:
             yield
         finally:
-            for task in (warm_task, retry_task, housekeeping_task):
+            for task in (warm_task, retry_task, housekeeping_task, upkeep_task):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -201,5 +247,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(voice_adapter.router)
     app.include_router(voice_status.router)
     app.include_router(webchat.page_router)
+    # People's consoles (issue 6): sign-in, interpreters, staff desks, the admin view;
+    # and the video call between a person and a citizen.
+    app.add_exception_handler(PageDenied, page_denied_handler)
+    for module in (auth, console, staff, admin, video):
+        app.include_router(module.router)
+        app.include_router(module.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")
+    app.mount("/static/consoles", StaticFiles(directory=CONSOLES_STATIC_DIR), name="consoles")
+    app.mount("/static/video", StaticFiles(directory=video.STATIC_DIR), name="video-static")
     return app

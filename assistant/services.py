@@ -6,11 +6,14 @@ from dataclasses import dataclass
 
 import httpx
 from rasa_sdk.executor import ActionExecutor
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from assistant.accounts import AccountStore
 from assistant.calls import CallStore
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
+from assistant.handoff.service import HandoffService
 from assistant.metrics import Metrics
 from assistant.outbox import Outbox
 from assistant.profiles import ProfileStore
@@ -19,6 +22,7 @@ from assistant.rasa_client import RasaClient
 from assistant.reminders import ReminderService
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
+from assistant.video.signalling import SignallingHub
 from channels.voice.call_control import CallControl
 from voice.engines import VoiceEngines
 
@@ -43,3 +47,8 @@ class Services:
     voice: VoiceEngines  # speech models, recognition pool and speaker, for every call
     calls: CallStore  # one record per phone call: who, when, how it ended
     call_control: CallControl  # live-call updates over Twilio's REST API (transfers)
+    accounts: AccountStore  # staff, interpreters and admins; console sessions; the audit log
+    handoff: HandoffService  # the queue for a person and everything around it (issue 6)
+    video: SignallingHub  # WebRTC signalling rooms, one per handoff request
+    signing_key: bytes  # HMAC key of links that outlive a request (video join links)
+    engine: AsyncEngine  # the one connection pool every store shares (read by reports)

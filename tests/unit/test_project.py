@@ -50,6 +50,7 @@ def test_docker_compose_config_is_valid() -> None:
             "POSTGRES_PASSWORD": "pw-for-validation",
             "SOTONG_RASA_TOKEN": "rasa-token-for-validation",
             "SOTONG_ACTIONS_TOKEN": "actions-token-for-validation",
+            "SOTONG_SECRET_KEY": "secret-key-for-validation",
             "SOTONG_PUBLIC_URL": "https://sotong.example.kr",
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "0" * 32,

@@ -12,6 +12,7 @@ GOOD = {
     "SOTONG_PUBLIC_URL": "https://sotong.example.kr",
     "SOTONG_RASA_TOKEN": "r4nd0m-rasa-t0ken-value",
     "SOTONG_ACTIONS_TOKEN": "r4nd0m-act10ns-t0ken",
+    "SOTONG_SECRET_KEY": "r4nd0m-s1gn1ng-k3y-0f-l1nks",
 }
 VARIABLES = [*list(GOOD), "SOTONG_DATABASE_URL"]
 

@@ -1,0 +1,416 @@
+"""The interpreter console: the live handoff queue, the sessions a person holds, and the
+page at ``/interpreter``.
+
+Interpreters and staff both take handoff sessions (``InterpreterSession``). The routes
+are thin: who may see or change a request is decided by ``HandoffService``; this module
+shapes what the console receives and hides what it must not:
+
+- a waiting request is a summary only — no transcript, no phone number or address —
+  until the person takes it (or it is offered to them);
+- a request that is not offered to or held by the caller answers 404, never 403, so
+  its existence is not told;
+- the WebSocket carries notifications only (``{"type", "request_id"}``); the page
+  fetches again through these routes, which check each time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, field_validator
+
+from assistant.accounts import Account, Role, WebSession
+from assistant.api.auth import InterpreterSession, page_guard, websocket_session
+from assistant.api.deps import ServicesDep, WsServicesDep
+from assistant.handoff import QueueEntry
+from assistant.handoff.service import (
+    HANDOFF_QUEUE_TOPIC,
+    PERSON_AUTHOR_PREFIX,
+    SessionDetail,
+    person_topic,
+)
+from assistant.privacy import mask_rrn
+from assistant.services import Services
+from assistant.store import Turn, TurnDirection
+from assistant.store.base import utcnow
+from consoles import STATIC_DIR
+
+log = structlog.get_logger(__name__)
+router = APIRouter(prefix="/api/console", tags=["console"])
+page_router = APIRouter(include_in_schema=False)
+
+NOT_FOUND = "no such request"
+TAKEN = "taken or not yours"
+# What the socket passes on; anything else published on the topics stays in the server.
+_FORWARDED_TYPES = frozenset({"changed", "message"})
+
+
+# ---- shapes ---------------------------------------------------------------------------
+class AccountOut(BaseModel):
+    username: str
+    name: str
+    role: str
+    centre: str | None
+    region: str | None
+
+
+class InterpreterOut(BaseModel):
+    """The signed-in person as the queue sees them."""
+
+    available: bool
+    skills: list[str]
+    capacity: int
+    on_duty: bool
+
+
+class MeOut(BaseModel):
+    account: AccountOut
+    interpreter: InterpreterOut
+
+
+class AvailabilityIn(BaseModel):
+    available: bool
+
+
+class AvailabilityOut(BaseModel):
+    interpreter: InterpreterOut
+
+
+class ServiceOut(BaseModel):
+    """A catalog service by id, with its name in both languages."""
+
+    id: str
+    ko: str
+    en: str
+
+
+class SummaryOut(BaseModel):
+    """What anyone who may take a request sees of it: no transcript, no address."""
+
+    id: int
+    state: str
+    reason: str
+    skill: str
+    service: ServiceOut | None
+    channel: str
+    language: str
+    accessibility: dict[str, Any]
+    region: str | None
+    waiting_seconds: int
+    offered_to_me: bool
+    contact: str | None = None  # a scheduled "callback" or "video" appointment
+    scheduled_for: str | None = None
+
+
+class QueueOut(BaseModel):
+    waiting: list[SummaryOut]
+    mine: list[SummaryOut]
+
+
+class TurnOut(BaseModel):
+    id: int
+    sender: Literal["citizen", "bot", "person"]
+    author: str | None
+    text: str
+    created_at: str
+
+
+class ConversationOut(BaseModel):
+    channel: str
+    language: str
+    accessibility: dict[str, Any]
+    started_at: str
+
+
+class DetailOut(BaseModel):
+    summary: SummaryOut
+    conversation: ConversationOut
+    transcript: list[TurnOut]
+
+
+class MessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=1000)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        return value
+
+
+class VideoOut(BaseModel):
+    join_url: str
+
+
+class CloseIn(BaseModel):
+    notes: str | None = Field(None, max_length=4000)
+    hand_back: bool = False
+
+
+class DoneOut(BaseModel):
+    ok: bool = True
+
+
+# ---- conversions ----------------------------------------------------------------------
+def _account_out(account: Account) -> AccountOut:
+    return AccountOut(
+        username=account.username,
+        name=account.name,
+        role=account.role.value,
+        centre=account.centre,
+        region=account.region,
+    )
+
+
+async def _interpreter_out(services: Services, account: Account) -> InterpreterOut:
+    person = await services.handoff.interpreter_for(account)
+    return InterpreterOut(
+        available=person.available,
+        skills=list(person.skills),
+        capacity=person.capacity,
+        on_duty=person.on_duty(utcnow()),
+    )
+
+
+def _summary(services: Services, entry: QueueEntry, username: str, now: dt.datetime) -> SummaryOut:
+    service = services.catalog.get(entry.service) if entry.service else None
+    # How long the citizen waited: until someone took it, or until now.
+    waited_until = entry.accepted_at or now
+    return SummaryOut(
+        id=entry.id,
+        state=entry.state.value,
+        reason=entry.reason,
+        skill=entry.skill,
+        service=ServiceOut(id=service.id, ko=service.name.ko, en=service.name.en)
+        if service is not None
+        else None,
+        channel=entry.channel,
+        language=entry.language,
+        accessibility=dict(entry.accessibility),
+        region=entry.region,
+        waiting_seconds=max(0, int((waited_until - entry.created_at).total_seconds())),
+        offered_to_me=entry.offered_to == username,
+        contact=entry.contact,
+        scheduled_for=entry.scheduled_for.isoformat() if entry.scheduled_for else None,
+    )
+
+
+def _turn_out(turn: Turn) -> TurnOut:
+    sender: Literal["citizen", "bot", "person"]
+    if turn.direction == TurnDirection.INBOUND:
+        sender = "citizen"
+    elif turn.author and turn.author.startswith(PERSON_AUTHOR_PREFIX):
+        sender = "person"
+    else:
+        sender = "bot"
+    return TurnOut(
+        id=turn.id,
+        sender=sender,
+        author=turn.author,
+        # The store masks citizens' messages on the way in; masking again here keeps
+        # every text a console shows masked whatever path it took.
+        text=mask_rrn(turn.text),
+        created_at=turn.created_at.isoformat(),
+    )
+
+
+def _detail_out(
+    services: Services, detail: SessionDetail, username: str, after: int = 0
+) -> DetailOut:
+    conversation = detail.conversation
+    return DetailOut(
+        summary=_summary(services, detail.entry, username, utcnow()),
+        conversation=ConversationOut(
+            channel=conversation.channel,
+            language=conversation.language,
+            accessibility=dict(conversation.accessibility),
+            started_at=conversation.created_at.isoformat(),
+        ),
+        transcript=[_turn_out(t) for t in detail.transcript if t.id > after],
+    )
+
+
+# ---- routes ---------------------------------------------------------------------------
+@router.get("/me", response_model=MeOut)
+async def me(session: InterpreterSession, services: ServicesDep) -> MeOut:
+    """Who is signed in, and whether the queue counts them as available."""
+    return MeOut(
+        account=_account_out(session.account),
+        interpreter=await _interpreter_out(services, session.account),
+    )
+
+
+@router.post("/availability", response_model=AvailabilityOut)
+async def availability(
+    body: AvailabilityIn, session: InterpreterSession, services: ServicesDep
+) -> AvailabilityOut:
+    """Start or stop taking requests (sessions already held stay theirs)."""
+    await services.handoff.set_availability(session.account, body.available)
+    return AvailabilityOut(interpreter=await _interpreter_out(services, session.account))
+
+
+@router.get("/queue", response_model=QueueOut)
+async def queue(session: InterpreterSession, services: ServicesDep) -> QueueOut:
+    """Requests waiting that the caller may take, and those offered to or held by them."""
+    account = session.account
+    now = utcnow()
+    waiting = await services.handoff.queue_for(account)
+    mine = await services.handoff.sessions_for(account)
+    return QueueOut(
+        waiting=[_summary(services, e, account.username, now) for e in waiting],
+        mine=[_summary(services, e, account.username, now) for e in mine],
+    )
+
+
+@router.get("/requests/{request_id}", response_model=DetailOut)
+async def request_detail(
+    request_id: int,
+    session: InterpreterSession,
+    services: ServicesDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> DetailOut:
+    """Context and transcript of a request offered to or held by the caller (404 else).
+
+    ``after``: only transcript messages after that id (the page's updates). Opening the
+    whole transcript is written to the audit log; the updates are not (they would
+    repeat it for every message).
+    """
+    detail = await services.handoff.detail(session.account, request_id)
+    if detail is None:
+        raise HTTPException(404, NOT_FOUND)
+    if after == 0:
+        await services.accounts.record_audit(
+            session.account,
+            "handoff.view",
+            detail.entry.conversation_id,
+            {"request_id": request_id},
+        )
+    return _detail_out(services, detail, session.account.username, after)
+
+
+@router.post("/requests/{request_id}/accept", response_model=DetailOut)
+async def accept(request_id: int, session: InterpreterSession, services: ServicesDep) -> DetailOut:
+    """Take a request; 409 when someone else took it or it is not the caller's to take
+    (another region or skill, unavailable, at capacity, no such request)."""
+    account = session.account
+    # Only what their queue shows them: the queue itself checks skill and capacity but
+    # not the region, and an id is easy to guess.
+    if request_id not in {e.id for e in await services.handoff.queue_for(account)}:
+        raise HTTPException(409, TAKEN)
+    if await services.handoff.accept(account, request_id) is None:
+        raise HTTPException(409, TAKEN)
+    detail = await services.handoff.detail(account, request_id)
+    if detail is None:  # the citizen cancelled in the same instant
+        raise HTTPException(409, TAKEN)
+    return _detail_out(services, detail, account.username)
+
+
+@router.post("/requests/{request_id}/decline", response_model=DoneOut)
+async def decline(request_id: int, session: InterpreterSession, services: ServicesDep) -> DoneOut:
+    """Give a request offered to the caller back to the queue (404 unless offered to them)."""
+    if not await services.handoff.decline(session.account, request_id):
+        raise HTTPException(404, NOT_FOUND)
+    return DoneOut()
+
+
+@router.post("/requests/{request_id}/messages", response_model=TurnOut)
+async def send_message(
+    request_id: int, body: MessageIn, session: InterpreterSession, services: ServicesDep
+) -> TurnOut:
+    """Write to the citizen over their own channel (404 unless the caller holds it)."""
+    turn = await services.handoff.send_to_citizen(session.account, request_id, body.text)
+    if turn is None:
+        raise HTTPException(404, NOT_FOUND)
+    return _turn_out(turn)
+
+
+@router.post("/requests/{request_id}/video", response_model=VideoOut)
+async def start_video(
+    request_id: int, session: InterpreterSession, services: ServicesDep
+) -> VideoOut:
+    """Send the citizen a video-call link; the link (404 unless the caller holds it)."""
+    url = await services.handoff.start_video(session.account, request_id)
+    if url is None:
+        raise HTTPException(404, NOT_FOUND)
+    return VideoOut(join_url=url)
+
+
+@router.post("/requests/{request_id}/close", response_model=DoneOut)
+async def close(
+    request_id: int, body: CloseIn, session: InterpreterSession, services: ServicesDep
+) -> DoneOut:
+    """End a held session with notes; ``hand_back`` lets the bot speak again."""
+    notes = body.notes.strip() if body.notes else None
+    if not await services.handoff.close(session.account, request_id, notes or None, body.hand_back):
+        raise HTTPException(404, NOT_FOUND)
+    services.video.end(request_id)  # an open video call ends with the session
+    return DoneOut()
+
+
+@router.websocket("/ws")
+async def live(websocket: WebSocket, services: WsServicesDep) -> None:
+    """Notifications for the console: queue changes and the caller's own requests.
+
+    Only ``{"type": "changed" | "message", "request_id": ...}`` is forwarded; the page
+    fetches the rest through the routes above. A text ``ping`` is answered ``pong`` and
+    re-checks the session, so a signed-out or disabled account loses the socket too.
+    """
+    session = await websocket_session(websocket, Role.INTERPRETER, Role.STAFF)
+    await websocket.accept()  # before closing, so the browser sees the code
+    if session is None:
+        await websocket.close(code=4401, reason="sign in")
+        return
+    topics = (HANDOFF_QUEUE_TOPIC, person_topic(session.account.username))
+    queues = [(topic, services.push.subscribe(topic)) for topic in topics]
+
+    async def forward(queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            event = await queue.get()
+            if event.get("type") in _FORWARDED_TYPES:
+                await websocket.send_json(
+                    {"type": event["type"], "request_id": event.get("request_id")}
+                )
+
+    async def listen(current: WebSession) -> None:
+        while True:
+            data = await websocket.receive_text()
+            if data == "ping":
+                if await services.accounts.session(current.token) is None:
+                    await websocket.close(code=4401, reason="signed out")
+                    return
+                await websocket.send_text("pong")
+
+    tasks = [asyncio.create_task(forward(q)) for _, q in queues]
+    tasks.append(asyncio.create_task(listen(session)))
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
+                await task
+        for topic, q in queues:
+            services.push.unsubscribe(topic, q)
+        log.debug("console.ws_closed", username=session.account.username)
+
+
+@page_router.get("/interpreter")
+async def page(
+    _: Annotated[WebSession, Depends(page_guard(Role.INTERPRETER, Role.STAFF))],
+) -> FileResponse:
+    """The interpreter console (interpreters and staff; others are sent to sign in)."""
+    return FileResponse(
+        STATIC_DIR / "interpreter.html",
+        media_type="text/html; charset=utf-8",
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,657 @@
+// Sotong interpreter console: the live handoff queue, my sessions, one open session.
+// The WebSocket only says "something changed"; every detail is fetched again through
+// the REST API, which decides who may see what.
+"use strict";
+(function () {
+  const API = "/api/console";
+  const PING_MS = 25000;
+  const TICK_MS = 15000;
+
+  const REASONS = {
+    sign_language: "수어 통역 · Sign language",
+    person: "상담원 · A person",
+    callback: "전화 회신 · Call back",
+    requested: "상담원 요청 · A person",
+  };
+  const SKILLS = { ksl: "수어 · KSL", person: "상담 · Person" };
+  const CHANNELS = {
+    webchat: "웹 채팅 · Web chat",
+    sms: "문자 · SMS",
+    voice: "전화 · Phone",
+    desk: "창구 · Desk",
+  };
+  const LANGUAGES = { ko: "한국어 · Korean", en: "영어 · English" };
+  const NEEDS = {
+    deaf: "농인 · Deaf",
+    hard_of_hearing: "난청 · Hard of hearing",
+    low_vision: "저시력 · Low vision",
+    short_messages: "짧은 메시지 · Short messages",
+    easy_words: "쉬운 말 · Easy words",
+    slow_speech: "천천히 말하기 · Slow speech",
+  };
+  const STATES = {
+    waiting: "대기 · Waiting",
+    offered: "나에게 배정됨 · Offered to me",
+    accepted: "수락함 · Accepted",
+    in_session: "상담 중 · In session",
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    who: $("who"),
+    connection: $("connection"),
+    announce: $("announce"),
+    error: $("error"),
+    available: $("available"),
+    availabilityHelp: $("availability-help"),
+    queueTable: $("queue-table"),
+    queueBody: $("queue-body"),
+    queueEmpty: $("queue-empty"),
+    mine: $("mine"),
+    mineEmpty: $("mine-empty"),
+    session: $("session"),
+    sessionHeading: $("session-heading"),
+    context: $("context"),
+    transcript: $("transcript"),
+    offer: $("offer"),
+    held: $("held"),
+    reply: $("reply"),
+    replyText: $("reply-text"),
+    videoStart: $("video-start"),
+    joinLink: $("join-link"),
+    call: $("call"),
+    callState: $("call-state"),
+    callMic: $("call-mic"),
+    callCamera: $("call-camera"),
+    closeForm: $("close"),
+    closeNotes: $("close-notes"),
+  };
+
+  let csrfToken = null;
+  let me = null; // {username, name, role}
+  let queue = { waiting: [], mine: [] };
+  let fetchedAt = Date.now();
+  const seenWaiting = new Set();
+  let firstQueue = true;
+  let openId = null; // the request shown in the session panel
+  let closingId = null; // the request this page is closing (its "changed" is expected)
+  const shownTurns = new Set();
+  let lastTurnId = 0; // updates of the open session fetch only what came after
+  let call = null; // the SotongVideoCall of the open session
+  let micOn = true;
+  let cameraOn = true;
+
+  // ---- small helpers ----------------------------------------------------------------
+  function label(table, key) {
+    return table[key] || key || "—";
+  }
+
+  function say(text) {
+    // Re-setting the same text would not be announced again: clear first.
+    el.announce.textContent = "";
+    window.setTimeout(() => { el.announce.textContent = text; }, 50);
+  }
+
+  function showError(text) {
+    el.error.textContent = text;
+    el.error.hidden = false;
+  }
+
+  function clearError() {
+    el.error.hidden = true;
+    el.error.textContent = "";
+  }
+
+  function duration(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    const m = Math.floor(s / 60);
+    if (m < 1) return `${s}초 · ${s} s`;
+    if (m < 60) return `${m}분 · ${m} min`;
+    const h = Math.floor(m / 60);
+    return `${h}시간 ${m % 60}분 · ${h} h ${m % 60} min`;
+  }
+
+  function clock(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleTimeString("ko-KR", { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function needs(accessibility) {
+    const on = Object.entries(accessibility || {}).filter(([, v]) => v).map(([k]) => label(NEEDS, k));
+    return on.length ? on.join(", ") : "없음 · None";
+  }
+
+  function serviceName(service) {
+    return service ? `${service.ko} · ${service.en}` : "—";
+  }
+
+  function toLogin() {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+  }
+
+  class ApiError extends Error {
+    constructor(status, detail) {
+      super(detail || String(status));
+      this.status = status;
+    }
+  }
+
+  async function api(path, options = {}) {
+    const method = options.method || "GET";
+    const headers = { Accept: "application/json" };
+    if (options.body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && csrfToken) headers["X-CSRF-Token"] = csrfToken;
+    const response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    if (response.status === 401) {
+      toLogin();
+      throw new ApiError(401, "signed out");
+    }
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    if (!response.ok) throw new ApiError(response.status, data && data.detail);
+    return data;
+  }
+
+  function failed(error) {
+    if (error.status === 401) return;
+    if (error.status === 403) {
+      showError("보안 확인에 실패했습니다. 페이지를 새로 고쳐 주세요. · Security check failed. Please reload the page.");
+    } else {
+      showError("요청을 처리하지 못했습니다. 잠시 후 다시 해 주세요. · That did not work. Please try again shortly.");
+    }
+  }
+
+  // ---- who I am and availability -----------------------------------------------------
+  function showInterpreter(interpreter) {
+    el.available.checked = Boolean(interpreter.available);
+    const parts = [`받는 요청 · Takes: ${interpreter.skills.map((s) => label(SKILLS, s)).join(", ")}`,
+      `동시 상담 · At once: ${interpreter.capacity}`];
+    if (!interpreter.on_duty) parts.push("지금은 근무 시간이 아닙니다 · Outside your working hours now");
+    el.availabilityHelp.textContent = parts.join(" — ");
+  }
+
+  async function loadMe() {
+    const auth = await api("/api/auth/me");
+    csrfToken = auth.csrf_token;
+    const console_ = await api(`${API}/me`);
+    me = console_.account;
+    el.who.textContent = `${me.name} (${me.username})`;
+    showInterpreter(console_.interpreter);
+  }
+
+  el.available.addEventListener("change", async () => {
+    clearError();
+    const wanted = el.available.checked;
+    try {
+      const result = await api(`${API}/availability`, { method: "POST", body: { available: wanted } });
+      showInterpreter(result.interpreter);
+      say(wanted ? "이제 요청을 받습니다 · You now take requests" : "요청을 받지 않습니다 · You take no requests now");
+      await refreshQueue();
+    } catch (error) {
+      el.available.checked = !wanted;
+      failed(error);
+    }
+  });
+
+  $("logout").addEventListener("click", async () => {
+    try { await api("/api/auth/logout", { method: "POST" }); } catch (e) { /* signed out anyway */ }
+    toLogin();
+  });
+
+  // ---- the queue -----------------------------------------------------------------------
+  function button(text, onClick, className) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    if (className) b.className = className;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.append(td);
+    return td;
+  }
+
+  function renderQueue() {
+    // Rebuilding the lists must not throw a keyboard user's focus to the page top.
+    const focused = document.activeElement && document.activeElement.dataset
+      ? document.activeElement.dataset.key : null;
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    el.queueBody.replaceChildren();
+    for (const item of queue.waiting) {
+      const row = document.createElement("tr");
+      const wait = cell(row, duration(item.waiting_seconds + elapsed));
+      wait.className = "wait";
+      wait.dataset.seconds = String(item.waiting_seconds);
+      cell(row, `${label(REASONS, item.reason)} (${label(SKILLS, item.skill)})`);
+      cell(row, serviceName(item.service));
+      cell(row, label(CHANNELS, item.channel));
+      cell(row, label(LANGUAGES, item.language));
+      cell(row, needs(item.accessibility));
+      const actions = cell(row, "");
+      const what = `${label(REASONS, item.reason)}, ${duration(item.waiting_seconds + elapsed)}`;
+      const take = button("수락 · Accept", () => accept(item.id));
+      take.dataset.key = `accept:${item.id}`;
+      take.setAttribute("aria-label", `수락 · Accept: ${what}`);
+      actions.append(take);
+      if (item.offered_to_me) {
+        row.className = "offered";
+        const no = button("거절 · Decline", () => decline(item.id), "secondary");
+        no.dataset.key = `decline:${item.id}`;
+        no.setAttribute("aria-label", `거절 · Decline: ${what}`);
+        actions.append(" ", no);
+      }
+      el.queueBody.append(row);
+    }
+    el.queueTable.hidden = queue.waiting.length === 0;
+    el.queueEmpty.hidden = queue.waiting.length > 0;
+
+    el.mine.replaceChildren();
+    for (const item of queue.mine) {
+      const li = document.createElement("li");
+      if (item.id === openId) li.setAttribute("aria-current", "true");
+      const text = document.createElement("span");
+      text.textContent = `#${item.id} ${label(STATES, item.state)} — ${label(REASONS, item.reason)}, ` +
+        `${label(CHANNELS, item.channel)}, ${serviceName(item.service)}`;
+      const open = button("열기 · Open", () => openSession(item.id));
+      open.dataset.key = `open:${item.id}`;
+      open.setAttribute("aria-label", `열기 · Open #${item.id}`);
+      li.append(text, " ", open);
+      el.mine.append(li);
+    }
+    el.mineEmpty.hidden = queue.mine.length > 0;
+    if (focused) {
+      const again = document.querySelector(`[data-key="${focused}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function tick() {
+    const elapsed = (Date.now() - fetchedAt) / 1000;
+    for (const wait of el.queueBody.querySelectorAll("td.wait")) {
+      wait.textContent = duration(Number(wait.dataset.seconds) + elapsed);
+    }
+  }
+
+  async function refreshQueue() {
+    const result = await api(`${API}/queue`);
+    queue = result;
+    fetchedAt = Date.now();
+    const fresh = result.waiting.filter((item) => !seenWaiting.has(item.id));
+    result.waiting.forEach((item) => seenWaiting.add(item.id));
+    if (!firstQueue && fresh.length) {
+      const mine = fresh.filter((item) => item.offered_to_me).length;
+      say(mine
+        ? `나에게 배정된 새 요청 ${mine}건 · ${mine} new request(s) offered to you`
+        : `새 요청 ${fresh.length}건 · ${fresh.length} new request(s) waiting`);
+    }
+    firstQueue = false;
+    renderQueue();
+  }
+
+  let refreshTimer = null;
+  function refreshSoon() {
+    // Many changes arrive together (an accept changes the queue for everyone): one fetch.
+    if (refreshTimer) return;
+    refreshTimer = window.setTimeout(() => {
+      refreshTimer = null;
+      refreshQueue().catch(failed);
+    }, 150);
+  }
+
+  async function accept(id) {
+    clearError();
+    try {
+      const detail = await api(`${API}/requests/${id}/accept`, { method: "POST" });
+      say("요청을 수락했습니다 · You took the request");
+      await refreshQueue();
+      showSession(detail, true);
+    } catch (error) {
+      if (error.status === 409) {
+        showError("이미 다른 분이 맡았거나 지금 받을 수 없는 요청입니다. 상담 가능 상태와 동시 상담 수를 확인해 주세요. · Someone else took it, or you cannot take it now: check that you are available and not at your limit of sessions.");
+        refreshQueue().catch(failed);
+      } else {
+        failed(error);
+      }
+    }
+  }
+
+  async function decline(id) {
+    clearError();
+    try {
+      await api(`${API}/requests/${id}/decline`, { method: "POST" });
+      say("요청을 거절했습니다. 다른 분에게 갑니다 · Declined; it goes to someone else");
+      if (openId === id) hideSession();
+      await refreshQueue();
+    } catch (error) {
+      failed(error);
+      refreshQueue().catch(failed);
+    }
+  }
+
+  // ---- the open session ---------------------------------------------------------------
+  function sender(turn) {
+    if (turn.sender === "citizen") return "시민 · Citizen";
+    if (turn.sender === "bot") return "소통 도우미 · Assistant";
+    const who = (turn.author || "").replace(/^person:/, "");
+    return me && who === me.username ? "나 · Me" : `${who} · Staff`;
+  }
+
+  function addTurn(turn) {
+    if (turn.id != null) {
+      if (shownTurns.has(turn.id)) return;
+      shownTurns.add(turn.id);
+      lastTurnId = Math.max(lastTurnId, turn.id);
+    }
+    const li = document.createElement("li");
+    li.className = turn.sender;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = sender(turn);
+    const time = document.createElement("time");
+    if (turn.created_at) {
+      time.dateTime = turn.created_at;
+      time.textContent = clock(turn.created_at);
+    }
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = turn.text;
+    li.append(who, " ", time, text);
+    el.transcript.append(li);
+    el.transcript.scrollTop = el.transcript.scrollHeight;
+  }
+
+  function term(name, value) {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    el.context.append(dt, dd);
+  }
+
+  function showSession(detail, focus) {
+    const changed = openId !== detail.summary.id;
+    if (changed) {
+      hangUp();
+      openId = detail.summary.id;
+      shownTurns.clear();
+      lastTurnId = 0;
+      el.transcript.replaceChildren();
+      el.joinLink.hidden = true;
+      el.closeNotes.value = "";
+    }
+    const s = detail.summary;
+    const c = detail.conversation;
+    el.context.replaceChildren();
+    term("요청 번호 · Request", `#${s.id} — ${label(STATES, s.state)}`);
+    term("요청 이유 · Reason", `${label(REASONS, s.reason)} (${label(SKILLS, s.skill)})`);
+    term("민원 · Service", serviceName(s.service));
+    term("채널 · Channel", label(CHANNELS, c.channel));
+    term("언어 · Language", label(LANGUAGES, c.language));
+    term("접근성 · Accessibility", needs(c.accessibility));
+    term("기다린 시간 · Waited", duration(s.waiting_seconds));
+    detail.transcript.forEach(addTurn);
+    const offered = s.state === "offered";
+    el.offer.hidden = !offered;
+    el.held.hidden = offered;
+    el.session.hidden = false;
+    renderQueue(); // marks the open one in "my sessions"
+    if (focus) el.sessionHeading.focus();
+  }
+
+  function hideSession() {
+    hangUp();
+    openId = null;
+    el.session.hidden = true;
+    shownTurns.clear();
+    lastTurnId = 0;
+    el.transcript.replaceChildren();
+    renderQueue();
+  }
+
+  async function openSession(id, focus = true) {
+    clearError();
+    try {
+      // Opening reads (and audits) the whole transcript; updates ask for what is new.
+      const after = id === openId && lastTurnId > 0 ? `?after=${lastTurnId}` : "";
+      showSession(await api(`${API}/requests/${id}${after}`), focus);
+    } catch (error) {
+      if (error.status === 404) {
+        if (openId === id) {
+          say("이 상담은 끝났습니다 · This session has ended");
+          hideSession();
+        }
+        refreshQueue().catch(failed);
+      } else {
+        failed(error);
+      }
+    }
+  }
+
+  $("offer-accept").addEventListener("click", () => { if (openId != null) accept(openId); });
+  $("offer-decline").addEventListener("click", () => { if (openId != null) decline(openId); });
+
+  el.reply.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = el.replyText.value.trim();
+    if (!text || openId == null) return;
+    clearError();
+    try {
+      const turn = await api(`${API}/requests/${openId}/messages`, { method: "POST", body: { text } });
+      el.replyText.value = "";
+      addTurn(turn);
+    } catch (error) {
+      if (error.status === 409 || error.status === 404) {
+        showError("이 상담을 맡고 있지 않아 보낼 수 없습니다. · You do not hold this session; not sent.");
+      } else {
+        failed(error);
+      }
+    }
+  });
+  el.replyText.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      el.reply.requestSubmit();
+    }
+  });
+
+  // ---- video -------------------------------------------------------------------------
+  // The states SotongVideoCall reports (channels/video_static/video.js).
+  function callState(state, detail = {}) {
+    const texts = {
+      starting: "카메라와 마이크를 켜는 중… · Starting camera and microphone…",
+      "media-blocked": "카메라나 마이크를 쓸 수 없습니다. 브라우저 권한을 확인해 주세요. 상대 화면은 계속 볼 수 있습니다. · Camera or microphone unavailable: check the browser's permission. You can still see the citizen.",
+      connecting: "연결 중… · Connecting…",
+      waiting: detail.peerLeft
+        ? "시민이 나갔습니다. 다시 들어오기를 기다립니다 · The citizen left; waiting for them to come back"
+        : "시민이 들어오기를 기다립니다. 시민에게 주소를 보냈습니다 · Waiting for the citizen; they were sent the link",
+      joining: "시민이 들어왔습니다. 연결하는 중… · The citizen joined; connecting…",
+      connected: "연결되었습니다 · Connected",
+      interrupted: "연결이 불안정합니다. 다시 잇는 중… · The connection is unstable; restoring…",
+      reconnecting: "다시 연결하는 중… · Reconnecting…",
+      ended: detail.by === "peer"
+        ? "시민이 통화를 끊었습니다 · The citizen hung up"
+        : "통화가 끝났습니다 · The call ended",
+      closed: detail.reason === "not-signed-in"
+        ? "로그인이 끝났습니다. 다시 로그인해 주세요 · You were signed out; please sign in again"
+        : detail.reason === "replaced"
+          ? "다른 창에서 이 통화를 열었습니다 · The call was opened in another window"
+          : "영상 통화를 열 수 없습니다 (상담을 맡고 있지 않음) · The call cannot be opened (you do not hold this session)",
+    };
+    el.callState.textContent = texts[state] || String(state);
+    if (state === "connected") say("영상 통화가 연결되었습니다 · The video call is connected");
+    if (state === "ended" || state === "closed") {
+      el.videoStart.disabled = false;
+      if (detail.by === "peer") say(texts.ended);
+    }
+  }
+
+  function hangUp() {
+    if (call) {
+      try { call.hangUp(); } catch (e) { /* already gone */ }
+      call = null;
+    }
+    el.call.hidden = true;
+    el.videoStart.disabled = false;
+  }
+
+  el.videoStart.addEventListener("click", async () => {
+    if (openId == null) return;
+    clearError();
+    const Call = window.SotongVideoCall; // from /static/video/video.js
+    if (!Call) {
+      showError("영상 통화를 불러오지 못했습니다. 페이지를 새로 고쳐 주세요. · The video call did not load; please reload.");
+      return;
+    }
+    try {
+      const result = await api(`${API}/requests/${openId}/video`, { method: "POST" });
+      const url = new URL(result.join_url, location.origin).href;
+      el.joinLink.textContent = `시민에게 영상 통화 주소를 보냈습니다 · The citizen was sent the call link: ${url}`;
+      el.joinLink.hidden = false;
+      hangUp();
+      el.call.hidden = false;
+      el.videoStart.disabled = true;
+      micOn = true;
+      cameraOn = true;
+      el.callMic.textContent = "마이크 끄기 · Turn microphone off";
+      el.callCamera.textContent = "카메라 끄기 · Turn camera off";
+      callState("connecting");
+      call = new Call({
+        requestId: openId,
+        role: "person",
+        localVideo: $("local-video"),
+        remoteVideo: $("remote-video"),
+        onState: callState,
+      });
+      window.sotongCall = call; // for the browser test and for debugging
+      await call.start();
+    } catch (error) {
+      if (error instanceof ApiError) {
+        if (error.status === 404 || error.status === 409) {
+          showError("이 상담을 맡고 있지 않아 영상 통화를 시작할 수 없습니다. · You do not hold this session.");
+        } else {
+          failed(error);
+        }
+      } else {
+        callState("media-blocked");
+      }
+    }
+  });
+
+  el.callMic.addEventListener("click", () => {
+    if (!call) return;
+    micOn = !micOn;
+    call.setMicrophone(micOn);
+    el.callMic.textContent = micOn ? "마이크 끄기 · Turn microphone off" : "마이크 켜기 · Turn microphone on";
+    say(micOn ? "마이크 켜짐 · Microphone on" : "마이크 꺼짐 · Microphone off");
+  });
+  el.callCamera.addEventListener("click", () => {
+    if (!call) return;
+    cameraOn = !cameraOn;
+    call.setCamera(cameraOn);
+    el.callCamera.textContent = cameraOn ? "카메라 끄기 · Turn camera off" : "카메라 켜기 · Turn camera on";
+    say(cameraOn ? "카메라 켜짐 · Camera on" : "카메라 꺼짐 · Camera off");
+  });
+  $("call-hangup").addEventListener("click", () => {
+    hangUp();
+    say("통화를 끊었습니다 · You hung up");
+    el.videoStart.focus();
+  });
+
+  // ---- closing -----------------------------------------------------------------------
+  el.closeForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (openId == null) return;
+    const handBack = event.submitter && event.submitter.value === "hand_back";
+    const notes = el.closeNotes.value.trim();
+    clearError();
+    closingId = openId;
+    try {
+      await api(`${API}/requests/${openId}/close`, {
+        method: "POST",
+        body: { notes: notes || null, hand_back: handBack },
+      });
+      say(handBack
+        ? "소통 도우미에게 돌려주었습니다 · Handed back to the assistant"
+        : "상담을 마쳤습니다 · Session closed");
+      hideSession();
+      await refreshQueue();
+      $("mine-heading").focus();
+    } catch (error) {
+      failed(error);
+    } finally {
+      closingId = null;
+    }
+  });
+  $("mine-heading").tabIndex = -1;
+
+  // ---- live updates ------------------------------------------------------------------
+  let socket = null;
+  let retryMs = 1000;
+  let pinger = null;
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}${API}/ws`);
+    socket.onopen = () => {
+      retryMs = 1000;
+      el.connection.textContent = "실시간 연결됨 · Live";
+      el.connection.className = "connection live";
+      pinger = window.setInterval(() => {
+        if (socket && socket.readyState === WebSocket.OPEN) socket.send("ping");
+      }, PING_MS);
+      // Changes made while we were away were not pushed: fetch everything again.
+      refreshQueue().catch(failed);
+      if (openId != null) openSession(openId, false);
+    };
+    socket.onmessage = (event) => {
+      if (event.data === "pong") return;
+      let data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      const mine = openId != null && data.request_id === openId && closingId !== openId;
+      if (data.type === "changed") {
+        refreshSoon();
+        if (mine) openSession(openId, false);
+      } else if (data.type === "message") {
+        if (mine) {
+          openSession(openId, false);
+        } else {
+          say(`상담 #${data.request_id}에 새 메시지 · New message in session #${data.request_id}`);
+        }
+      }
+    };
+    socket.onclose = (event) => {
+      window.clearInterval(pinger);
+      socket = null;
+      if (event.code === 4401) {
+        toLogin();
+        return;
+      }
+      el.connection.textContent = "연결이 끊겼습니다. 다시 연결하는 중… · Connection lost; reconnecting…";
+      el.connection.className = "connection lost";
+      window.setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 15000);
+    };
+  }
+
+  // Wait times grow between pushes.
+  window.setInterval(tick, TICK_MS);
+
+  loadMe()
+    .then(refreshQueue)
+    .then(connect)
+    .catch((error) => {
+      failed(error);
+      // Still listen: the first change that arrives fetches everything again.
+      if (error.status !== 401) connect();
+    });
+})();
