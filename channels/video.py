@@ -15,20 +15,19 @@ wrong role or a request the person does not hold, 4404 no such request or it is 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from assistant.accounts import Role
 from assistant.api.auth import websocket_session
 from assistant.api.deps import ServicesDep, WsServicesDep
+from assistant.api.sockets import run_until_first_ends
 from assistant.services import Services
 from assistant.video.signalling import (
     CITIZEN,
@@ -181,18 +180,9 @@ async def signalling_socket(
         "ice_servers": services.settings.ice_servers,
     }
     connection = hub.join(request_id, role, greeting=welcome)
-    tasks = [
-        asyncio.create_task(_write(websocket, connection)),
-        asyncio.create_task(_read(websocket, hub, connection)),
-    ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await run_until_first_ends(_write(websocket, connection), _read(websocket, hub, connection))
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-                await task
         hub.leave(connection)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from assistant.api.deps import CoreDep, ServicesDep, WsServicesDep
+from assistant.api.schemas import ButtonOut, MessageText
+from assistant.api.sockets import run_until_first_ends
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.push import PushHub
@@ -27,11 +27,6 @@ router = APIRouter(prefix="/api/webchat", tags=["webchat"])
 page_router = APIRouter(include_in_schema=False)
 
 SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
-
-
-class ButtonOut(BaseModel):
-    title: str
-    payload: str
 
 
 class MessageOut(BaseModel):
@@ -56,16 +51,9 @@ class SessionOut(BaseModel):
 
 
 class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=2000)
+    text: MessageText = Field(min_length=1, max_length=2000)
     payload: str | None = Field(None, max_length=500)
     client_message_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the message is empty")
-        return value
 
 
 class TurnOut(BaseModel):
@@ -207,17 +195,9 @@ async def push_socket(websocket: WebSocket, session_id: str, services: WsService
             if data == "ping":
                 await websocket.send_text("pong")
 
-    tasks = [asyncio.create_task(forward()), asyncio.create_task(drain_client())]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except WebSocketDisconnect:
-        pass
+        await run_until_first_ends(forward(), drain_client())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-                await task
         services.push.unsubscribe(session_id, queue)
 
 

@@ -115,11 +115,21 @@ class HandoffQueue(abc.ABC):
         return await self._queued(region=region, skill=skill)
 
     async def position(self, request_id: int) -> int | None:
-        """1-based place among queued requests needing the same skill; None if not queued."""
+        """1-based place among queued requests needing the same skill; None if not queued.
+
+        Appointments whose time has not come are not in line: they wait for their time,
+        not ahead of citizens waiting now.
+        """
         entry = await self._get(request_id)
         if entry is None or entry.state not in QUEUED:
             return None
-        ahead = await self._queued(region=None, skill=entry.skill)
+        now = self._clock()
+        queued = await self._queued(region=None, skill=entry.skill)
+        ahead = [
+            other
+            for other in queued
+            if other.id == request_id or other.scheduled_for is None or other.scheduled_for <= now
+        ]
         for place, other in enumerate(ahead, start=1):
             if other.id == request_id:
                 return place

@@ -11,33 +11,17 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from assistant.config import PROJECT_DIR
-from tests.conftest import missing_part
 from tests.stackutil import PUBLIC_URL, Stack
 
 pytestmark = pytest.mark.rasa
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # This machine's network is closed: stop Chromium from calling home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # A camera and microphone that need no hardware and no permission prompt.
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 JOIN_LINK = re.compile(r"https?://[^\s]+/video/\d+\?t=[A-Za-z0-9_.-]+")
 
 # Both sides' view of the call: decoded frames of the other's video, and its size.
@@ -55,18 +39,9 @@ MEDIA_STATS = """async () => {
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing_part("Debian's chromium (scripts/setup.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
+def chromium_extra_args() -> list[str]:
+    # A camera and microphone that need no hardware and no permission prompt.
+    return ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
 
 def create_interpreter(stack: Stack, username: str, password: str) -> None:

@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+import re
 from typing import Any
 
 import pytest
 
-from tests.conftest import missing_part
 from tests.stackutil import Stack
 
 pytestmark = pytest.mark.rasa
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # This machine's network is closed: stop Chromium from calling home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        missing_part("Debian's chromium (scripts/setup.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 def test_a_citizen_chats_on_the_page(browser: Any, stack: Stack) -> None:
@@ -66,4 +38,26 @@ def test_a_citizen_chats_on_the_page(browser: Any, stack: Stack) -> None:
     # A reload keeps the session and shows the transcript again.
     page.reload()
     expect(log.locator("li.bot").last).to_contain_text("[Basic pension]")
+    page.close()
+
+
+def test_asking_for_a_person_shows_the_queue_and_cancels(browser: Any, stack: Stack) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(stack.gateway.url + "/")
+    log = page.get_by_role("log")
+    page.get_by_label("메시지").fill("안녕하세요")
+    page.get_by_label("메시지").press("Enter")
+    expect(log.locator("li.bot").last).to_contain_text("소통")
+
+    page.get_by_role("button", name="상담원 · 수어 통역 요청").click()
+    expect(log).to_contain_text("사람 상담을 요청했습니다")
+    banner = page.locator("#handoff")
+    expect(banner).to_be_visible()
+    # Place and wait, or (nobody available) the plain "nobody now" line.
+    expect(banner).to_contain_text(re.compile("번째|다음 차례|없습니다"))
+    banner.get_by_role("button", name="요청 취소").click()
+    expect(log.locator("li.bot").last).to_contain_text("취소했습니다")
+    expect(banner).to_be_hidden()
     page.close()

@@ -373,3 +373,21 @@ async def test_queue_changes_are_announced_to_consoles(world: World) -> None:
     assert entry is not None
     assert consoles.get_nowait() == {"type": "changed", "request_id": entry.id}
     assert chat.get_nowait() == {"type": "handoff_changed"}
+
+
+async def test_an_appointment_for_later_is_not_ahead_of_citizens_waiting_now(
+    world: World,
+) -> None:
+    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)  # 20:00 in Seoul
+    early = await world.conversation()
+    await world.say(early, "상담원")
+    await world.say(early, "1", payload=COMMAND_PREFIX + "callback")  # 09:00 tomorrow
+    world.clock.advance(minutes=5)
+    later = await world.conversation()
+    await world.say(later, "상담원")
+    status = await world.service.status(later)
+    assert status is not None and status.position == 1  # the appointment is not in line
+    world.clock.now = dt.datetime(2026, 12, 2, 0, 30, tzinfo=dt.UTC)  # 09:30: its time came
+    status = await world.service.status(later)
+    assert status is not None and status.position == 2

@@ -16,81 +16,32 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from assistant.accounts import Account, Role
+from assistant.accounts import Role
 from assistant.api.auth import CSRF_HEADER, SESSION_COOKIE
 from assistant.app import create_app
-from assistant.config import Settings
 from assistant.handoff import QueueState
 from assistant.handoff.service import HANDOFF_QUEUE_TOPIC, person_topic
 from assistant.messages import IncomingMessage
 from assistant.services import Services
 from assistant.store import Conversation, TurnDirection
+from tests.consoles import BASE, PASSWORD, RRN, ConsoleApp, Person, console_settings, running
 
-BASE = "http://testserver"
-PASSWORD = "correct horse battery staple"
-RRN = "900101-1234567"
 ADDRESS = "서울시 종로구 세종대로 209"
 SERVICE = "disability_allowance"
 PHONE = "+821012345678"
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        env="development",
-        var_dir=tmp_path,
-        public_url="https://sotong.test",
-        rasa_url="http://127.0.0.1:9",  # nothing listens: the bot is never needed here
-        pending_retry_seconds=3600,
-    )
-
-
-@dataclass
-class Person:
-    """A signed-in console user and an HTTP client carrying their cookie."""
-
-    account: Account
-    csrf: str
-    token: str
-    http: httpx.AsyncClient
-
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.get(path, **kwargs)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.http.post(path, json=body or {}, headers={CSRF_HEADER: self.csrf})
-
-
-@dataclass
-class Console:
-    app: FastAPI
-    services: Services
-    clients: list[httpx.AsyncClient]
-
+class Console(ConsoleApp):
     async def person(
         self, username: str, role: Role = Role.INTERPRETER, region: str | None = None
     ) -> Person:
-        account = await self.services.accounts.create(
-            username, PASSWORD, f"이름 {username}", role, region=region
-        )
-        session = await self.services.accounts.start_session(account)
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app),
-            base_url=BASE,
-            cookies={SESSION_COOKIE: session.token},
-        )
-        self.clients.append(http)
-        return Person(account, session.csrf_token, session.token, http)
+        return await self.sign_in(username, role, region=region)
 
     async def available(
         self, username: str, role: Role = Role.INTERPRETER, region: str | None = None
@@ -127,14 +78,8 @@ class Console:
 
 @pytest.fixture
 async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    app = create_app(_settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        clients: list[httpx.AsyncClient] = []
-        try:
-            yield Console(app, app.state.services, clients)
-        finally:
-            for client in clients:
-                await client.aclose()
+    async with running(Console, tmp_path) as console:
+        yield console
 
 
 # ---- the queue -----------------------------------------------------------------------
@@ -407,8 +352,7 @@ async def test_me_and_availability(console: Console) -> None:
 async def test_sign_in_role_and_csrf_are_required(console: Console) -> None:
     a = await console.person("interp-a")
     admin = await console.person("admin-a", Role.ADMIN)
-    anonymous = httpx.AsyncClient(transport=httpx.ASGITransport(app=console.app), base_url=BASE)
-    console.clients.append(anonymous)
+    anonymous = console.client()
 
     assert (await anonymous.get("/api/console/queue")).status_code == 401
     assert (await admin.get("/api/console/queue")).status_code == 403
@@ -426,8 +370,7 @@ async def test_sign_in_role_and_csrf_are_required(console: Console) -> None:
 
 
 async def test_the_page_needs_an_interpreter_or_staff_session(console: Console) -> None:
-    anonymous = httpx.AsyncClient(transport=httpx.ASGITransport(app=console.app), base_url=BASE)
-    console.clients.append(anonymous)
+    anonymous = console.client()
     redirect = await anonymous.get("/interpreter")
     assert redirect.status_code == 303
     assert redirect.headers["location"] == "/login?next=%2Finterpreter"
@@ -446,7 +389,7 @@ async def test_the_page_needs_an_interpreter_or_staff_session(console: Console) 
 # ---- the live socket (Starlette's TestClient: it speaks WebSocket) -------------------
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[tuple[TestClient, Services]]:
-    app = create_app(_settings(tmp_path))
+    app = create_app(console_settings(tmp_path))
     with TestClient(app, base_url=BASE) as client:
         yield client, app.state.services
 

@@ -16,70 +16,23 @@ gives figures and accounts to admins only, without password hashes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 
-from assistant.accounts import Account, Role
+from assistant.accounts import Role
 from assistant.actions.services import describe_service
-from assistant.api.auth import CSRF_HEADER, SESSION_COOKIE
-from assistant.app import create_app
-from assistant.config import Settings
 from assistant.handoff import QueueState
 from assistant.plain_language import Text, lint
-from assistant.services import Services
 from assistant.store import TurnDirection
 from consoles.summary import summary_texts
+from tests.consoles import PASSWORD, RRN, ConsoleApp, Person, running
 
-BASE = "http://testserver"
-PASSWORD = "correct horse battery staple"
-RRN = "900101-1234567"
 CONSENT = {"language": "ko", "consent": True, "consent_method": "signed"}
 
 
-def _settings(tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        env="development",
-        var_dir=tmp_path,
-        public_url="https://sotong.test",
-        rasa_url="http://127.0.0.1:9",  # nothing listens: messages are kept for later
-        pending_retry_seconds=3600,
-    )
-
-
-@dataclass
-class Person:
-    """A signed-in console user and an HTTP client carrying their cookie."""
-
-    account: Account
-    csrf: str
-    http: httpx.AsyncClient
-
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.get(path, **kwargs)
-
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        return await self.http.post(path, json=body or {}, headers={CSRF_HEADER: self.csrf})
-
-
-@dataclass
-class Desk:
-    app: FastAPI
-    services: Services
-    clients: list[httpx.AsyncClient]
-
-    def client(self, cookies: dict[str, str] | None = None) -> httpx.AsyncClient:
-        http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.app), base_url=BASE, cookies=cookies
-        )
-        self.clients.append(http)
-        return http
-
+class Desk(ConsoleApp):
     async def person(
         self,
         username: str,
@@ -87,11 +40,7 @@ class Desk:
         centre: str | None = "종로구 청운효자동 행정복지센터",
         region: str | None = "jongno",
     ) -> Person:
-        account = await self.services.accounts.create(
-            username, PASSWORD, f"이름 {username}", role, centre=centre, region=region
-        )
-        session = await self.services.accounts.start_session(account)
-        return Person(account, session.csrf_token, self.client({SESSION_COOKIE: session.token}))
+        return await self.sign_in(username, role, centre=centre, region=region)
 
     async def visit(self, staff: Person, **body: Any) -> str:
         response = await staff.post("/api/staff/sessions", {**CONSENT, **body})
@@ -105,14 +54,8 @@ class Desk:
 
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    app = create_app(_settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        clients: list[httpx.AsyncClient] = []
-        try:
-            yield Desk(app, app.state.services, clients)
-        finally:
-            for client in clients:
-                await client.aclose()
+    async with running(Desk, tmp_path) as desk:
+        yield desk
 
 
 # ---- consent and the start of a visit -------------------------------------------------

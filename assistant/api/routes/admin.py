@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
 
 from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import AdminSession, page_guard
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import AccountOut, account_out
 from assistant.handoff.stats import Containment, HandoffFigures, handoff_figures
 from assistant.store.base import utcnow
 from consoles import STATIC_DIR
@@ -28,25 +28,16 @@ page_router = APIRouter(include_in_schema=False)
 AdminPage = Annotated[WebSession, Depends(page_guard(Role.ADMIN))]
 
 
-class AccountOut(BaseModel):
+class AdminAccountOut(AccountOut):
     """A console account as the admin view lists it (no password hash, ever)."""
 
-    username: str
-    name: str
-    role: str
-    centre: str | None
-    region: str | None
     active: bool
     created_at: str
 
 
-def _account_out(account: Account) -> AccountOut:
-    return AccountOut(
-        username=account.username,
-        name=account.name,
-        role=account.role.value,
-        centre=account.centre,
-        region=account.region,
+def _account_out(account: Account) -> AdminAccountOut:
+    return AdminAccountOut(
+        **account_out(account).model_dump(),
         active=account.active,
         created_at=account.created_at.isoformat(),
     )
@@ -114,8 +105,8 @@ async def figures(
     return figures_json(found)
 
 
-@router.get("/accounts", response_model=list[AccountOut])
-async def accounts(_: AdminSession, services: ServicesDep) -> list[AccountOut]:
+@router.get("/accounts", response_model=list[AdminAccountOut])
+async def accounts(_: AdminSession, services: ServicesDep) -> list[AdminAccountOut]:
     """Every console account, by username."""
     return [_account_out(account) for account in await services.accounts.list_accounts()]
 

@@ -17,9 +17,10 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from assistant.accounts import Account, WebSession
+from assistant.accounts import WebSession
 from assistant.api.auth import NOT_SIGNED_IN, SESSION_COOKIE, AnySession, current_session
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import AccountOut, account_out
 from consoles import STATIC_DIR
 
 REQUESTED_WITH = "sotong"
@@ -45,31 +46,13 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class AccountOut(BaseModel):
-    username: str
-    name: str
-    role: str
-    centre: str | None
-    region: str | None
-
-
 class SignedIn(BaseModel):
     account: AccountOut
     csrf_token: str
 
 
-def _account_out(account: Account) -> AccountOut:
-    return AccountOut(
-        username=account.username,
-        name=account.name,
-        role=account.role.value,
-        centre=account.centre,
-        region=account.region,
-    )
-
-
 def _signed_in(session: WebSession) -> SignedIn:
-    return SignedIn(account=_account_out(session.account), csrf_token=session.csrf_token)
+    return SignedIn(account=account_out(session.account), csrf_token=session.csrf_token)
 
 
 class LoginLimiter:

@@ -16,18 +16,19 @@ shapes what the console receives and hides what it must not:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import InterpreterSession, page_guard, websocket_session
 from assistant.api.deps import ServicesDep, WsServicesDep
+from assistant.api.schemas import AccountOut, MessageText, account_out
+from assistant.api.sockets import run_until_first_ends
 from assistant.handoff import QueueEntry
 from assistant.handoff.service import (
     HANDOFF_QUEUE_TOPIC,
@@ -52,14 +53,6 @@ _FORWARDED_TYPES = frozenset({"changed", "message"})
 
 
 # ---- shapes ---------------------------------------------------------------------------
-class AccountOut(BaseModel):
-    username: str
-    name: str
-    role: str
-    centre: str | None
-    region: str | None
-
-
 class InterpreterOut(BaseModel):
     """The signed-in person as the queue sees them."""
 
@@ -135,14 +128,7 @@ class DetailOut(BaseModel):
 
 
 class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=1000)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the message is empty")
-        return value
+    text: MessageText = Field(min_length=1, max_length=1000)
 
 
 class VideoOut(BaseModel):
@@ -159,16 +145,6 @@ class DoneOut(BaseModel):
 
 
 # ---- conversions ----------------------------------------------------------------------
-def _account_out(account: Account) -> AccountOut:
-    return AccountOut(
-        username=account.username,
-        name=account.name,
-        role=account.role.value,
-        centre=account.centre,
-        region=account.region,
-    )
-
-
 async def _interpreter_out(services: Services, account: Account) -> InterpreterOut:
     person = await services.handoff.interpreter_for(account)
     return InterpreterOut(
@@ -242,7 +218,7 @@ def _detail_out(
 async def me(session: InterpreterSession, services: ServicesDep) -> MeOut:
     """Who is signed in, and whether the queue counts them as available."""
     return MeOut(
-        account=_account_out(session.account),
+        account=account_out(session.account),
         interpreter=await _interpreter_out(services, session.account),
     )
 
@@ -387,18 +363,9 @@ async def live(websocket: WebSocket, services: WsServicesDep) -> None:
                     return
                 await websocket.send_text("pong")
 
-    tasks = [asyncio.create_task(forward(q)) for _, q in queues]
-    tasks.append(asyncio.create_task(listen(session)))
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except WebSocketDisconnect:
-        pass
+        await run_until_first_ends(*(forward(q) for _, q in queues), listen(session))
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, Exception):
-                await task
         for topic, q in queues:
             services.push.unsubscribe(topic, q)
         log.debug("console.ws_closed", username=session.account.username)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.accounts import AuditEntry, Role, WebSession
 from assistant.api.auth import StaffSession, page_guard
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import ButtonOut, MessageText
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.privacy import mask_rrn
@@ -79,11 +80,6 @@ class WalkInOut(BaseModel):
     accessibility: dict[str, bool]
 
 
-class ButtonOut(BaseModel):
-    title: str
-    payload: str
-
-
 class MessageOut(BaseModel):
     """One message of a walk-in's transcript."""
 
@@ -102,15 +98,8 @@ class TranscriptOut(BaseModel):
 
 
 class MessageIn(BaseModel):
-    text: str = Field(min_length=1, max_length=1000)
+    text: MessageText = Field(min_length=1, max_length=1000)
     payload: str | None = Field(None, max_length=500)  # a quick reply the desk chose
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the message is empty")
-        return value
 
 
 class TurnOut(BaseModel):

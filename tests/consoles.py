@@ -1,0 +1,99 @@
+"""The whole gateway in process, with people signed in to its consoles.
+
+Shared by the interpreter console's and the staff desk's tests: a SQLite store, the
+real lifespan, accounts and routes; Rasa is not reachable (nothing listens on its port),
+so a citizen's message is kept and answered later and the bot is never needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from assistant.accounts import Account, Role
+from assistant.api.auth import CSRF_HEADER, SESSION_COOKIE
+from assistant.app import create_app
+from assistant.config import Settings
+from assistant.services import Services
+
+BASE = "http://testserver"
+PASSWORD = "correct horse battery staple"
+RRN = "900101-1234567"
+
+
+def console_settings(tmp_path: Path) -> Settings:
+    """Development settings under ``tmp_path``, with Rasa unreachable."""
+    return Settings(
+        _env_file=None,
+        env="development",
+        var_dir=tmp_path,
+        public_url="https://sotong.test",
+        rasa_url="http://127.0.0.1:9",  # nothing listens: messages are kept for later
+        pending_retry_seconds=3600,
+    )
+
+
+@dataclass
+class Person:
+    """A signed-in console user and an HTTP client carrying their cookie."""
+
+    account: Account
+    csrf: str
+    token: str
+    http: httpx.AsyncClient
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(path, **kwargs)
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return await self.http.post(path, json=body or {}, headers={CSRF_HEADER: self.csrf})
+
+
+@dataclass
+class ConsoleApp:
+    """The running app, its services, and the HTTP clients to close at the end."""
+
+    app: FastAPI
+    services: Services
+    clients: list[httpx.AsyncClient]
+
+    def client(self, cookies: dict[str, str] | None = None) -> httpx.AsyncClient:
+        """An HTTP client to the app (anonymous unless given cookies)."""
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=BASE, cookies=cookies
+        )
+        self.clients.append(http)
+        return http
+
+    async def sign_in(
+        self, username: str, role: Role, *, centre: str | None = None, region: str | None = None
+    ) -> Person:
+        """A new account, signed in."""
+        account = await self.services.accounts.create(
+            username, PASSWORD, f"이름 {username}", role, centre=centre, region=region
+        )
+        session = await self.services.accounts.start_session(account)
+        http = self.client({SESSION_COOKIE: session.token})
+        return Person(account, session.csrf_token, session.token, http)
+
+
+App = TypeVar("App", bound=ConsoleApp)
+
+
+@contextlib.asynccontextmanager
+async def running(kind: type[App], tmp_path: Path) -> AsyncIterator[App]:
+    """The gateway started (lifespan included) as ``kind``; its clients closed after."""
+    app = create_app(console_settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        console = kind(app, app.state.services, [])
+        try:
+            yield console
+        finally:
+            for client in console.clients:
+                await client.aclose()
