@@ -195,7 +195,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             call_control=CallControl.from_settings(settings),
             accounts=accounts,
             handoff=handoff,
-            video=SignallingHub(),
+            video=SignallingHub(
+                on_drop=lambda reason: metrics.video_frames_dropped.labels(reason).inc()
+            ),
             signing_key=key,
             engine=engine,
         )

@@ -101,6 +101,17 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.video_frames_dropped = Counter(
+            "sotong_video_frames_dropped_total",
+            "Video-call signalling frames not relayed, by reason (malformed, no peer, …).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.handoff_waiting = Gauge(
+            "sotong_handoff_waiting",
+            "Requests for a person waiting in the queue (refreshed by the upkeep loop).",
+            registry=self.registry,
+        )
         self.voice_reply_seconds = Histogram(
             "sotong_voice_reply_seconds",
             "End of the caller's speech to the first audio of the answer.",

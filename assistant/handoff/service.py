@@ -472,7 +472,9 @@ class HandoffService:
     async def refresh_positions(self) -> None:
         """Tell queued citizens where they are now: live in a web chat, by SMS when their
         place or wait changed materially (see ``_material``)."""
-        for entry in await self.queue.waiting():
+        waiting = await self.queue.waiting()
+        self._metrics.handoff_waiting.set(len(waiting))
+        for entry in waiting:
             try:
                 status = await self.status_of(entry)
                 self._push.publish(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -121,6 +122,7 @@ class SignallingHub:
         max_frame_bytes: int = MAX_FRAME_BYTES,
         max_sdp_bytes: int = MAX_SDP_BYTES,
         queue_size: int = DEFAULT_QUEUE_SIZE,
+        on_drop: Callable[[str], None] | None = None,
     ) -> None:
         self._rooms: dict[int, dict[str, SignallingConnection]] = {}
         self._max_frame_bytes = max_frame_bytes
@@ -128,6 +130,8 @@ class SignallingHub:
         self._queue_size = queue_size
         self.relayed = 0
         self.dropped: Counter[str] = Counter()
+        # Also told to the gateway's metrics (sotong_video_frames_dropped_total).
+        self._on_drop = on_drop
 
     def join(
         self, request_id: int, role: str, greeting: dict[str, Any] | None = None
@@ -213,10 +217,10 @@ class SignallingHub:
         if other is None:
             # Not an error: the other side has not joined yet; it negotiates afresh
             # when it does (both get "peer-joined").
-            self.dropped["no_peer"] += 1
+            self._count_drop("no_peer")
             return False
         if not other._push(message):
-            self.dropped["peer_closed"] += 1
+            self._count_drop("peer_closed")
             return False
         self.relayed += 1
         return True
@@ -241,8 +245,13 @@ class SignallingHub:
             return {"type": "bye"}, ""
         return None, "unknown_type"
 
-    def _drop(self, connection: SignallingConnection, reason: str) -> bool:
+    def _count_drop(self, reason: str) -> None:
         self.dropped[reason] += 1
+        if self._on_drop is not None:
+            self._on_drop(reason)
+
+    def _drop(self, connection: SignallingConnection, reason: str) -> bool:
+        self._count_drop(reason)
         connection.drops += 1
         if connection.drops <= _LOGGED_DROPS_PER_CONNECTION:
             log.warning(

@@ -104,6 +104,7 @@ class World:
     rasa: FakeRasa
     outputs: dict[str, Outbox]
     clock: ManualClock
+    metrics: Metrics
 
     async def conversation(self, channel: str = "webchat") -> str:
         conversation = await self.core.start(channel, address=f"{channel}-citizen")
@@ -134,7 +135,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     )
     core.attach_handoff(service)
     try:
-        yield World(core, service, queue, store, push, rasa, outputs, clock)
+        yield World(core, service, queue, store, push, rasa, outputs, clock, metrics)
     finally:
         await http.aclose()
         await queue.close()
@@ -295,6 +296,7 @@ async def test_sms_citizens_are_texted_only_when_their_place_improves_materially
 
     await world.service.refresh_positions()  # nothing changed
     assert world.outputs["sms"].sent == []
+    assert world.metrics.registry.get_sample_value("sotong_handoff_waiting") == 5
 
     for person, citizen in zip(people[:3], citizens[:3], strict=True):
         entry = await world.service.active(citizen)

@@ -195,11 +195,13 @@ async def test_well_formed_messages_are_relayed_to_the_other_side_only() -> None
     ],
 )
 async def test_malformed_messages_are_dropped_and_counted(frame: str | bytes, reason: str) -> None:
-    hub = SignallingHub()
+    told: list[str] = []
+    hub = SignallingHub(on_drop=told.append)  # the gateway counts them in /metrics
     person, citizen = hub.join(1, "person"), hub.join(1, "citizen")
     await drain(person), await drain(citizen)
     assert not hub.receive(person, frame)
     assert hub.dropped == {reason: 1}
+    assert told == [reason]
     assert person.drops == 1
     assert await drain(citizen) == []
     assert hub.relayed == 0
