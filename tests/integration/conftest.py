@@ -6,7 +6,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.stackutil import Stack
+from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack
+from tests.twilio_double import TwilioDouble
 
 
 class Citizen:
@@ -46,3 +47,12 @@ def gateway(stack: Stack) -> Iterator[httpx.Client]:
 @pytest.fixture
 def citizen(gateway: httpx.Client) -> Citizen:
     return Citizen(gateway)
+
+
+@pytest.fixture(scope="module")
+def twilio() -> Iterator[TwilioDouble]:
+    """Twilio's REST API on 127.0.0.1, with the stacks' own credentials: webhooks the
+    tests sign are accepted, and the gateway's REST calls (SMS, call updates) land here.
+    A module's own stack points SOTONG_TWILIO_API_URL at it."""
+    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
+        yield double

@@ -25,7 +25,7 @@ from assistant.accounts import Role, SqlAccountStore
 from assistant.config import to_async_url
 from assistant.store.migrate import upgrade
 from tests.integration.conftest import Citizen, texts
-from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
+from tests.stackutil import Stack, running_stack
 from tests.twilio_double import TwilioDouble
 from tests.twilio_wire import SMS_PATH, signed, sms_form
 
@@ -35,19 +35,12 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def double() -> Iterator[TwilioDouble]:
-    # The stack's own Twilio credentials: webhooks are signed and REST calls land here.
-    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def handoff_stack(
-    rasa_model: Path, tmp_path_factory: pytest.TempPathFactory, double: TwilioDouble
+    rasa_model: Path, tmp_path_factory: pytest.TempPathFactory, twilio: TwilioDouble
 ) -> Iterator[Stack]:
     var_dir = tmp_path_factory.mktemp("handoff-stack")
     env = {
-        "SOTONG_TWILIO_API_URL": double.url,
+        "SOTONG_TWILIO_API_URL": twilio.url,
         "SOTONG_OUTBOX_POLL_SECONDS": "0.2",
         "SOTONG_VOICE_PRELOAD": "false",  # no calls here
     }
@@ -196,12 +189,12 @@ def _sms(gateway: httpx.Client, phone: str, body: str) -> list[str]:
     return [m.text or "" for m in ET.fromstring(response.content).findall("Message")]
 
 
-def _texts_to(double: TwilioDouble, phone: str) -> list[str]:
-    return [m.body for m in double.received if m.to == phone]
+def _texts_to(twilio: TwilioDouble, phone: str) -> list[str]:
+    return [m.body for m in twilio.received if m.to == phone]
 
 
 def test_sms_citizen_is_handed_to_an_interpreter_and_back(
-    gateway: httpx.Client, interpreter: Interpreter, double: TwilioDouble, handoff_stack: Stack
+    gateway: httpx.Client, interpreter: Interpreter, twilio: TwilioDouble, handoff_stack: Stack
 ) -> None:
     phone = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
     interpreter.post("/availability", {"available": True})
@@ -211,10 +204,10 @@ def test_sms_citizen_is_handed_to_an_interpreter_and_back(
 
     conversation_id = _conversation_of(handoff_stack, phone)
     request_id = interpreter.take(conversation_id)
-    _eventually(lambda: any("김수어 님이 연결되었습니다" in t for t in _texts_to(double, phone)))
+    _eventually(lambda: any("김수어 님이 연결되었습니다" in t for t in _texts_to(twilio, phone)))
 
     interpreter.post(f"/requests/{request_id}/messages", {"text": "문자로 도와드릴게요."})
-    _eventually(lambda: "문자로 도와드릴게요." in _texts_to(double, phone))
+    _eventually(lambda: "문자로 도와드릴게요." in _texts_to(twilio, phone))
 
     # While the interpreter holds the conversation the bot does not answer the text.
     assert _sms(gateway, phone, "네 고맙습니다") == []
@@ -222,7 +215,7 @@ def test_sms_citizen_is_handed_to_an_interpreter_and_back(
 
     closed = interpreter.post(f"/requests/{request_id}/close", {"notes": None, "hand_back": True})
     assert closed.status_code == 200, closed.text
-    _eventually(lambda: any("다시 소통이 도와드립니다" in t for t in _texts_to(double, phone)))
+    _eventually(lambda: any("다시 소통이 도와드립니다" in t for t in _texts_to(twilio, phone)))
 
     answer = "\n".join(_sms(gateway, phone, "기초연금 신청하고 싶어요"))
     assert "기초연금" in answer

@@ -24,7 +24,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.media_streams_peer import TwilioMediaPeer, signed_headers, websocket_url
-from tests.stackutil import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
+from tests.stackutil import PUBLIC_URL, TWILIO_AUTH_TOKEN, Stack, running_stack
 from tests.twilio_double import TwilioDouble
 from tests.twilio_wire import VOICE_PATH, call_form
 from tests.voice_audio import espeak_pcm8k
@@ -35,12 +35,6 @@ pytestmark = pytest.mark.rasa
 
 TRANSFER_TO = "+82221001234"
 CALLER = "+821055501234"
-
-
-@pytest.fixture(scope="module")
-def twilio() -> Iterator[TwilioDouble]:
-    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
-        yield double
 
 
 @pytest.fixture(scope="module")
