@@ -97,6 +97,10 @@ def run() -> None:
     typer.secho(
         f"[sotong] web chat: {url}   API docs: {url}docs   readiness: {url}readyz", fg="green"
     )
+    typer.echo(
+        f"[sotong] consoles: {url}interpreter  {url}staff  {url}admin "
+        "(accounts: sotong accounts create --help)"
+    )
     typer.echo("[sotong] Rasa loads its model in about 20 s; /readyz says when. Ctrl-C stops all.")
     try:
         uvicorn.run(
