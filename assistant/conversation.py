@@ -84,11 +84,21 @@ class ConversationCore:
         log.info("conversation.started", conversation_id=conversation.id, channel=channel)
         return conversation
 
+    async def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation, or None."""
+        return await self._store.get_conversation(conversation_id)
+
     async def set_language(self, conversation_id: str, language: Language) -> None:
         """The citizen chose a language outside a message (a keypad menu, a setting)."""
         async with self._lock(conversation_id):
             await self._store.set_language(conversation_id, language)
         log.info("conversation.language", conversation_id=conversation_id, language=language)
+
+    async def set_accessibility(self, conversation_id: str, accessibility: dict[str, Any]) -> None:
+        """The citizen changed a setting that shapes answers (easy read) or needs."""
+        async with self._lock(conversation_id):
+            await self._store.set_accessibility(conversation_id, accessibility)
+        log.info("conversation.accessibility", conversation_id=conversation_id)
 
     async def handle(self, message: IncomingMessage) -> TurnResult:
         """Answer one citizen message."""

@@ -48,6 +48,15 @@ class SessionIn(BaseModel):
 class SessionOut(BaseModel):
     session_id: str
     language: str
+    accessibility: dict[str, Any] = Field(default_factory=dict)
+
+
+class SessionPatch(BaseModel):
+    """Settings the citizen changes during a conversation (omitted ones stay)."""
+
+    language: Literal["ko", "en"] | None = None
+    # Merged into what is kept: {"easy_read": true} shapes the bot's answers.
+    accessibility: dict[str, bool] | None = Field(None, max_length=16)
 
 
 class MessageIn(BaseModel):
@@ -68,6 +77,7 @@ class TurnOut(BaseModel):
 class TranscriptOut(BaseModel):
     session_id: str
     language: str
+    accessibility: dict[str, Any] = Field(default_factory=dict)
     messages: list[MessageOut]
 
 
@@ -114,7 +124,29 @@ async def create_session(body: SessionIn, core: CoreDep) -> SessionOut:
     conversation = await core.start(
         CHANNEL, address="web", language=body.language, accessibility=body.accessibility
     )
-    return SessionOut(session_id=conversation.id, language=conversation.language)
+    return SessionOut(
+        session_id=conversation.id,
+        language=conversation.language,
+        accessibility=conversation.accessibility,
+    )
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionOut)
+async def update_session(session_id: SessionId, body: SessionPatch, core: CoreDep) -> SessionOut:
+    """Change the conversation's language or settings (easy read) between messages."""
+    conversation = await core.get(session_id)
+    if conversation is None:
+        raise HTTPException(404, "no such session")
+    if body.language is not None and body.language != conversation.language:
+        await core.set_language(session_id, body.language)
+    if body.accessibility is not None:
+        merged = {**conversation.accessibility, **body.accessibility}
+        await core.set_accessibility(session_id, merged)
+    updated = await core.get(session_id)
+    assert updated is not None
+    return SessionOut(
+        session_id=session_id, language=updated.language, accessibility=updated.accessibility
+    )
 
 
 @router.post("/sessions/{session_id}/messages", response_model=TurnOut)
@@ -153,6 +185,7 @@ async def transcript(
     return TranscriptOut(
         session_id=session_id,
         language=conversation.language,
+        accessibility=conversation.accessibility,
         messages=[_turn_out(t) for t in turns],
     )
 

@@ -39,6 +39,12 @@ def wants_short_form(tracker: Tracker) -> bool:
     return current_channel(tracker) in SHORT_FORM_CHANNELS
 
 
+def wants_easy_read(tracker: Tracker) -> bool:
+    """The citizen chose easy read (web chat setting): one short step per message."""
+    accessibility = message_metadata(tracker).get("accessibility") or {}
+    return isinstance(accessibility, dict) and accessibility.get("easy_read") is True
+
+
 class ActionReadMessageContext(Action):
     """Custom slot mapping: copy language and channel from the message metadata.
 

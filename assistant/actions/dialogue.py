@@ -8,7 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, message_metadata, wants_short_form
+from assistant.actions.context import (
+    current_language,
+    message_metadata,
+    wants_easy_read,
+    wants_short_form,
+)
 from assistant.actions.routing import (
     SIGN_LANGUAGE_SERVICE,
     asks_for_sign_language,
@@ -88,7 +93,12 @@ class ActionOfferChoices(Action):
         named = services_in_message(tracker.latest_message or {}, self._catalog)
         if named:
             return utter_services(
-                dispatcher, self._catalog, named, language, wants_short_form(tracker)
+                dispatcher,
+                self._catalog,
+                named,
+                language,
+                wants_short_form(tracker),
+                wants_easy_read(tracker),
             )
         candidates = clarification_candidates(tracker.latest_message or {}, self._catalog)
         if not candidates:

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, wants_short_form
+from assistant.actions.context import current_language, wants_easy_read, wants_short_form
 from assistant.catalog import Catalog, Service
 from assistant.catalog.nlu_export import service_for_intent
 from assistant.catalog.schema import Language
@@ -83,6 +83,40 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
     return found
 
 
+# Easy read: a pictogram opens each step, so a reader who reads little can find it again.
+# The pictogram is followed by a space; pages may hide it from screen readers.
+_PICTOGRAMS: dict[str, str] = {
+    "what": "📄",
+    "deadline": "📅",
+    "who": "🙋",
+    "documents": "🧾",
+    "fee": "💰",
+    "how": "🏢",
+    "time": "⏳",
+}
+
+
+def easy_read_steps(service: Service, language: Language) -> list[str]:
+    """The answer as easy-read steps, one per message: what it is, then each part with
+    its pictogram and label; documents one per line."""
+    name = service.name.get(language)
+    steps = [f"{_PICTOGRAMS['what']} {name}\n{service.summary.get(language)}"]
+    parts: list[tuple[str, str]] = []
+    if service.deadline is not None:
+        parts.append(("deadline", service.deadline.describe(language)))
+    parts += [
+        ("who", service.who_can_apply.get(language)),
+        ("documents", "\n".join(f"- {d}" for d in service.documents.get(language))),
+        ("fee", service.fee.get(language)),
+        ("how", service.how_to_apply.get(language)),
+        ("time", service.processing_time.get(language)),
+    ]
+    for key, text in parts:
+        separator = "\n" if key == "documents" else " "
+        steps.append(f"{_PICTOGRAMS[key]} {_LABELS[key][language]}:{separator}{text}")
+    return steps
+
+
 def answer_for_channel(service: Service, language: Language, short: bool) -> str:
     """The short form on SMS and voice, the full description elsewhere."""
     if short:
@@ -96,10 +130,18 @@ def utter_services(
     service_ids: list[str],
     language: Language,
     short: bool,
+    easy_read: bool = False,
 ) -> list[EventType]:
-    """Answer each known service in order; the last one becomes the ``service`` slot."""
+    """Answer each known service in order; the last one becomes the ``service`` slot.
+
+    Easy read (a web chat setting) wins over the short form: one step per message.
+    """
     answered = [s for s in (catalog.get(i) for i in service_ids) if s is not None]
     for service in answered:
+        if easy_read:
+            for step in easy_read_steps(service, language):
+                dispatcher.utter_message(text=step)
+            continue
         dispatcher.utter_message(text=answer_for_channel(service, language, short))
     return [SlotSet("service", answered[-1].id)] if answered else []
 
@@ -121,7 +163,9 @@ class ActionAnswerService(Action):
         known = services_in_message(tracker.latest_message or {}, self._catalog)
         if not known and isinstance(tracker.get_slot("service"), str):
             known = [tracker.get_slot("service")]  # "and how much is it?" after an answer
-        events = utter_services(dispatcher, self._catalog, known, language, short)
+        events = utter_services(
+            dispatcher, self._catalog, known, language, short, wants_easy_read(tracker)
+        )
         if not events:
             dispatcher.utter_message(response="utter_ask_which_service")
             return [SlotSet("service", None)] if tracker.get_slot("service") else []

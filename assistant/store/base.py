@@ -70,6 +70,12 @@ class ConversationStore(abc.ABC):
         """Remember the conversation's language."""
         await self._update_conversation(conversation_id, language=language, updated_at=utcnow())
 
+    async def set_accessibility(self, conversation_id: str, accessibility: dict[str, Any]) -> None:
+        """Replace the conversation's accessibility needs and settings (easy read, …)."""
+        await self._update_conversation(
+            conversation_id, accessibility=dict(accessibility), updated_at=utcnow()
+        )
+
     async def set_last_buttons(self, conversation_id: str, buttons: tuple[Button, ...]) -> None:
         """Remember the quick replies last offered (digits on SMS and voice choose them)."""
         await self._update_conversation(conversation_id, last_buttons=buttons, updated_at=utcnow())

@@ -173,3 +173,22 @@ def test_every_catalog_service_is_reachable_in_both_languages(gateway: httpx.Cli
         if f"[{service.name.en}]" not in texts(english.say(f"tell me about {service.name.en}")):
             missed.append((service.id, "en"))
     assert not missed, missed
+
+
+def test_easy_read_setting_and_language_change_during_a_session(
+    gateway: httpx.Client, citizen: Citizen
+) -> None:
+    path = f"/api/webchat/sessions/{citizen.session_id}"
+    changed = gateway.patch(path, json={"accessibility": {"easy_read": True}})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["accessibility"] == {"easy_read": True}
+    steps = [m["text"] for m in citizen.say("주민등록등본 떼려고 하는데요")["messages"]]
+    assert steps[0].startswith("📄 주민등록표 등본·초본 발급")
+    assert any(step.startswith("🧾 준비할 것:") for step in steps)
+
+    english = gateway.patch(path, json={"language": "en"}).json()
+    assert english["language"] == "en" and english["accessibility"] == {"easy_read": True}
+    transcript = gateway.get(path + "/messages").json()
+    assert transcript["language"] == "en" and transcript["accessibility"]["easy_read"]
+    assert gateway.patch("/api/webchat/sessions/" + "0" * 32, json={}).status_code == 404
+    assert gateway.patch(path, json={"language": "fr"}).status_code == 422
