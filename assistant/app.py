@@ -40,7 +40,7 @@ from assistant.store.migrate import upgrade
 from assistant.store.sql import create_engine
 from assistant.video.signalling import SignallingHub
 from assistant.video.tokens import join_path
-from channels import video, webchat
+from channels import video, webchat, webchat_speech
 from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
 from channels.voice import adapter as voice_adapter
@@ -238,12 +238,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return settings.max_action_body_bytes
         if path.startswith("/webhooks/twilio/"):
             return settings.max_twilio_body_bytes
+        if path.startswith("/api/webchat/sessions/") and path.endswith("/speech"):
+            return webchat_speech.MAX_AUDIO_BYTES  # up to 30 s of the citizen's voice
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.include_router(health.router)
     app.include_router(actions.router)
     app.include_router(webchat.router)
+    app.include_router(webchat_speech.router)
     app.include_router(sms_adapter.router)
     app.include_router(sms_status.router)
     app.include_router(voice_adapter.router)
