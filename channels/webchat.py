@@ -38,6 +38,9 @@ class MessageOut(BaseModel):
     text: str
     buttons: list[ButtonOut] = []
     created_at: str | None = None
+    # The page's own id of a citizen's message: a reload or reconnect matches it with
+    # the copy the page still holds (an answer lost on the way is not shown twice).
+    client_message_id: str | None = None
 
 
 class SessionIn(BaseModel):
@@ -103,6 +106,7 @@ def _turn_out(turn: Turn) -> MessageOut:
         text=turn.text,
         buttons=[ButtonOut(title=b.title, payload=b.payload) for b in turn.buttons],
         created_at=turn.created_at.isoformat(),
+        client_message_id=turn.client_message_id,
     )
 
 
