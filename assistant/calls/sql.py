@@ -19,11 +19,7 @@ from assistant.calls.base import CallStore
 from assistant.calls.models import CallRow
 from assistant.calls.records import CallRecord, CallStatus
 from assistant.store.base import utcnow
-from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
-
-
-def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
-    return aware(value) if value is not None else None
+from assistant.store.sql import as_utc, create_engine, maybe_aware, probe, rowcount
 
 
 def _bind(value: Any) -> Any:
@@ -38,14 +34,14 @@ def _record(row: CallRow) -> CallRecord:
         called=row.called,
         conversation_id=row.conversation_id,
         language=row.language,
-        started_at=_maybe_aware(row.started_at),
-        ended_at=_maybe_aware(row.ended_at),
+        started_at=maybe_aware(row.started_at),
+        ended_at=maybe_aware(row.ended_at),
         duration_seconds=row.duration_seconds,
         outcome=row.outcome,
         turns=int(row.turns or 0),
         handoff=bool(row.handoff),
-        created_at=_maybe_aware(row.created_at),
-        updated_at=_maybe_aware(row.updated_at),
+        created_at=maybe_aware(row.created_at),
+        updated_at=maybe_aware(row.updated_at),
     )
 
 

@@ -49,7 +49,7 @@ from assistant.handoff.records import (
     parse_state,
 )
 from assistant.store.base import utcnow
-from assistant.store.sql import as_utc, aware, create_engine, probe, rowcount
+from assistant.store.sql import as_utc, aware, create_engine, maybe_aware, probe, rowcount
 
 T = handoff_requests.c
 
@@ -66,10 +66,6 @@ def _values(states: Sequence[QueueState]) -> list[str]:
     for state in states:
         out.extend(WAITING_VALUES if state is QueueState.WAITING else (state.value,))
     return out
-
-
-def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
-    return aware(value) if value is not None else None
 
 
 def _bind(value: Any) -> Any:
@@ -91,15 +87,15 @@ def _entry(row: Any) -> QueueEntry:
         region=row.region,
         offered_to=row.offered_to,
         accepted_by=row.accepted_by,
-        offered_at=_maybe_aware(row.offered_at),
-        accepted_at=_maybe_aware(row.accepted_at),
-        session_started_at=_maybe_aware(row.session_started_at),
-        ended_at=_maybe_aware(row.ended_at),
-        updated_at=_maybe_aware(row.updated_at),
+        offered_at=maybe_aware(row.offered_at),
+        accepted_at=maybe_aware(row.accepted_at),
+        session_started_at=maybe_aware(row.session_started_at),
+        ended_at=maybe_aware(row.ended_at),
+        updated_at=maybe_aware(row.updated_at),
         outcome=row.outcome,
         notes=row.notes,
         contact=row.contact,
-        scheduled_for=_maybe_aware(row.scheduled_for),
+        scheduled_for=maybe_aware(row.scheduled_for),
         requested_by=row.requested_by,
         told_position=row.told_position,
         told_wait_minutes=row.told_wait_minutes,

@@ -20,14 +20,10 @@ from assistant.sms.base import SmsStateStore
 from assistant.sms.models import SmsMessageRow, SmsNumberRow
 from assistant.sms.records import MessageRecord, MessageStatus, NumberState
 from assistant.store.base import StoreError, utcnow
-from assistant.store.sql import aware, create_engine, probe, rowcount
+from assistant.store.sql import aware, create_engine, maybe_aware, probe, rowcount
 
 # Taking a page retries its compare-and-set this often before giving up.
 _CAS_ATTEMPTS = 5
-
-
-def _maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
-    return aware(value) if value is not None else None
 
 
 def _number(row: SmsNumberRow) -> NumberState:
@@ -36,8 +32,8 @@ def _number(row: SmsNumberRow) -> NumberState:
         opted_out=bool(row.opted_out),
         provider_blocked=bool(row.provider_blocked),
         restart_hint_sent=bool(row.restart_hint_sent),
-        opted_out_at=_maybe_aware(row.opted_out_at),
-        opted_in_at=_maybe_aware(row.opted_in_at),
+        opted_out_at=maybe_aware(row.opted_out_at),
+        opted_in_at=maybe_aware(row.opted_in_at),
         pages=tuple(tuple(page) for page in row.pages or []),
     )
 
@@ -50,7 +46,7 @@ def _message(row: SmsMessageRow) -> MessageRecord:
         messages=tuple(row.messages or ()),
         outcome=row.outcome,
         claimed_at=aware(row.claimed_at),
-        completed_at=_maybe_aware(row.completed_at),
+        completed_at=maybe_aware(row.completed_at),
     )
 
 

@@ -29,6 +29,11 @@ def aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def maybe_aware(value: dt.datetime | None) -> dt.datetime | None:
+    """``aware`` for a nullable column."""
+    return aware(value) if value is not None else None
+
+
 def as_utc(value: dt.datetime) -> dt.datetime:
     """A datetime to bind: SQLite would drop an offset without converting, so bind UTC."""
     return value.astimezone(dt.UTC)
