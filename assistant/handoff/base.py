@@ -55,6 +55,19 @@ def _check_interpreter(interpreter: Interpreter) -> None:
             raise ValueError("working hours are minutes of the day (0 to 1440)")
 
 
+def wait_for_place(
+    place: int, people: Sequence[Interpreter], now: dt.datetime, minutes_per_session: int
+) -> dt.timedelta | None:
+    """The wait at ``place`` with ``people`` (those with the request's skill): None if none
+    of them is available and on duty at ``now`` (see ``HandoffQueue.estimated_wait``)."""
+    if minutes_per_session <= 0:
+        raise ValueError("minutes_per_session must be positive")
+    serving = [p for p in people if p.available and p.capacity > 0 and p.on_duty(now)]
+    if not serving:
+        return None
+    return dt.timedelta(minutes=math.ceil(place / len(serving)) * minutes_per_session)
+
+
 class HandoffQueue(abc.ABC):
     """The queue of handoff requests and the people who take them."""
 
@@ -151,15 +164,8 @@ class HandoffQueue(abc.ABC):
         place = await self.position(request_id)
         if entry is None or place is None:
             return None
-        now = self._clock()
-        people = [
-            p
-            for p in await self.interpreters(entry.skill)
-            if p.available and p.capacity > 0 and p.on_duty(now)
-        ]
-        if not people:
-            return None
-        return dt.timedelta(minutes=math.ceil(place / len(people)) * minutes_per_session)
+        people = await self.interpreters(entry.skill)
+        return wait_for_place(place, people, self._clock(), minutes_per_session)
 
     async def active_for_conversation(self, conversation_id: str) -> QueueEntry | None:
         """The conversation's newest request still queued or held, or None."""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from assistant.handoff.base import HELD, QUEUED, HandoffQueue
+from assistant.handoff.base import HELD, QUEUED, HandoffQueue, wait_for_place
 from assistant.handoff.records import (
     CONTACT_CALLBACK,
     CONTACT_VIDEO,
@@ -252,7 +252,8 @@ class HandoffService:
         people = await self.queue.interpreters(entry.skill)
         on_duty = any(p.on_duty(now) for p in people)
         position = await self.queue.position(entry.id)
-        wait = await self.queue.estimated_wait(entry.id, self._minutes)
+        # From what is read already (estimated_wait would read both again).
+        wait = None if position is None else wait_for_place(position, people, now, self._minutes)
         return QueueStatus(
             request_id=entry.id,
             state=entry.state,
