@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from assistant.handoff.base import QUEUED
+from assistant.handoff.service import COMMAND_PREFIX, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
@@ -173,9 +175,6 @@ class ConversationCore:
         that person. A cancel / call-back / video choice about a queued request is the
         gateway's to answer (exact, and no retraining when it changes).
         """
-        from assistant.handoff.base import QUEUED
-        from assistant.handoff.service import COMMAND_PREFIX, handoff_command
-
         assert self._handoff is not None
         entry = await self._handoff.active(conversation.id)
         if entry is not None and entry.state not in QUEUED:

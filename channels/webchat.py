@@ -141,16 +141,14 @@ async def update_session(session_id: SessionId, body: SessionPatch, core: CoreDe
     conversation = await core.get(session_id)
     if conversation is None:
         raise HTTPException(404, "no such session")
+    language = body.language or conversation.language
     if body.language is not None and body.language != conversation.language:
         await core.set_language(session_id, body.language)
+    accessibility = conversation.accessibility
     if body.accessibility is not None:
-        merged = {**conversation.accessibility, **body.accessibility}
-        await core.set_accessibility(session_id, merged)
-    updated = await core.get(session_id)
-    assert updated is not None
-    return SessionOut(
-        session_id=session_id, language=updated.language, accessibility=updated.accessibility
-    )
+        accessibility = {**accessibility, **body.accessibility}
+        await core.set_accessibility(session_id, accessibility)
+    return SessionOut(session_id=session_id, language=language, accessibility=accessibility)
 
 
 @router.post("/sessions/{session_id}/messages", response_model=TurnOut)

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
@@ -575,8 +575,6 @@ def _visible_to(entry: QueueEntry, username: str) -> bool:
 
 
 def _masked(turn: Turn) -> Turn:
-    from dataclasses import replace
-
     return replace(turn, text=mask_rrn(turn.text))
 
 

@@ -36,7 +36,6 @@ from assistant.handoff.service import (
     SessionDetail,
     person_topic,
 )
-from assistant.privacy import mask_rrn
 from assistant.services import Services
 from assistant.store import Turn, TurnDirection
 from assistant.store.base import utcnow
@@ -190,9 +189,8 @@ def _turn_out(turn: Turn) -> TurnOut:
         id=turn.id,
         sender=sender,
         author=turn.author,
-        # The store masks citizens' messages on the way in; masking again here keeps
-        # every text a console shows masked whatever path it took.
-        text=mask_rrn(turn.text),
+        # Masked by HandoffService.detail (and by the store on the way in).
+        text=turn.text,
         created_at=turn.created_at.isoformat(),
     )
 
