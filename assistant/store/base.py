@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from assistant.privacy import mask_rrn
@@ -36,6 +37,11 @@ def utcnow() -> dt.datetime:
 class ConversationStore(abc.ABC):
     """Conversations, their transcripts and handoff requests."""
 
+    def __init__(self, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        # Every timestamp this store writes comes from one clock, so a test can move
+        # it by hand together with the queue and services that compare against it.
+        self._clock = clock
+
     # ---- conversations -------------------------------------------------------------
     async def start_conversation(
         self,
@@ -45,7 +51,7 @@ class ConversationStore(abc.ABC):
         accessibility: dict[str, Any] | None = None,
     ) -> Conversation:
         """Create a conversation; its id is also the Rasa sender id."""
-        now = utcnow()
+        now = self._clock()
         conversation = Conversation(
             id=uuid.uuid4().hex,
             channel=channel,
@@ -68,17 +74,21 @@ class ConversationStore(abc.ABC):
 
     async def set_language(self, conversation_id: str, language: str) -> None:
         """Remember the conversation's language."""
-        await self._update_conversation(conversation_id, language=language, updated_at=utcnow())
+        await self._update_conversation(
+            conversation_id, language=language, updated_at=self._clock()
+        )
 
     async def set_accessibility(self, conversation_id: str, accessibility: dict[str, Any]) -> None:
         """Replace the conversation's accessibility needs and settings (easy read, …)."""
         await self._update_conversation(
-            conversation_id, accessibility=dict(accessibility), updated_at=utcnow()
+            conversation_id, accessibility=dict(accessibility), updated_at=self._clock()
         )
 
     async def set_last_buttons(self, conversation_id: str, buttons: tuple[Button, ...]) -> None:
         """Remember the quick replies last offered (digits on SMS and voice choose them)."""
-        await self._update_conversation(conversation_id, last_buttons=buttons, updated_at=utcnow())
+        await self._update_conversation(
+            conversation_id, last_buttons=buttons, updated_at=self._clock()
+        )
 
     # ---- transcript ----------------------------------------------------------------
     async def record_inbound(
@@ -108,7 +118,7 @@ class ConversationStore(abc.ABC):
             buttons=(),
             client_message_id=client_message_id,
             reply_to=None,
-            created_at=utcnow(),
+            created_at=self._clock(),
         )
         if turn is None:  # lost a race with the same client_message_id
             existing = await self._find_turn_by_client_id(conversation_id, client_message_id or "")
@@ -138,7 +148,7 @@ class ConversationStore(abc.ABC):
             buttons=buttons,
             client_message_id=None,
             reply_to=reply_to,
-            created_at=utcnow(),
+            created_at=self._clock(),
             author=author,
         )
         if turn is None:
@@ -180,7 +190,7 @@ class ConversationStore(abc.ABC):
             language=language,
             accessibility=dict(accessibility or {}),
             status="waiting",  # the handoff queue's first state (assistant/handoff)
-            created_at=utcnow(),
+            created_at=self._clock(),
         )
 
     async def handoff_requests(self, conversation_id: str) -> list[HandoffRequest]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import CursorResult, event, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from assistant.store.base import ConversationStore, StoreError
+from assistant.store.base import ConversationStore, StoreError, utcnow
 from assistant.store.models import ConversationRow, HandoffRequestRow, TurnRow
 from assistant.store.records import (
     Button,
@@ -132,14 +133,15 @@ def create_engine(url: str) -> AsyncEngine:
 class SqlConversationStore(ConversationStore):
     """ConversationStore on SQLAlchemy 2 (async)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        super().__init__(clock)
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str) -> SqlConversationStore:
-        """Build a store for an async database URL."""
-        return cls(create_engine(url))
+    def from_url(cls, url: str, clock: Callable[[], dt.datetime] = utcnow) -> SqlConversationStore:
+        """Build a store for an async database URL (``clock`` is for tests)."""
+        return cls(create_engine(url), clock)
 
     async def ping(self) -> None:
         await probe(self._engine, "store", "SELECT 1 FROM conversations LIMIT 1")

@@ -53,8 +53,10 @@ def url(migrated_url: str) -> str:
 
 
 @pytest.fixture
-async def store(url: str) -> AsyncIterator[ConversationStore]:
-    conversations = SqlConversationStore.from_url(url)
+async def store(url: str, clock: ManualClock) -> AsyncIterator[ConversationStore]:
+    # The same hand-moved clock as the queue: a request's age is the queue's "now"
+    # minus the time the conversation store wrote, so both must read one clock.
+    conversations = SqlConversationStore.from_url(url, clock=clock)
     try:
         yield conversations
     finally:
@@ -204,13 +206,16 @@ async def test_changes_from_accepted_and_in_session(
     assert entry is not None and entry.state is QueueState.IN_SESSION
 
 
-async def test_final_states_never_change(queue: HandoffQueue, store: ConversationStore) -> None:
+async def test_final_states_never_change(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
     await people(queue, PARK)
     resolved, abandoned, expired = await ask(store), await ask(store), await ask(store)
     assert await queue.accept(resolved, "park") is not None
     assert await queue.resolve(resolved, "park")
     assert await queue.abandon(abandoned)
     await queue.route(expired, skill=SKILL_KSL)  # not taken by the others below
+    clock.advance(1)  # "older than now": queued a second ago
     expired_ids = await queue.expire(dt.timedelta(0))
     assert expired_ids == [expired]
     for rid in (resolved, abandoned, expired):
@@ -278,7 +283,7 @@ async def test_expire_takes_only_old_queued_requests(
 ) -> None:
     await people(queue, PARK)
     old, offered_old, held = await ask(store), await ask(store), await ask(store)
-    await asyncio.sleep(0.01)
+    clock.advance(1)
     young = await ask(store)
     assert await queue.offer(offered_old, "park")
     assert await queue.accept(held, "park") is not None

@@ -122,7 +122,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
     await asyncio.to_thread(upgrade, url)
     clock = ManualClock(T0)
-    store = SqlConversationStore.from_url(url)
+    store = SqlConversationStore.from_url(url, clock=clock)
     queue = SqlHandoffQueue.from_url(url, clock=clock)
     rasa = FakeRasa()
     http = httpx.AsyncClient(transport=httpx.MockTransport(rasa.handle))
