@@ -3,11 +3,21 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv/bin
 
-.PHONY: help setup run test lint train bench nlu-report clean
+.PHONY: help setup run test test-clock lint train bench nlu-report clean
+
+# No test may depend on the day or hour it runs (a fixed date once went off on 2026-12-01).
+# `make test` runs the unit tests a second time with the wall clock moved to an instant
+# that is the opposite of a working day on every count: a Sunday, half past midnight in
+# Seoul (before 9 am reminders and every opening hour; still Saturday in UTC), New Year's
+# Day in Seoul but not in UTC, years ahead of every date written in a test.
+CLOCK_CHECK_AT := 2034-01-01 00:30 KST
+# `make test-clock` runs the whole suite at each of these instead (about 40 minutes).
+CLOCK_INSTANTS := "2027-03-01 00:30 KST" "2027-03-01 08:59 KST" "2027-02-28 18:01 KST" "2030-01-01 00:00 KST"
 
 help:
 	@echo "make run    set up what is missing, train the model if its data changed, start everything"
 	@echo "make test   set up what is missing, run every test"
+	@echo "make test-clock  the whole suite at four shifted wall-clock instants"
 	@echo "make lint   ruff and mypy"
 	@echo "make bench  benchmarks (bench/), printing figures"
 	@echo "make nlu-report  service-identification accuracy and Rasa cross-validation"
@@ -22,6 +32,12 @@ test: setup
 	@$(VENV)/ruff check .
 	@$(VENV)/mypy
 	@$(VENV)/python -m pytest -ra $(PYTEST_ARGS)
+	@scripts/shifted-clock.sh "$(CLOCK_CHECK_AT)" $(VENV)/python -m pytest -q -p no:cacheprovider tests/unit
+
+test-clock: setup
+	@for instant in $(CLOCK_INSTANTS); do \
+		scripts/shifted-clock.sh "$$instant" $(VENV)/python -m pytest -q -ra -p no:cacheprovider $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: setup
 	@$(VENV)/ruff check .
