@@ -5,7 +5,11 @@ Rules (from easy-read practice for Korean and English public information):
 - a Korean sentence is at most ``MAX_KO_SENTENCE_CHARS`` characters, an English one at
   most ``MAX_EN_SENTENCE_WORDS`` words;
 - a service's short form (SMS and voice) fits ``MAX_SHORT_SEGMENTS`` SMS segments;
-- a Rasa response fits ``MAX_RESPONSE_SEGMENTS`` SMS segments.
+- a Rasa response fits ``MAX_RESPONSE_SEGMENTS`` SMS segments;
+- a text never asks the citizen to send one of the words carriers reserve (Twilio:
+  STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, START, UNSTOP, YES, HELP, INFO) for
+  anything but what the carrier does with it: "To cancel, send CANCEL" unsubscribes the
+  number from every message instead.
 """
 
 from __future__ import annotations
@@ -36,6 +40,21 @@ _GSM7 = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€")
+
+# The message a text asks the citizen to send: quoted ("send 'cancel request'") or
+# written in capitals ("reply STOP", "send CANCEL REQUEST").
+_ASKED_TO_SEND = re.compile(
+    r"\b(?:[Ss]end|[Rr]eply|[Tt]ext|[Tt]ype|[Ww]rite)\s+(?:us\s+)?"
+    r"(?:[\"'“‘]([^\"'”’]+)[\"'”’]|([A-Z]{2,}(?:\s+[A-Z]{2,})*)\b)"
+)
+# Words carriers act on by themselves (Twilio's reserved keywords).
+CARRIER_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+    | {"START", "UNSTOP", "YES", "HELP", "INFO"}
+)
+# The words a text may ask for, each with a word its sentence must use to show that it
+# means what the carrier does ("To stop, reply STOP."); every other one is refused.
+_CARRIER_MEANING = {"STOP": "stop", "START": "again", "HELP": "help"}
 
 
 @dataclass(frozen=True)
@@ -80,6 +99,7 @@ def lint_text(item: Text) -> list[Finding]:
     """Every rule ``item`` breaks."""
     findings: list[Finding] = []
     for sentence in sentences(item.text):
+        findings.extend(_carrier_word_findings(item.source, sentence))
         if _HANGUL.search(sentence):
             if len(sentence) > MAX_KO_SENTENCE_CHARS:
                 findings.append(
@@ -109,6 +129,21 @@ def lint_text(item: Text) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _carrier_word_findings(source: str, sentence: str) -> Iterator[Finding]:
+    for match in _ASKED_TO_SEND.finditer(sentence):
+        word = " ".join((match.group(1) or match.group(2)).split()).upper()
+        if word not in CARRIER_WORDS:
+            continue
+        meaning = _CARRIER_MEANING.get(word)
+        rest = (sentence[: match.start()] + sentence[match.end() :]).lower()
+        if meaning is None or meaning not in rest:
+            yield Finding(
+                source,
+                f"asks the citizen to send {word}, a word carriers reserve "
+                f"(it would not do what the sentence says): {sentence!r}",
+            )
 
 
 def _localized(source: str, value: Localized, max_segments: int | None = None) -> Iterator[Text]:

@@ -32,7 +32,9 @@ _TEXTS: dict[str, dict[Language, str]] = {
     },
     "while_waiting": {
         "ko": "기다리는 동안 저에게 계속 물어보셔도 됩니다. 취소하려면 '취소'라고 보내세요.",
-        "en": "You can keep asking me while you wait. To cancel, send CANCEL.",
+        # Not "CANCEL" alone: carriers read it as an opt-out from every text
+        # (assistant/plain_language.py refuses it).
+        "en": "You can keep asking me while you wait. To cancel, send CANCEL REQUEST.",
     },
     "nobody_now": {
         "ko": "지금은 연결할 수 있는 사람이 없습니다. 전화 예약이나 영상 통화 예약을 고르세요.",

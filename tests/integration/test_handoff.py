@@ -231,6 +231,21 @@ def test_sms_citizen_cancels_while_waiting(gateway: httpx.Client, interpreter: I
     assert "기초연금" in "\n".join(_sms(gateway, phone, "기초연금 신청하고 싶어요"))
 
 
+def test_english_sms_citizen_cancels_as_told_and_stays_subscribed(
+    gateway: httpx.Client, interpreter: Interpreter
+) -> None:
+    # "CANCEL" alone is a carrier opt-out word: the waiting text must ask for something
+    # else, and that must cancel the request without unsubscribing the number.
+    phone = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
+    interpreter.post("/availability", {"available": True})
+    asked = "\n".join(_sms(gateway, phone, "I need to talk to a person please"))
+    assert "To cancel, send CANCEL REQUEST." in asked
+    cancelled = "\n".join(_sms(gateway, phone, "CANCEL REQUEST"))
+    assert "I cancelled your request for a person" in cancelled
+    answer = "\n".join(_sms(gateway, phone, "How do I apply for basic pension?"))
+    assert "basic pension" in answer.lower()
+
+
 def test_after_hours_offers_an_appointment_and_107(gateway: httpx.Client) -> None:
     # Nobody is available (every interpreter of this module is off at the end of their
     # test): the citizen is offered a call-back or a video appointment and told of 107.

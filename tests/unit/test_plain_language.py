@@ -53,6 +53,27 @@ def test_a_response_with_a_long_sentence_in_the_domain_fails(tmp_path: Path) -> 
     assert [f.source for f in findings] == ["domain/utter_x[0]"]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "refused"),
+    [
+        ("To cancel, send CANCEL.", True),  # an opt-out from every text, not a cancel
+        ("To cancel, reply STOP.", True),
+        ("Reply YES or NO.", True),
+        ("For details, text 'info'.", True),
+        ("To cancel, send CANCEL REQUEST.", False),
+        ("To stop, reply STOP.", False),
+        ("To get them again, reply START.", False),
+        ("For help, send HELP.", False),
+    ],
+)
+def test_a_text_asking_for_a_carrier_word_in_another_meaning_fails(
+    sentence: str, refused: bool
+) -> None:
+    findings = lint_text(Text("test.en", sentence))
+    assert bool(findings) is refused, findings
+    assert all("carriers reserve" in f.problem for f in findings)
+
+
 def test_short_forms_must_fit_the_sms_budget() -> None:
     short = "짧은 문장입니다. " * 20
     findings = lint_text(Text("catalog/x.short.ko", short, max_segments=2))
