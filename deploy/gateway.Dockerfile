@@ -10,6 +10,7 @@ COPY requirements/gateway.txt requirements/gateway.txt
 COPY assistant assistant
 COPY channels channels
 COPY voice voice
+COPY consoles consoles
 RUN pip install --no-cache-dir -c requirements/gateway.txt .
 ENV SOTONG_HOST=0.0.0.0 SOTONG_PORT=8000 SOTONG_LOG_JSON=true
 EXPOSE 8000

@@ -75,3 +75,16 @@ def test_docker_compose_config_is_valid() -> None:
     del env["TWILIO_AUTH_TOKEN"]
     refused = config()
     assert refused.returncode != 0 and "TWILIO_AUTH_TOKEN" in refused.stderr
+
+
+def test_the_gateway_image_copies_every_package_it_installs() -> None:
+    # The image once lacked consoles/, which the app imports: it could not start.
+    import tomllib
+
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = [
+        name.rstrip("*") for name in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    dockerfile = (PROJECT_DIR / "deploy" / "gateway.Dockerfile").read_text(encoding="utf-8")
+    missing = [name for name in packages if f"\nCOPY {name} {name}\n" not in dockerfile]
+    assert missing == [], f"deploy/gateway.Dockerfile does not copy {missing}"
