@@ -53,7 +53,8 @@ bench: setup
 	@$(VENV)/python bench/voice_calls.py
 
 # Service-identification accuracy on the held-out set, and Rasa's own 3-fold
-# cross-validation of intent classification (several minutes: trains three models).
+# cross-validation of intent classification (about 45 minutes on 2 cores: it trains
+# three models).
 nlu-report: setup
 	@$(VENV)/sotong nlu evaluate
 	@mkdir -p var/reports

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from typing import Any
+
+from starlette.routing import BaseRoute, Mount
 
 from assistant.config import PROJECT_DIR
 from tests.conftest import missing_part
@@ -75,6 +78,34 @@ def test_docker_compose_config_is_valid() -> None:
     del env["TWILIO_AUTH_TOKEN"]
     refused = config()
     assert refused.returncode != 0 and "TWILIO_AUTH_TOKEN" in refused.stderr
+
+
+def _route_paths(routes: list[Any], prefix: str = "") -> set[str]:
+    """Every path the app answers, with included routers' prefixes applied."""
+    paths: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI ≥ 0.160 includes lazily
+        if inner is not None:
+            context = getattr(route, "include_context", None)
+            paths |= _route_paths(inner.routes, prefix + (getattr(context, "prefix", "") or ""))
+        elif isinstance(route, Mount):
+            continue  # static files
+        elif isinstance(route, BaseRoute) and hasattr(route, "path"):
+            paths.add(prefix + route.path)
+    return paths
+
+
+def test_readme_lists_every_route() -> None:
+    # The review found the README's HTTP surface missing half the routes; now every path
+    # the app answers must be written in it, exactly.
+    from assistant.app import create_app
+    from assistant.config import Settings
+
+    paths = _route_paths(list(create_app(Settings(_env_file=None)).routes))
+    assert len(paths) > 40 and "/webhooks/twilio/media" in paths, sorted(paths)
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    missing = sorted(path for path in paths if f" {path}`" not in readme)
+    assert missing == [], f"routes the README's HTTP surface does not name: {missing}"
 
 
 def test_the_gateway_image_copies_every_package_it_installs() -> None:
