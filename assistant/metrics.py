@@ -118,6 +118,15 @@ class Metrics:
             buckets=(0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.5, 2.0, 3.0, 5.0),
             registry=self.registry,
         )
+        self.voice_second_pass_seconds = Histogram(
+            "sotong_voice_second_pass_seconds",
+            "Time a turn waited for the second pass (Whisper), by what came of it: whisper "
+            "(used), unsure (used, confirmed first), late (over budget: Vosk, confirmed), "
+            "failed.",
+            ["outcome"],
+            buckets=(0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0),
+            registry=self.registry,
+        )
         self.voice_active_calls = Gauge(
             "sotong_voice_active_calls",
             "Calls whose media stream is open (each holds a recogniser and tasks).",

@@ -90,6 +90,26 @@ class RasaClient:
             raise RasaUnavailable("trigger_intent answered without messages")
         return [_utterance(item) for item in messages if isinstance(item, dict)]
 
+    async def requested_slot(self, sender_id: str) -> str | None:
+        """The slot an active form is asking for now (e.g. ``age``), or None.
+
+        The phone line asks after an answer that offered no choices, to know when the
+        caller may type a number on the keypad instead of picking a menu item."""
+        data = await self._request(
+            "GET",
+            f"/conversations/{sender_id}/tracker",
+            params={**self._auth(), "include_events": "NONE"},
+            seconds=2.0,
+        )
+        if not isinstance(data, dict):
+            return None
+        loop = data.get("active_loop") or {}
+        slots = data.get("slots") or {}
+        if not isinstance(loop, dict) or not loop.get("name") or not isinstance(slots, dict):
+            return None
+        slot = slots.get("requested_slot")
+        return slot if isinstance(slot, str) and slot else None
+
     async def status(self) -> RasaStatus:
         """Rasa's /status (needs --enable-api)."""
         data = await self._request("GET", "/status", params=self._auth(), seconds=3.0)

@@ -25,6 +25,7 @@ from assistant.store import ConversationStore
 from assistant.video.signalling import SignallingHub
 from channels.voice.call_control import CallControl
 from voice.engines import VoiceEngines
+from voice.phone_menu import MenuNode
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Services:
     profiles: ProfileStore  # what citizens agreed Sotong may remember, per phone number
     reminders: ReminderService  # life-event deadline reminders by SMS (opt-in)
     voice: VoiceEngines  # speech models, recognition pool and speaker, for every call
+    phone_menu: tuple[MenuNode, ...]  # the keypad tree of the phone line, checked at start
     calls: CallStore  # one record per phone call: who, when, how it ended
     call_control: CallControl  # live-call updates over Twilio's REST API (transfers)
     accounts: AccountStore  # staff, interpreters and admins; console sessions; the audit log

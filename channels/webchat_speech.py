@@ -4,10 +4,11 @@ The page records the citizen (``static/webchat/speech.js``: 16 kHz mono PCM16 WA
 posts it here and gets the text back, shows it, and sends it as a normal message: this
 module creates no turn. Replies are read aloud on request, one turn at a time.
 
-Both directions reuse the phone line's engines (``services.voice``): Vosk recognisers
-from the shared pool (8 kHz, so uploads are resampled with soxr) decoded in the ASR
-worker threads, and the one ``Speaker`` that owns pyttsx3 on its own thread (pyttsx3 is
-not thread-safe). Nothing blocking runs on the event loop.
+Both directions reuse the phone line's engines (``services.voice``): recognition goes
+through ``voice.recording`` with the engine ``SOTONG_WEB_SPEECH_ENGINE`` names (Whisper
+by default, behind every caller in the recognition pool; Vosk at the upload's own rate
+when Whisper is off), and speech through the one ``Speaker`` that owns pyttsx3 on its
+own thread (pyttsx3 is not thread-safe). Nothing blocking runs on the event loop.
 
 Limits: an upload is at most ``MAX_AUDIO_BYTES`` (1 MiB) and ``MAX_AUDIO_SECONDS``
 (30 s), else 413. The gateway's ``BodySizeLimit`` middleware must allow
@@ -30,10 +31,11 @@ from pydantic import BaseModel
 
 from assistant.api.deps import ServicesDep
 from assistant.language import Language, as_language
+from assistant.services import Services
 from assistant.store import TurnDirection
-from voice.asr import CallRecognizer, Transcript
-from voice.codec import SAMPLE_RATE, resample_pcm, ulaw_to_pcm
+from voice.codec import SAMPLE_RATE, ulaw_to_pcm
 from voice.engines import VoiceEngines
+from voice.recording import recognise_recording
 from voice.spoken_forms import URL_NOTICE, for_speech
 
 log = structlog.get_logger(__name__)
@@ -47,7 +49,6 @@ MAX_SAMPLE_RATE = 48000
 WAV_TYPES = frozenset({"audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave"})
 CACHE_CONTROL = "private, max-age=3600"
 
-_CHUNK_BYTES = 8000  # 0.5 s of 8 kHz PCM16 per AcceptWaveform call
 _SILENT_REPLY_SECONDS = 0.1  # a message with nothing to say still plays (briefly)
 
 # On the page the address is on the screen: "we can text it to you" would be wrong.
@@ -108,17 +109,18 @@ class AudioProblem(ValueError):
 
 @dataclass(frozen=True)
 class Recording:
-    """An upload as the recogniser wants it: 8 kHz mono 16-bit PCM."""
+    """An upload: mono 16-bit PCM at ``rate`` Hz."""
 
     pcm: bytes
+    rate: int
     seconds: float
 
 
 def read_wav(data: bytes) -> Recording:
-    """Check an uploaded WAV (PCM16 mono, 8–48 kHz, ≤ 30 s) and resample it to 8 kHz.
+    """Check an uploaded WAV (PCM16 mono, 8–48 kHz, ≤ 30 s).
 
-    Raises ``AudioProblem`` ("unreadable" → 422, "too_big" → 413). Blocking (soxr):
-    call it off the event loop.
+    Raises ``AudioProblem`` ("unreadable" → 422, "too_big" → 413). Call it off the
+    event loop (it parses up to a megabyte).
     """
     try:
         with wave.open(io.BytesIO(data), "rb") as reader:
@@ -136,79 +138,33 @@ def read_wav(data: bytes) -> Recording:
     except (wave.Error, EOFError, ValueError) as exc:  # not RIFF/WAVE, truncated, not PCM
         raise AudioProblem("unreadable", 422) from exc
     pcm = pcm[: len(pcm) - len(pcm) % 2]
-    seconds = len(pcm) / 2 / rate
-    return Recording(resample_pcm(pcm, rate, SAMPLE_RATE), seconds)
+    return Recording(pcm, rate, len(pcm) / 2 / rate)
 
 
-def transcribe(recognizer: CallRecognizer, pcm: bytes) -> Transcript:
-    """Everything said in ``pcm`` (8 kHz PCM16), as one transcript. Blocking (Vosk):
-    runs in the engines' ASR threads, all of one recogniser's calls in this one job."""
-    recognizer.set_mode("free")
-    parts: list[Transcript] = []
-    for start in range(0, len(pcm), _CHUNK_BYTES):
-        heard = recognizer.accept(pcm[start : start + _CHUNK_BYTES])
-        if heard is not None:
-            parts.append(heard)
-    last = recognizer.finish()
-    if last.text:
-        parts.append(last)
-    words = tuple(word for part in parts for word in part.words)
-    if not words:
-        return Transcript(text="", confidence=0.0, words=())
-    # Weighted by words, as Transcript.confidence is a per-word mean.
-    confidence = sum(part.confidence * len(part.words) for part in parts) / len(words)
-    return Transcript(text=" ".join(words), confidence=confidence, words=words)
-
-
-# At most ``voice_asr_threads`` web recognitions hold a recogniser at once, per engines
-# (each recogniser is ~35 MB; the ASR threads are the real limit anyway).
-_asr_gates: weakref.WeakKeyDictionary[VoiceEngines, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 # One web synthesis at a time: the speaker's single thread also says the phone line's
 # prompts, and a caller must never wait behind a queue of replies read aloud.
 _tts_gates: weakref.WeakKeyDictionary[VoiceEngines, asyncio.Semaphore] = weakref.WeakKeyDictionary()
-# Recognitions whose request went away: kept referenced until they return their recogniser.
-_orphans: set[asyncio.Task[Transcript | None]] = set()
 
 
-def _gate(
-    gates: weakref.WeakKeyDictionary[VoiceEngines, asyncio.Semaphore],
-    engines: VoiceEngines,
-    size: int,
-) -> asyncio.Semaphore:
-    gate = gates.get(engines)
+def _tts_gate(engines: VoiceEngines) -> asyncio.Semaphore:
+    gate = _tts_gates.get(engines)
     if gate is None:
-        gate = gates[engines] = asyncio.Semaphore(size)
+        gate = _tts_gates[engines] = asyncio.Semaphore(1)
     return gate
 
 
-async def recognise(
-    engines: VoiceEngines, language: Language, pcm: bytes, concurrency: int
-) -> Transcript | None:
-    """Decode ``pcm`` with a pooled recogniser; None when no model serves ``language``.
-
-    The recogniser goes back to the pool only after its decode finished, even if the
-    request is cancelled meanwhile (a reset racing a decode would corrupt it).
-    """
-
-    async def work() -> Transcript | None:
-        async with _gate(_asr_gates, engines, concurrency):
-            recognizer, _warm = await engines.recognizer(language)
-            if recognizer is None:
-                return None
-            loop = asyncio.get_running_loop()
-            try:
-                return await loop.run_in_executor(engines.asr_executor, transcribe, recognizer, pcm)
-            finally:
-                await engines.release(language, recognizer)
-
-    task = asyncio.ensure_future(work())
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if not task.done():
-            _orphans.add(task)
-            task.add_done_callback(_orphans.discard)
-        raise
+def web_engine(services: Services, language: Language) -> str:
+    """The engine for an upload in ``language``: the configured one when it can hear that
+    language, else the other kind (Whisper for a language with no Vosk model, Vosk at the
+    upload's rate when Whisper is not there)."""
+    engine = services.settings.web_speech_engine
+    has_vosk = services.voice.models.available(language)
+    has_whisper = services.voice.whisper is not None
+    if engine == "whisper" and not has_whisper and has_vosk:
+        return "vosk-16k"
+    if engine != "whisper" and not has_vosk and has_whisper:
+        return "whisper"
+    return engine
 
 
 async def _read_body(request: Request, language: Language) -> bytes:
@@ -250,11 +206,17 @@ async def speech_to_text(
     except AudioProblem as problem:
         raise HTTPException(problem.status, _plain(problem.key, lang)) from None
     engines = services.voice
-    if not engines.models.available(lang):
+    engine = web_engine(services, lang)
+    if engine != "whisper" and not engines.models.available(lang):
         raise HTTPException(503, _plain("no_model", lang))
     try:
-        heard = await recognise(
-            engines, lang, recording.pcm, concurrency=services.settings.voice_asr_threads
+        heard = await recognise_recording(
+            engines,
+            lang,
+            recording.pcm,
+            recording.rate,
+            engine=engine,
+            concurrency=services.settings.voice_asr_threads,
         )
     except Exception as exc:  # the model failed to load, a decoder error: say so plainly
         log.error("webchat.speech_failed", language=lang, error=f"{exc.__class__.__name__}")
@@ -264,6 +226,7 @@ async def speech_to_text(
     log.info(
         "webchat.speech_recognised",
         language=lang,
+        engine=engine,
         seconds=round(recording.seconds, 2),
         words=len(heard.words),
     )
@@ -310,7 +273,7 @@ async def text_to_speech(session_id: SessionId, turn_id: TurnId, services: Servi
         elif speaker.cached(text, language):
             ulaw = await speaker.speak(text, language)
         else:
-            async with _gate(_tts_gates, services.voice, 1):
+            async with _tts_gate(services.voice):
                 ulaw = await speaker.speak(text, language)
     except Exception as exc:  # espeak-ng missing or stuck: the page shows the text anyway
         log.error("webchat.tts_failed", language=language, error=f"{exc.__class__.__name__}")

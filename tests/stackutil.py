@@ -18,6 +18,7 @@ import httpx
 
 from assistant.config import PROJECT_DIR
 from assistant.stack import RasaServer, default_tracker_url
+from voice.whisper_model import default_whisper_dir
 
 # The Twilio account of the shared test stack (not a real one).
 TWILIO_AUTH_TOKEN = "7a1c0e9f3b5d42e8a6c4f2b0d8e6a4c2"
@@ -126,6 +127,11 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
             **(extra_env or {}),
         }
     )
+    # The stack stores under a temporary var_dir, but hears with the Whisper model that
+    # `sotong models prepare` assembled in the project's var/, as `make run` does.
+    whisper = default_whisper_dir(PROJECT_DIR / "var")
+    if "SOTONG_WHISPER_MODEL" not in env and (whisper / "model.bin").is_file():
+        env["SOTONG_WHISPER_MODEL"] = str(whisper)
     gateway = GatewayProcess(port=gateway_port, env=env, log_path=var_dir / "gateway.log")
     rasa = RasaServer(
         model=model,

@@ -48,3 +48,9 @@ def speech_only(pcm: bytes) -> bytes:
 def ulaw_of(text: str, language: str = "ko") -> bytes:
     """``text`` spoken by espeak-ng as 8 kHz μ-law, as a phone line carries it."""
     return pcm_to_ulaw(espeak_pcm8k(text, language))
+
+
+def recorded_pcm8k(path: Path) -> bytes:
+    """A real recording (any 16-bit WAV) as the phone line's 8 kHz PCM, its leading and
+    trailing silence trimmed like espeak-ng's."""
+    return speech_only(wav_to_pcm8k(path.read_bytes()))

@@ -203,6 +203,11 @@ class CallRecognizer:
         return recognizer
 
     @property
+    def sample_rate(self) -> int:
+        """The rate of the audio this recogniser takes (8 kHz on calls)."""
+        return self._sample_rate
+
+    @property
     def mode(self) -> Mode:
         """``free`` (any speech) or ``yes_no`` (a yes/no grammar)."""
         return self._mode

@@ -1,72 +1,65 @@
-"""The call's own dialogue: menu, keypad, confirmation, reprompts, handoff.
+"""The call's own dialogue: the keypad tree, confirmation, reprompts, handoff.
 
 Everything a citizen asks goes to the conversation core like on every channel; this
 processor decides what the *phone line* adds around it, because a caller cannot see
 buttons or scroll back:
 
-- the keypad works at every step: 1–5 common services (or the offered choices after
-  an answer), 0 a person or sign-language help, * repeat, # slower, 9 the menu,
-  7 English/Korean, 6 "text me a link";
+- the keypad reaches everything (``voice/data/phone_menu.yaml``): at most five numbered
+  choices a level, down to every service, life-event checklist and screening; after an
+  answer the digits pick its choices (five at most heard at once: 1–4, then 5 for the
+  next ones), and a question that wants a number takes it typed (a short pause ends
+  it). At every step: 0 a person or sign-language help, * back, # repeat, 8 slower,
+  9 the first menu, 7 English/Korean, 6 "text me a link";
 - speech recognised with low confidence is confirmed with a yes/no (the recogniser
   then listens only for yes/no words, which it does well) before anything is done;
 - two silences get the prompt again, a third an offer to text a link or call back,
   a fourth a goodbye;
-- "천천히"/"slower" (or #, or the caller's saved profile) slows speech and lengthens
+- "천천히"/"slower" (or 8, or the caller's saved profile) slows speech and lengthens
   the pause that ends the caller's turn.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
 import structlog
 
-from assistant.catalog import Catalog
-from assistant.catalog.nlu_export import intent_for
 from assistant.language import Language
 from assistant.spoken_answers import parse_yes_no
+from voice.asr import YES_NO_WORDS
 from voice.listener import Heard, RecognitionMode
+from voice.phone_menu import MAX_CHOICES, MenuNode
 from voice.prompts import prompt
 from voice.spoken_forms import for_speech
 
 log = structlog.get_logger(__name__)
 
-# Common services for the first menu: what elderly and disabled callers ask most, with
-# short spoken labels (the catalog's full names make a menu too long to listen to).
-MENU_SERVICES: dict[str, dict[Language, str]] = {
-    "resident_registration_copy": {"ko": "주민등록등본", "en": "resident registration copy"},
-    "move_in_report": {"ko": "전입신고", "en": "move-in report"},
-    "basic_pension": {"ko": "기초연금", "en": "basic pension"},
-    "disability_registration": {"ko": "장애인 등록", "en": "disability registration"},
-    "welfare_consultation": {"ko": "복지 상담", "en": "welfare help"},
-}
 HANDOFF_PAYLOAD = "/request_human"
 MAX_SILENCES = 4  # two reprompts, the offer, then goodbye
 _SLOWER = re.compile(r"천천히|느리게|slow", re.IGNORECASE)
+# Short answers streaming Vosk hears well enough alone (see instant_phrases).
+_INSTANT_WORDS: frozenset[str] = frozenset(
+    {word for words in YES_NO_WORDS.values() for word in words}
+    | {"다시", "한 번 더", "뭐라고요", "repeat", "again", "pardon"}
+    | {"천천히", "느리게", "slowly", "slower"}
+    | {f"{n}{suffix}" for n in "일이삼사오육칠팔구" for suffix in ("", "번")}
+    | {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+)
 _REPEAT = re.compile(r"다시|한 ?번 ?더|뭐라고|repeat|again|pardon", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class MenuItem:
-    """One keypad choice of the first menu."""
-
-    titles: dict[Language, str]
-    payload: str
-
-
-def menu_from_catalog(
-    catalog: Catalog, services: Mapping[str, dict[Language, str]] = MENU_SERVICES
-) -> list[MenuItem]:
-    """The first menu: those of ``services`` the catalog has, in order."""
-    return [
-        MenuItem(titles=dict(titles), payload=f"/{intent_for(service_id)}")
-        for service_id, titles in services.items()
-        if catalog.get(service_id) is not None
-    ]
+def instant_phrases(level: Sequence[MenuNode], choices: Sequence[str] = ()) -> set[str]:
+    """The phrases a call may take from streaming Vosk alone (``voice.second_pass``): the
+    labels of the menu level heard, the choices offered, numbers, yes/no, repeat, slower."""
+    phrases = set(_INSTANT_WORDS)
+    for node in level:
+        phrases.update(node.titles.values())
+    phrases.update(choices)
+    return phrases
 
 
 @dataclass(frozen=True)
@@ -77,6 +70,7 @@ class DialogueReply:
     choices: tuple[str, ...] = ()  # titles of the quick replies, in order
     handoff: str | None = None  # "person" or "sign_language" when a person was asked for
     degraded: bool = False  # the dialogue was down: an apology, the message is kept
+    expects: str | None = None  # "number": the question wants one (it may be typed)
 
 
 class CallActions(Protocol):
@@ -130,33 +124,46 @@ class CallOutput(Protocol):
         """Run ``action`` once everything said so far has been heard."""
         ...
 
+    def after_pause(self, seconds: float, action: Callable[[], Awaitable[None]] | None) -> None:
+        """Run ``action`` after ``seconds`` with no other input (None cancels it)."""
+        ...
+
 
 class State(StrEnum):
     """Where the call is."""
 
     MENU = "menu"
     CHOICES = "choices"
+    NUMBER = "number"
     CONFIRM = "confirm"
     PERSON = "person"
     OFFER = "offer"
     ENDING = "ending"
 
 
+NUMBER_PAUSE_SECONDS = 2.0  # after the last digit of a typed number (×slow factor)
+_MAX_NUMBER_DIGITS = 3  # an age or a number of months
+
+
 @dataclass
 class CallDialogue:
     """The phone line's dialogue for one call; see the module docstring."""
 
-    menu: list[MenuItem]
+    menu: tuple[MenuNode, ...]
     actions: CallActions
     out: CallOutput
     language: Language = "ko"
     slow: bool = False
     confirm_below: float = 0.8
+    slow_factor: float = 2.5
     speech_available: bool = True
     state: State = State.MENU
     turns: int = 0
     choices: tuple[str, ...] = ()
     handoff: str | None = None
+    _path: list[MenuNode] = field(default_factory=list)  # submenus entered, top first
+    _page: int = 0  # which five of the offered choices are heard
+    _digits: str = ""  # a number being typed
     _last_said: list[str] = field(default_factory=list)
     _pending: str = ""
     _silences: int = 0
@@ -171,14 +178,27 @@ class CallDialogue:
             self._last_said = spoken
         await self.out.say(spoken, self.language, self.slow)
 
-    def _options(self, titles: Sequence[str]) -> str:
+    def _options(self, titles: Sequence[str], first: int = 1) -> str:
         return ", ".join(
-            prompt("option", self.language, number=i, title=t) for i, t in enumerate(titles, 1)
+            prompt("option", self.language, number=i, title=t) for i, t in enumerate(titles, first)
         )
 
+    @property
+    def level(self) -> tuple[MenuNode, ...]:
+        """The menu level the caller is on (the first menu, or a submenu)."""
+        return self._path[-1].items if self._path else self.menu
+
     def _menu_text(self) -> str:
-        titles = [item.titles[self.language] for item in self.menu]
-        return prompt("menu", self.language, options=self._options(titles))
+        titles = [node.titles[self.language] for node in self.level]
+        if not self._path:
+            return prompt("menu", self.language, options=self._options(titles))
+        title = self._path[-1].titles[self.language]
+        return prompt("submenu", self.language, title=title, options=self._options(titles))
+
+    def instant_phrases(self) -> set[str]:
+        """What streaming Vosk may decide alone right now, with no second pass: the menu's
+        or the offered choices' labels, numbers, yes/no, "repeat" and "slower" words."""
+        return instant_phrases(self.level, self.choices)
 
     async def begin(self) -> None:
         """Greet the caller and read the menu."""
@@ -196,16 +216,19 @@ class CallDialogue:
         self._silences = 0
         if self.state is State.ENDING:
             return
+        if self.state is State.NUMBER and (digit.isdigit() or self._digits):
+            await self._number_key(digit)
+            return
         if self.state is State.CONFIRM and digit not in "12":
             # Any other key leaves the yes/no question; the recogniser listens freely again.
             self._pending = ""
             self.state = self._return_state
             self.out.listen_for("free")
-        if digit == "*" and self.state is State.PERSON:
-            await self._to_menu()  # the person menu offers star as "go back"
-        elif digit == "*":
-            await self._say(*self._last_said, remember=False)
+        if digit == "*":
+            await self._back()
         elif digit == "#":
+            await self._say(*self._last_said, remember=False)
+        elif digit == "8":  # never a choice: at most five are offered at once
             await self._slower()
         elif digit == "0":
             self.state = State.PERSON
@@ -216,19 +239,16 @@ class CallDialogue:
             await self._ask_for_person(sign_language=digit == "2")
         elif self.state is State.OFFER and digit in "12":
             await self._offer_taken(digit)
-        elif (
-            self.state is State.CHOICES and digit.isdigit() and 1 <= int(digit) <= len(self.choices)
-        ):
-            await self._ask(digit, None)
+        elif self.state is State.CHOICES and await self._choice_key(digit):
+            pass
         elif digit == "9":
-            await self._to_menu()
+            await self._to_menu(top=True)
         elif digit == "7":
             await self._switch_language()
         elif digit == "6":
             await self._text_link(sign_language=False)
-        elif self.state is State.MENU and digit.isdigit() and 1 <= int(digit) <= len(self.menu):
-            item = self.menu[int(digit) - 1]
-            await self._ask(item.titles[self.language], item.payload)
+        elif self.state is State.MENU and digit.isdigit() and 1 <= int(digit) <= len(self.level):
+            await self._choose(self.level[int(digit) - 1])
         else:
             await self._say(*self._last_said, remember=False)
 
@@ -262,7 +282,8 @@ class CallDialogue:
         if _REPEAT.search(text) and len(words) <= 3:
             await self._say(*self._last_said, remember=False)
             return
-        if heard.confidence < self.confirm_below:
+        # Whisper's own doubt arrives as ``confirm``; Vosk's as a low word confidence.
+        if heard.confirm or (heard.engine == "vosk" and heard.confidence < self.confirm_below):
             self._pending = text
             self._confirm_tries = 0
             self._return_state = self.state if self.state is not State.CONFIRM else State.MENU
@@ -290,7 +311,85 @@ class CallDialogue:
         if self.state is State.CONFIRM:
             self.out.listen_for("free")
         self.state = State.MENU
+        self._digits = ""
         await self._say(prompt("trouble", self.language), remember=False)
+
+    # ---- the keypad tree -------------------------------------------------------------
+    async def _choose(self, node: MenuNode) -> None:
+        if node.is_leaf:
+            assert node.payload is not None
+            await self._ask(node.titles[self.language], node.payload)
+            return
+        self._path.append(node)
+        await self._say(self._menu_text())
+
+    async def _back(self) -> None:
+        """``*``: one step back — out of a question, an answer's choices, a submenu."""
+        if self.state in (State.MENU, State.OFFER) and self._path:
+            self._path.pop()
+        self.state = State.MENU
+        self.choices = ()
+        self._digits = ""
+        self.out.after_pause(0, None)
+        await self._say(self._menu_text())
+
+    async def _to_menu(self, top: bool = False) -> None:
+        self.state = State.MENU
+        self.choices = ()
+        if top:
+            self._path.clear()
+        await self._say(self._menu_text())
+
+    def _page_of_choices(self) -> tuple[list[str], bool]:
+        """The choices heard now (their numbers start at 1) and whether more follow."""
+        if len(self.choices) <= MAX_CHOICES:
+            return list(self.choices), False
+        size = MAX_CHOICES - 1  # the fifth key turns the page
+        start = self._page * size
+        page = list(self.choices[start : start + size])
+        return page, start + size < len(self.choices)
+
+    def _choices_text(self) -> str:
+        page, more = self._page_of_choices()
+        options = self._options(page)
+        if more:
+            more_title = prompt("more_choices", self.language)
+            options += ", " + prompt("option", self.language, number=MAX_CHOICES, title=more_title)
+        return prompt("choices", self.language, options=options)
+
+    async def _choice_key(self, digit: str) -> bool:
+        """A digit while an answer's choices are offered; False if it is not one of them."""
+        if not digit.isdigit() or digit == "0":
+            return False
+        page, more = self._page_of_choices()
+        number = int(digit)
+        if more and number == MAX_CHOICES:
+            self._page += 1
+            await self._say(self._choices_text())
+            return True
+        if not 1 <= number <= len(page):
+            return False
+        # The core maps a digit to the quick reply offered last: its number in the whole
+        # list, not on the page (pages hold four when there are more than five).
+        await self._ask(str(self._page * (MAX_CHOICES - 1) + number), None)
+        return True
+
+    async def _number_key(self, digit: str) -> None:
+        """Digits of a number the question asked for; a pause (or * to clear) ends it."""
+        if digit == "*":
+            self._digits = ""
+            self.out.after_pause(0, None)
+            await self._say(*self._last_said, remember=False)
+            return
+        if digit.isdigit() and len(self._digits) < _MAX_NUMBER_DIGITS:
+            self._digits += digit
+        pause = NUMBER_PAUSE_SECONDS * (self.slow_factor if self.slow else 1.0)
+        self.out.after_pause(pause, self._number_done)
+
+    async def _number_done(self) -> None:
+        digits, self._digits = self._digits, ""
+        if digits and self.state is State.NUMBER:
+            await self._ask(digits, None)
 
     # ---- steps -----------------------------------------------------------------------
     async def _misheard_once(self) -> None:
@@ -305,7 +404,7 @@ class CallDialogue:
         self._misheard = 0
         self.state = State.MENU
         self.out.listen_for("free")
-        titles = [item.titles[self.language] for item in self.menu]
+        titles = [node.titles[self.language] for node in self.level]
         await self._say(prompt("try_keys", self.language, options=self._options(titles)))
 
     async def _confirmed(self, yes: bool) -> None:
@@ -326,11 +425,6 @@ class CallDialogue:
         if self._last_said:
             await self._say(*self._last_said, remember=False)
 
-    async def _to_menu(self) -> None:
-        self.state = State.MENU
-        self.choices = ()
-        await self._say(self._menu_text())
-
     async def _switch_language(self) -> None:
         self.language = "en" if self.language == "ko" else "ko"
         await self.actions.set_language(self.language)
@@ -344,17 +438,21 @@ class CallDialogue:
     async def _ask(self, text: str, payload: str | None, sign_language: bool = False) -> None:
         self.turns += 1
         self._misheard = 0
+        self._digits = ""
+        self.out.after_pause(0, None)
         reply = await self.actions.ask(text, payload, sign_language)
         if reply.handoff is not None:
             # The core's last reply is the place in the queue and the wait.
             await self._handoff(reply.handoff, reply.texts[-1] if reply.texts else None)
             return
         self.choices = reply.choices
+        self._page = 0
         if reply.choices:
             self.state = State.CHOICES
-            await self._say(
-                *reply.texts, prompt("choices", self.language, options=self._options(reply.choices))
-            )
+            await self._say(*reply.texts, self._choices_text())
+        elif reply.expects == "number":
+            self.state = State.NUMBER
+            await self._say(*reply.texts, prompt("number_keys", self.language))
         else:
             self.state = State.MENU
             await self._say(*reply.texts, prompt("after_answer", self.language))

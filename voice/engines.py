@@ -27,8 +27,11 @@ import structlog
 from assistant.config import Settings
 from assistant.language import Language
 from voice.asr import CallRecognizer, SpeechModels
-from voice.codec import ulaw_to_pcm
+from voice.codec import SAMPLE_RATE, ulaw_to_pcm
+from voice.recognition_pool import Priority, RecognitionPool
+from voice.second_pass import SecondPass, SecondPassSettings
 from voice.tts import Speaker
+from voice.whisper import WhisperEngine
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +58,8 @@ class VoiceEngines:
         asr_threads: int,
         pool_size: int = 16,
         make_recognizer: RecognizerFactory = _new_recognizer,
+        whisper: WhisperEngine | None = None,
+        second_pass: SecondPassSettings | None = None,
     ) -> None:
         self.models = models
         self.speaker = speaker
@@ -63,19 +68,40 @@ class VoiceEngines:
         )
         self._make = make_recognizer
         self._pool_size = pool_size
-        self._pools: dict[Language, list[CallRecognizer]] = {"ko": [], "en": []}
+        # Warm recognisers per (language, sample rate): 8 kHz for calls, the web's own rate.
+        self._pools: dict[tuple[Language, int], list[CallRecognizer]] = {}
         self._warm_audio: dict[Language, bytes] = {}
         self.ready = False
         self.problem: str | None = None
+        # The accurate engine and its own bounded pool (calls before web uploads).
+        self.whisper = whisper if whisper is not None and whisper.available() else None
+        self.accurate_pool = (
+            RecognitionPool(self.whisper.workers) if self.whisper is not None else None
+        )
+        self.second_pass = SecondPass(
+            self.whisper, self.accurate_pool, second_pass or SecondPassSettings(enabled=False)
+        )
+        self.whisper_problem: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VoiceEngines:
         """Engines configured by the settings (models are not loaded yet)."""
+        whisper = WhisperEngine.from_settings(settings) if settings.voice_second_pass else None
+        if whisper is not None and not whisper.available():
+            log.warning("voice.no_whisper_model", path=str(whisper.path))
         return cls(
             SpeechModels.from_settings(settings),
             Speaker(),
             settings.voice_asr_threads,
             pool_size=settings.voice_recognizer_pool,
+            whisper=whisper,
+            second_pass=SecondPassSettings(
+                enabled=settings.voice_second_pass,
+                budget_ms=settings.voice_second_pass_budget_ms,
+                budget_per_second_ms=settings.voice_second_pass_budget_per_second_ms,
+                ack_after_ms=settings.voice_ack_after_ms,
+                confirm_below=settings.voice_whisper_confirm_below,
+            ),
         )
 
     async def warm(self) -> None:
@@ -90,6 +116,21 @@ class VoiceEngines:
         self.ready = True
         languages = [lang for lang in ("ko", "en") if self.models.available(lang)]
         log.info("voice.models_loaded", languages=languages)
+        await self.warm_whisper()
+
+    async def warm_whisper(self) -> None:
+        """Load Whisper (about a second) so the first free sentence does not wait for it.
+
+        A failure leaves the line on Vosk alone (every turn confirmed as before)."""
+        if self.whisper is None or self.accurate_pool is None:
+            return
+        try:
+            await self.accurate_pool.run(self.whisper.load, priority=Priority.CALL)
+        except Exception as exc:
+            self.whisper_problem = f"Whisper failed to load: {exc}"
+            log.error("voice.whisper_failed", error=str(exc))
+            return
+        log.info("voice.whisper_loaded", path=str(self.whisper.path))
 
     @property
     def status(self) -> str:
@@ -98,21 +139,34 @@ class VoiceEngines:
             return "ok"
         return self.problem or "speech model loading"
 
+    def hears(self, language: Language) -> bool:
+        """Whether speech in ``language`` can be recognised at all (Vosk or Whisper)."""
+        return self.models.available(language) or self.second_pass.hears(language)
+
     def model_path(self, language: Language) -> Path | None:
         """Where ``language``'s model is, if one is configured."""
         return self.models.path(language)
 
-    async def recognizer(self, language: Language) -> tuple[CallRecognizer | None, bool]:
-        """A recogniser for one call (None when no model serves ``language``), and
-        whether it is warm already (from the pool)."""
+    async def recognizer(
+        self, language: Language, rate: int = SAMPLE_RATE
+    ) -> tuple[CallRecognizer | None, bool]:
+        """A recogniser for one call or upload at ``rate`` Hz (None when no model serves
+        ``language``), and whether it is warm already (from the pool)."""
         if not self.models.available(language):
             return None, False
-        pool = self._pools[language]
+        pool = self._pools.setdefault((language, rate), [])
         if pool:
             return pool.pop(), True
         loop = asyncio.get_running_loop()
         model = await loop.run_in_executor(self.asr_executor, self.models.model, language)
-        recognizer = await loop.run_in_executor(self.asr_executor, self._make, model, language)
+        if rate == SAMPLE_RATE:
+            make = self._make
+        else:
+
+            def make(model: Any, language: Language) -> CallRecognizer:
+                return CallRecognizer(model, rate, language=language)
+
+        recognizer = await loop.run_in_executor(self.asr_executor, make, model, language)
         return recognizer, False
 
     async def warm_up_audio(self, language: Language) -> bytes:
@@ -126,7 +180,8 @@ class VoiceEngines:
     async def release(self, language: Language, recognizer: CallRecognizer) -> None:
         """A call is over: reset its recogniser for the next call, or free it."""
         loop = asyncio.get_running_loop()
-        pool = self._pools[language]
+        rate = getattr(recognizer, "sample_rate", SAMPLE_RATE)
+        pool = self._pools.setdefault((language, rate), [])
         if len(pool) >= self._pool_size:
             await loop.run_in_executor(self.asr_executor, recognizer.close)
             return
@@ -143,9 +198,9 @@ class VoiceEngines:
             return
         pool.append(recognizer)
 
-    def pooled(self, language: Language) -> int:
-        """Warm recognisers waiting for a call."""
-        return len(self._pools[language])
+    def pooled(self, language: Language, rate: int = SAMPLE_RATE) -> int:
+        """Warm recognisers waiting for a call (or an upload at ``rate``)."""
+        return len(self._pools.get((language, rate), []))
 
     def close(self) -> None:
         """Free pooled recognisers and stop the pools (calls are over)."""
@@ -154,4 +209,6 @@ class VoiceEngines:
                 recognizer.close()
             pool.clear()
         self.asr_executor.shutdown(wait=False, cancel_futures=True)
+        if self.accurate_pool is not None:
+            self.accurate_pool.close()
         self.speaker.close()

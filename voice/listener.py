@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 import structlog
@@ -27,6 +27,15 @@ log = structlog.get_logger(__name__)
 
 RecognitionMode = Literal["free", "yes_no"]
 PRE_ROLL_FRAMES = 10  # 200 ms
+# A turn ends after 20 s anyway (TurnSettings.max_turn_ms); keep a little more than that
+# of 8 kHz 16-bit audio for the second pass, and never more.
+_MAX_TURN_AUDIO_BYTES = 25 * 8000 * 2
+# A turn this short is finalised by Vosk at its pause, a longer one gives its partial:
+# Vosk's partial of a short word ("네", "다시", "일 번") is empty until the utterance is
+# finalised (measured), so without this no short answer could end on its first pause.
+# Longer turns stay whole for Vosk (their text only decides instant phrases, which are
+# short, and the second pass hears them again anyway).
+SHORT_TURN_BYTES = int(1.8 * 8000 * 2)
 
 
 class Recognizer(Protocol):
@@ -35,6 +44,8 @@ class Recognizer(Protocol):
     def accept(self, pcm: bytes) -> Transcript | None: ...
 
     def finish(self) -> Transcript: ...
+
+    def partial(self) -> str: ...
 
     def set_mode(self, mode: RecognitionMode) -> None: ...
 
@@ -54,6 +65,10 @@ class Heard:
 
     ``recognised`` is False when no recogniser serves the call's language, so the words
     were never tried (the dialogue says so instead of "I did not catch that").
+    ``audio`` is the turn as the recogniser got it (8 kHz 16-bit PCM, pre-roll
+    included), for the second pass. ``engine`` says who produced ``text``; ``confirm``
+    asks the dialogue to confirm it whatever its confidence (the second pass ran out
+    of time and this is streaming Vosk's guess).
     """
 
     text: str
@@ -61,15 +76,57 @@ class Heard:
     mode: RecognitionMode
     speech_ended_at: float  # monotonic time of the last voiced frame
     recognised: bool = True
+    audio: bytes = field(default=b"", repr=False)
+    engine: str = "vosk"
+    confirm: bool = False
+    turn: int = 0  # the listener's count of turns, shared with TurnPaused
 
 
-ListenerEvent = SpeechStarted | Heard
+@dataclass(frozen=True)
+class TurnPaused:
+    """The caller went quiet; the turn may be over, or go on (``SpeechResumed``).
+
+    ``text`` is what streaming Vosk has so far (a short turn's final result, a longer
+    one's partial: see ``SHORT_TURN_BYTES``), ``audio`` the turn
+    so far: enough to decide at once (a yes, a menu word) or to start the second pass
+    while waiting to see whether the caller goes on."""
+
+    text: str
+    mode: RecognitionMode
+    speech_ended_at: float
+    recognised: bool = True
+    audio: bytes = field(default=b"", repr=False)
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """The caller spoke again after a pause: the same turn goes on."""
+
+    at: float
+    turn: int = 0
+
+
+ListenerEvent = SpeechStarted | TurnPaused | SpeechResumed | Heard
 
 
 @dataclass(frozen=True)
 class _Finish:
     speech_ended_at: float
     noise: bool
+    turn: int
+
+
+@dataclass(frozen=True)
+class _Pause:
+    speech_ended_at: float
+    turn: int
+
+
+@dataclass(frozen=True)
+class _Resume:
+    at: float
+    turn: int
 
 
 @dataclass(frozen=True)
@@ -82,7 +139,7 @@ class _Prime:
     pcm: bytes
 
 
-_Work = bytes | _Finish | _Mode | _Prime | None
+_Work = bytes | _Finish | _Pause | _Resume | _Mode | _Prime | None
 
 
 class Listener:
@@ -103,6 +160,7 @@ class Listener:
         self._queue: asyncio.Queue[_Work] = asyncio.Queue()
         self._mode: RecognitionMode = "free"
         self._last_voice_at = 0.0
+        self._turn = 0
         self._worker = asyncio.create_task(self._recognise())
         self._closed = False
 
@@ -139,6 +197,7 @@ class Listener:
         if self.detector.in_speech and self.detector.is_voice(level):
             self._last_voice_at = now
         if event is TurnEvent.SPEECH_STARTED:
+            self._turn += 1
             for frame in self._pre_roll:
                 self._queue.put_nowait(frame)
             self._pre_roll.clear()
@@ -149,16 +208,33 @@ class Listener:
             self._queue.put_nowait(pcm)
             if event is TurnEvent.SPEECH_ENDED:
                 noise = self.detector.was_noise()
-                self._queue.put_nowait(_Finish(self._last_voice_at, noise))
+                self._queue.put_nowait(_Finish(self._last_voice_at, noise, self._turn))
+            elif event is TurnEvent.SPEECH_PAUSED:
+                self._queue.put_nowait(_Pause(self._last_voice_at, self._turn))
+            elif event is TurnEvent.SPEECH_RESUMED:
+                # Through the queue, so it always follows the pause it cancels.
+                self._queue.put_nowait(_Resume(now, self._turn))
         else:
             self._pre_roll.append(pcm)
 
+    def end_turn_now(self) -> None:
+        """The paused turn is over (the listener's owner knows nothing more is coming):
+        finish it now rather than after the commit wait. Nothing if no turn is open."""
+        if self._closed or not self.detector.in_speech:
+            return
+        noise = self.detector.was_noise()
+        self.detector.end_now()
+        self._queue.put_nowait(_Finish(self._last_voice_at, noise, self._turn))
+
     async def _recognise(self) -> None:
         pieces: list[Transcript] = []
+        audio = bytearray()  # the turn so far, for the second pass
         held: list[_Work] = []  # an item taken while gathering audio, handled next
         while True:
             work = held.pop() if held else await self._queue.get()
+            taken = 1  # queue items this round handles (for settled())
             if work is None:
+                self._queue.task_done()
                 return
             try:
                 if isinstance(work, bytes):
@@ -170,27 +246,66 @@ class Listener:
                             held.append(following)
                             break
                         chunks.append(following)
-                    piece = await self._run(self._accept, b"".join(chunks))
+                        taken += 1
+                    chunk = b"".join(chunks)
+                    if len(audio) < _MAX_TURN_AUDIO_BYTES:
+                        audio += chunk
+                    piece = await self._run(self._accept, chunk)
                     if piece is not None and piece.text:
                         pieces.append(piece)
                 elif isinstance(work, _Mode):
                     pieces.clear()
+                    audio.clear()
                     await self._run(self._set_mode, work.mode)
                 elif isinstance(work, _Prime):
                     await self._run(self._accept, work.pcm)
                     await self._run(self._finish)
+                elif isinstance(work, _Resume):
+                    await self._emit(SpeechResumed(at=work.at, turn=work.turn))
+                elif isinstance(work, _Pause):
+                    if len(audio) <= SHORT_TURN_BYTES:
+                        last = await self._run(self._finish)
+                        if last is not None and last.text:
+                            pieces.append(last)
+                        partial = ""
+                    else:
+                        partial = await self._run_text(self._partial)
+                    so_far = " ".join([*(p.text for p in pieces if p.text), partial]).strip()
+                    await self._emit(
+                        TurnPaused(
+                            text=so_far,
+                            mode=self._mode,
+                            speech_ended_at=work.speech_ended_at,
+                            recognised=self._recognizer is not None,
+                            audio=bytes(audio),
+                            turn=work.turn,
+                        )
+                    )
                 else:
                     last = await self._run(self._finish)
                     if last is not None and last.text:
                         pieces.append(last)
-                    heard = _joined(pieces, self._mode, work.speech_ended_at, self._recognizer)
+                    heard = _joined(
+                        pieces, self._mode, work.speech_ended_at, self._recognizer, bytes(audio)
+                    )
+                    heard = replace(heard, turn=work.turn)
                     pieces = []
+                    audio.clear()
                     if work.noise and not heard.text:
                         continue
                     await self._emit(heard)
             except Exception as exc:  # one bad chunk must not end the call's listening
                 log.error("voice.recognition_failed", error=f"{exc.__class__.__name__}: {exc}")
                 pieces = []
+                audio.clear()
+            finally:
+                for _ in range(taken):
+                    self._queue.task_done()
+
+    async def settled(self) -> None:
+        """Wait until everything heard so far has been decoded (and any turn it ended
+        emitted). For driving a listener faster than real time, as the evaluation does."""
+        await self._queue.join()
 
     async def _run(self, fn: Callable[..., object], *args: object) -> Transcript | None:
         if self._recognizer is None:
@@ -198,6 +313,16 @@ class Listener:
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self._executor, fn, *args)
         return result if isinstance(result, Transcript) else None
+
+    async def _run_text(self, fn: Callable[[], str]) -> str:
+        if self._recognizer is None:
+            return ""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
+
+    def _partial(self) -> str:
+        assert self._recognizer is not None
+        return self._recognizer.partial()
 
     def _accept(self, pcm: bytes) -> Transcript | None:
         assert self._recognizer is not None
@@ -221,6 +346,7 @@ class Listener:
         self._closed = True
         while not self._queue.empty():  # audio nobody will hear the answer to
             self._queue.get_nowait()
+            self._queue.task_done()
         self._queue.put_nowait(None)
         try:
             await asyncio.wait_for(self._worker, timeout=10)
@@ -237,6 +363,7 @@ def _joined(
     mode: RecognitionMode,
     ended_at: float,
     recognizer: Recognizer | None,
+    audio: bytes,
 ) -> Heard:
     """One turn from the pieces Vosk's own endpointing may have cut it into."""
     text = " ".join(p.text for p in pieces if p.text).strip()
@@ -253,4 +380,5 @@ def _joined(
         mode=mode,
         speech_ended_at=ended_at,
         recognised=recognizer is not None,
+        audio=audio,
     )

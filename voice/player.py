@@ -54,9 +54,9 @@ class Player:
         self._speaker = speaker
         self._send = send
         self._on_finished = on_finished
-        self._queue: asyncio.Queue[tuple[list[str], str, bool] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[list[str], str, bool, str] | None] = asyncio.Queue()
         self._pending_marks: set[str] = set()
-        self._names = (f"say-{n}" for n in itertools.count(1))
+        self._numbers = itertools.count(1)
         self._played_until = 0.0  # monotonic time the caller will have heard all sent audio
         self._speaking = False
         self._task = asyncio.create_task(self._run())
@@ -67,11 +67,14 @@ class Player:
         """True while anything is queued, being sent or not yet heard by the caller."""
         return self._speaking or not self._queue.empty() or bool(self._pending_marks)
 
-    async def say(self, texts: Sequence[str], language: str, slow: bool = False) -> None:
-        """Queue one utterance (several texts said one after another)."""
+    async def say(
+        self, texts: Sequence[str], language: str, slow: bool = False, kind: str = "say"
+    ) -> None:
+        """Queue one utterance (several texts said one after another). Its mark is named
+        ``<kind>-<n>`` ("ack" for an acknowledgement), so a listener can tell them apart."""
         parts = [s for text in texts for s in sentences(text)]
         if parts:
-            self._queue.put_nowait((parts, language, slow))
+            self._queue.put_nowait((parts, language, slow, kind))
 
     async def interrupt(self) -> bool:
         """Stop talking now: drop what is queued and clear what Twilio holds.
@@ -105,14 +108,14 @@ class Player:
             item = await self._queue.get()
             if item is None:
                 return
-            parts, language, slow = item
+            parts, language, slow, kind = item
             self._speaking = True
             self.first_audio_at = None
             try:
                 for part in parts:
                     audio = await self._speaker.speak(part, language, slow)
                     await self._stream(audio)
-                name = next(self._names)
+                name = f"{kind}-{next(self._numbers)}"
                 self._pending_marks.add(name)
                 await self._send(PlaceMark(name))
             except asyncio.CancelledError:

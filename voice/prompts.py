@@ -18,12 +18,23 @@ _PROMPTS: dict[str, dict[Language, str]] = {
     "menu": {
         "ko": (
             "말씀하시거나 번호를 누르세요. {options}. "
-            "0번은 상담원이나 수어 통역입니다. 별표는 다시 듣기, 우물 정은 천천히 듣기입니다."
+            "0번은 상담원이나 수어 통역입니다. "
+            "별표는 뒤로, 우물 정은 다시 듣기, 8번은 천천히 듣기입니다."
         ),
         "en": (
             "Say what you need, or press a number. {options}. "
-            "0 for a person or sign language. Star to repeat. Hash to hear it slowly."
+            "0 for a person or sign language. Star to go back. Hash to repeat. "
+            "8 to hear it slowly."
         ),
+    },
+    "submenu": {
+        "ko": "{title}입니다. {options}. 뒤로 가시려면 별표를 누르세요.",
+        "en": "{title}. {options}. Press star to go back.",
+    },
+    "more_choices": {"ko": "다른 선택", "en": "more choices"},
+    "number_keys": {
+        "ko": "숫자로 말씀하시거나 번호를 눌러 주세요. 다 누르시면 잠시 기다려 주세요.",
+        "en": "Say the number, or type it on the keypad. Then wait a moment.",
     },
     "english_offer": {
         "ko": "For English, press 7.",
@@ -54,6 +65,8 @@ _PROMPTS: dict[str, dict[Language, str]] = {
         "1번은 네, 2번은 아니요입니다.",
         "en": "Did you say '{heard}'? Say yes or no. Press 1 for yes, 2 for no.",
     },
+    # Said when the answer is slow to come: short, because the answer waits behind it.
+    "one_moment": {"ko": "네.", "en": "Okay."},
     "confirm_again": {
         "ko": "'네' 또는 '아니요'로 답해 주세요. 1번은 네, 2번은 아니요입니다.",
         "en": "Please answer yes or no. Press 1 for yes, 2 for no.",

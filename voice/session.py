@@ -21,7 +21,7 @@ import structlog
 
 from assistant.language import Language
 from voice.asr import CallRecognizer
-from voice.call_dialogue import CallActions, CallDialogue, MenuItem
+from voice.call_dialogue import CallActions, CallDialogue
 from voice.engines import VoiceEngines
 from voice.events import (
     CallerAudio,
@@ -32,8 +32,19 @@ from voice.events import (
     OutboundEvent,
     PlayAudio,
 )
-from voice.listener import Heard, Listener, ListenerEvent, RecognitionMode, SpeechStarted
+from voice.listener import (
+    Heard,
+    Listener,
+    ListenerEvent,
+    RecognitionMode,
+    SpeechResumed,
+    SpeechStarted,
+    TurnPaused,
+)
+from voice.phone_menu import MenuNode
 from voice.player import Player
+from voice.prompts import prompt
+from voice.second_pass import TurnRefiner
 from voice.turns import TurnSettings
 
 log = structlog.get_logger(__name__)
@@ -46,6 +57,7 @@ class CallOptions:
     language: Language = "ko"
     slow: bool = False
     end_of_turn_ms: int = 300
+    commit_ms: int = 600
     slow_factor: float = 2.5
     reprompt_seconds: float = 8.0
     confirm_below: float = 0.8
@@ -62,22 +74,26 @@ class CallSession:
         engines: VoiceEngines,
         actions: CallActions,
         send: Callable[[OutboundEvent], Awaitable[None]],
-        menu: list[MenuItem],
+        menu: tuple[MenuNode, ...],
         options: CallOptions,
         on_reply_latency: Callable[[float], None] | None = None,
+        on_second_pass: Callable[[str, float], None] | None = None,
     ) -> None:
         self._engines = engines
         self._send = send
         self._on_reply_latency = on_reply_latency
+        self._on_second_pass = on_second_pass
         self._reply_clock: float | None = None
         self._options = options
         self._inputs: asyncio.Queue[_Input | None] = asyncio.Queue()
         self._after_playback: list[Callable[[], Awaitable[None]]] = []
         self._silence_timer: asyncio.TimerHandle | None = None
+        self._pause_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self.language: Language = options.language
         self.turn_settings = TurnSettings(
             end_of_turn_ms=options.end_of_turn_ms,
+            commit_ms=options.commit_ms,
             slow_factor=options.slow_factor,
             slow=options.slow,
         )
@@ -90,8 +106,12 @@ class CallSession:
             language=options.language,
             slow=options.slow,
             confirm_below=options.confirm_below,
+            slow_factor=options.slow_factor,
         )
         self._worker: asyncio.Task[None] | None = None
+        self._refiner = TurnRefiner(
+            engines.second_pass, end_turn=self._end_turn, instant=self.dialogue.instant_phrases
+        )
 
     async def start(self) -> None:
         """Make the recogniser and greet the caller."""
@@ -132,6 +152,10 @@ class CallSession:
             self._cancel_silence()
             if await self.player.interrupt():
                 log.info("voice.barge_in")
+        elif isinstance(event, TurnPaused):
+            self._refiner.paused(event, self.language)
+        elif isinstance(event, SpeechResumed):
+            self._refiner.resumed(event.turn)
         elif isinstance(event, Heard):
             # What was said is not logged (it may hold personal data), only its shape.
             log.info(
@@ -158,7 +182,7 @@ class CallSession:
                     await self.dialogue.on_key(str(value))
                 elif kind == "heard":
                     assert isinstance(value, Heard)
-                    await self.dialogue.on_heard(value)
+                    await self._hear(value)
                 elif kind == "silence":
                     await self.dialogue.on_silence()
                 elif kind == "after_playback":
@@ -172,6 +196,34 @@ class CallSession:
                     await self.dialogue.on_failure()
                 except Exception:
                     log.exception("voice.apology_failed")
+
+    async def _hear(self, heard: Heard) -> None:
+        """A finished turn, through the second pass (``voice.second_pass``), to the dialogue."""
+        refinement = await self._refiner.refine(heard, self.language, self._acknowledge)
+        if refinement.outcome != "off":
+            log.info(
+                "voice.second_pass",
+                outcome=refinement.outcome,
+                seconds=round(refinement.seconds, 3),
+                engine=refinement.heard.engine,
+            )
+        if self._on_second_pass is not None:
+            self._on_second_pass(refinement.outcome, refinement.seconds)
+        await self.dialogue.on_heard(refinement.heard)
+
+    def _end_turn(self) -> None:
+        if self.listener is not None:
+            self.listener.end_turn_now()
+
+    async def _acknowledge(self) -> None:
+        """The answer is slow to come: say so instead of leaving the caller in silence."""
+        if not self._closed:
+            await self.player.say(
+                [prompt("one_moment", self.language)],
+                self.language,
+                self.turn_settings.slow,
+                kind="ack",
+            )
 
     async def _playback_finished(self) -> None:
         if self._after_playback:
@@ -225,12 +277,26 @@ class CallSession:
             self.listener.prime(await self._engines.warm_up_audio(language))
         if old is not None:
             await self._release(old, old_language)
-        return recognizer is not None
+        return recognizer is not None or self._engines.second_pass.hears(language)
 
     async def _release(self, listener: Listener, language: Language) -> None:
         recognizer = await listener.close()
         if isinstance(recognizer, CallRecognizer):
             await self._engines.release(language, recognizer)
+
+    def after_pause(self, seconds: float, action: Callable[[], Awaitable[None]] | None) -> None:
+        """Run ``action`` after ``seconds`` unless called again first (None cancels).
+
+        A typed number ends this way: each digit restarts the wait."""
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
+            self._pause_timer = None
+        if action is None or self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        self._pause_timer = loop.call_later(
+            seconds, lambda: self._inputs.put_nowait(("after_playback", action))
+        )
 
     def after_playback(self, action: Callable[[], Awaitable[None]]) -> None:
         """Run ``action`` once the caller has heard everything said so far."""
@@ -246,11 +312,14 @@ class CallSession:
             return
         self._closed = True
         self._cancel_silence()
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
         self._inputs.put_nowait(None)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         await self.player.close()
+        self._refiner.close()
         if self.listener is not None:
             await self._release(self.listener, self.language)

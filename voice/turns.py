@@ -2,8 +2,13 @@
 
 A frame-level detector over the caller's 20 ms frames. Energy against an adaptive noise
 floor decides voice or not; a few voiced frames in a row start speech (a click or a
-cough does not), and ``end_of_turn_ms`` of quiet ends it. Callers who speak slowly or
-pause mid-sentence get longer pauses (``slow``), set per caller.
+cough does not), and ``end_of_turn_ms`` of quiet pauses it. A pause becomes the end of
+the turn after ``commit_ms`` of quiet, or at once when the listener says so (a "네",
+a menu word: nothing more is coming); voice before that resumes the same turn, so a
+caller who stops to think mid-sentence is not cut in two. The wait between pause and
+commit is not lost: the accurate recogniser starts on the pause (``voice.second_pass``).
+With ``commit_ms`` not above ``end_of_turn_ms`` a pause ends the turn at once. Callers
+who speak slowly get every pause longer (``slow``), set per caller.
 
 Why energy and not a neural VAD: the line is narrowband telephone audio whose noise is
 low and steady, the detector only has to find where speech is (Vosk decides what was
@@ -25,6 +30,8 @@ class TurnEvent(StrEnum):
     """What one frame changed."""
 
     SPEECH_STARTED = "speech_started"
+    SPEECH_PAUSED = "speech_paused"  # quiet for end_of_turn_ms: the turn may be over
+    SPEECH_RESUMED = "speech_resumed"  # voice again before the commit: the same turn
     SPEECH_ENDED = "speech_ended"
 
 
@@ -33,6 +40,7 @@ class TurnSettings:
     """Per-caller turn-taking. ``slow`` multiplies every pause by ``slow_factor``."""
 
     end_of_turn_ms: int = 300
+    commit_ms: int = 0  # 0 (or ≤ end_of_turn_ms): a pause is the end of the turn
     slow_factor: float = 2.5
     slow: bool = False
     start_frames: int = 4  # 80 ms of voice in a row starts speech
@@ -43,9 +51,15 @@ class TurnSettings:
 
     @property
     def silence_frames(self) -> int:
-        """Quiet frames that end a turn."""
+        """Quiet frames that pause a turn."""
         factor = self.slow_factor if self.slow else 1.0
         return max(1, math.ceil(self.end_of_turn_ms * factor / FRAME_MS))
+
+    @property
+    def commit_frames(self) -> int:
+        """Quiet frames that end a paused turn for good."""
+        factor = self.slow_factor if self.slow else 1.0
+        return max(self.silence_frames, math.ceil(self.commit_ms * factor / FRAME_MS))
 
 
 class TurnDetector:
@@ -62,6 +76,7 @@ class TurnDetector:
         self._quiet_run = 0
         self._speech_frames = 0
         self.in_speech = False
+        self.paused = False
         self._recent: deque[float] = deque(maxlen=50)
 
     def is_voice(self, level_db: float) -> bool:
@@ -91,13 +106,33 @@ class TurnDetector:
                 return TurnEvent.SPEECH_STARTED
             return None
         self._speech_frames += 1
-        self._quiet_run = 0 if voiced else self._quiet_run + 1
+        if voiced and self.paused:
+            # Voice again before the commit: not a new turn but more of this one.
+            self._voiced_run += 1
+            if self._voiced_run < self.settings.start_frames:
+                self._quiet_run += 1  # a click in the pause does not resume it
+            else:
+                self.paused = False
+                self._quiet_run = 0
+                return TurnEvent.SPEECH_RESUMED
+        else:
+            self._voiced_run = self._voiced_run + 1 if voiced else 0
+            self._quiet_run = 0 if voiced else self._quiet_run + 1
         too_long = self._speech_frames * FRAME_MS >= self.settings.max_turn_ms
-        if self._quiet_run >= self.settings.silence_frames or too_long:
-            self.in_speech = False
+        if self._quiet_run >= self.settings.commit_frames or too_long:
+            return self.end_now()
+        if not self.paused and self._quiet_run >= self.settings.silence_frames:
+            self.paused = True
             self._voiced_run = 0
-            return TurnEvent.SPEECH_ENDED
+            return TurnEvent.SPEECH_PAUSED
         return None
+
+    def end_now(self) -> TurnEvent:
+        """End the current turn at once (the listener knows nothing more is coming)."""
+        self.in_speech = False
+        self.paused = False
+        self._voiced_run = 0
+        return TurnEvent.SPEECH_ENDED
 
     @property
     def speech_ms(self) -> int:

@@ -32,10 +32,11 @@ from assistant.links import continue_link
 from assistant.messages import IncomingMessage
 from assistant.privacy import phone_tail
 from assistant.profiles import CitizenProfile, ProfileError
+from assistant.rasa_client import RasaUnavailable
 from assistant.services import Services
 from channels.voice import twiml
 from channels.voice.wire import MalformedFrame, UnknownEvent, encode, parse_frame
-from voice.call_dialogue import DialogueReply, menu_from_catalog
+from voice.call_dialogue import DialogueReply
 from voice.events import CallStarted, CallStopped, OutboundEvent
 from voice.prompts import prompt
 from voice.session import CallOptions, CallSession
@@ -45,6 +46,8 @@ START_TIMEOUT_SECONDS = 10.0
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["voice"])
+# Slots the screenings ask a number for (nlu/domain/screening.yml): typed on the keypad.
+NUMBER_SLOTS = frozenset({"age", "baby_months"})
 
 
 def stream_token(secret: str, call_sid: str, conversation_id: str) -> str:
@@ -161,12 +164,25 @@ class VoiceCallActions:
             )
         )
         choices = next((r.buttons for r in reversed(result.replies) if r.buttons), ())
+        expects = None
+        if not choices and result.handoff is None and not result.degraded:
+            expects = await self._expects()
         return DialogueReply(
             texts=tuple(r.text for r in result.replies),
             choices=tuple(b.title for b in choices),
             handoff=result.handoff,
             degraded=result.degraded,
+            expects=expects,
         )
+
+    async def _expects(self) -> str | None:
+        """ "number" when a form now asks for one (a screening's age or baby's months), so
+        the caller may type it; None otherwise, or when Rasa cannot say (speech works)."""
+        try:
+            slot = await self._services.rasa.requested_slot(self._conversation_id)
+        except RasaUnavailable:
+            return None
+        return "number" if slot in NUMBER_SLOTS else None
 
     async def set_language(self, language: Language) -> None:
         """The conversation's language from now on."""
@@ -347,21 +363,27 @@ class MediaStream:
             engines=self._services.voice,
             actions=actions,
             send=self._send,
-            menu=menu_from_catalog(self._services.catalog),
+            menu=self._services.phone_menu,
             options=CallOptions(
                 language=actions.language,
                 slow=slow,
                 end_of_turn_ms=settings.voice_end_of_turn_ms,
+                commit_ms=settings.voice_commit_ms,
                 slow_factor=settings.voice_slow_factor,
                 reprompt_seconds=settings.voice_reprompt_seconds,
                 confirm_below=settings.voice_confirm_below,
             ),
             on_reply_latency=self._services.metrics.voice_reply_seconds.observe,
+            on_second_pass=self._second_pass_done,
         )
         self._services.metrics.voice_active_calls.inc()
         await self._session.start()
         log.info("voice.stream_started", call_sid=event.call_sid, conversation_id=conversation_id)
         return True
+
+    def _second_pass_done(self, outcome: str, seconds: float) -> None:
+        if outcome not in ("off", "instant"):
+            self._services.metrics.voice_second_pass_seconds.labels(outcome).observe(seconds)
 
     async def finish(self) -> None:
         """Free the call's resources and log how it ended, whatever happened."""

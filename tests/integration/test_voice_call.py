@@ -23,17 +23,24 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from assistant.config import PROJECT_DIR
+from tests.conftest import missing_part
 from tests.media_streams_peer import TwilioMediaPeer, signed_headers, websocket_url
+from tests.speech_data import korean_dev_manifest
 from tests.stackutil import PUBLIC_URL, TWILIO_AUTH_TOKEN, Stack, running_stack
 from tests.twilio_double import TwilioDouble
 from tests.twilio_wire import VOICE_PATH, call_form
-from tests.voice_audio import espeak_pcm8k
+from tests.voice_audio import espeak_pcm8k, recorded_pcm8k
 from tests.voice_calls import MEDIA_PATH, answer_call, call
 from voice.codec import level_dbfs, ulaw_to_pcm
+from voice.evaluation import char_edits, read_manifest
+from voice.whisper_model import default_whisper_dir
 
 pytestmark = pytest.mark.rasa
 
 TRANSFER_TO = "+82221001234"
+# A clip of the Korean tuning set said without a pause long enough to end a turn.
+SECOND_PASS_CLIP = "ko_test_0000.wav"
 CALLER = "+821055501234"
 
 
@@ -45,10 +52,14 @@ def voice_stack(
         "SOTONG_TWILIO_API_URL": twilio.url,
         "SOTONG_VOICE_TRANSFER_NUMBER": TRANSFER_TO,
         # Below 1.0 everything is confirmed: espeak-ng's Korean comes out of free
-        # recognition as low-confidence noise, and this makes that deterministic.
+        # recognition as low-confidence noise, and this makes that deterministic (for
+        # Whisper's second pass too).
         "SOTONG_VOICE_CONFIRM_BELOW": "1.0",
+        "SOTONG_VOICE_WHISPER_CONFIRM_BELOW": "1.0",
         "SOTONG_VOICE_REPROMPT_SECONDS": "30",
     }
+    if not (default_whisper_dir(PROJECT_DIR / "var") / "model.bin").is_file():
+        missing_part("the Whisper model: run `sotong models prepare` (scripts/setup.sh does)")
     with running_stack(rasa_model, tmp_path_factory.mktemp("voice"), env) as running:
         yield running
 
@@ -101,11 +112,16 @@ async def test_keypad_call_reaches_an_answer_and_a_person(
         await peer.wait_for("media", timeout=20)
         await asyncio.sleep(3)
         assert loud(peer.played_audio) > -35
-        # 1 = 주민등록등본, pressed while the menu is still being read: it stops at once.
+        # 1 = documents, pressed while the menu is still being read: it stops at once;
+        # then 1 = resident registration, 1 = a copy (주민등록표 등본).
         pressed = time.monotonic()
         await peer.press("1")
         await peer.wait_for("clear", timeout=5)
         await peer.wait_for_audio_after(pressed, timeout=20)
+        for key in "11":
+            pressed = time.monotonic()
+            await peer.press(key)
+            await peer.wait_for_audio_after(pressed, timeout=20)
         await heard_everything(peer)
         messages = await transcript(voice_stack, answered.conversation_id)
         bot = " ".join(m["text"] for m in messages if m["sender"] == "bot")
@@ -125,6 +141,30 @@ async def test_keypad_call_reaches_an_answer_and_a_person(
         assert update.twiml is not None and "<Dial" in update.twiml and TRANSFER_TO in update.twiml
         heard_before_transfer = len(peer.played_audio)
         assert heard_before_transfer > 8000  # "connecting you" was heard first
+
+
+async def test_a_real_sentence_is_heard_again_by_whisper_and_answered(voice_stack: Stack) -> None:
+    # Real read Korean (the tuning set), streamed as the network would: 8 kHz μ-law in
+    # 20 ms frames, in real time. Streaming Vosk ends the turn; Whisper hears it again;
+    # this stack confirms everything, so the caller says 네, and the dialogue answers
+    # what Whisper heard.
+    clips = read_manifest(korean_dev_manifest())
+    clip = next(c for c in clips if c.path.name == SECOND_PASS_CLIP)
+    counted = r'sotong_voice_second_pass_seconds_count\{outcome="unsure"\}'
+    before = await metric_line(voice_stack, counted)
+    async with call(voice_stack.gateway.url, "+821055509999") as (answered, peer):
+        await peer.wait_for("media", timeout=20)
+        ended = await peer.say(recorded_pcm8k(clip.path))
+        await peer.wait_for_audio_after(ended, timeout=15)
+        await heard_everything(peer)
+        await say_and_hear_reply(peer, "네")
+        messages = await transcript(voice_stack, answered.conversation_id)
+    citizen = [m for m in messages if m["sender"] == "citizen"]
+    assert len(citizen) == 1, citizen
+    edits, length = char_edits(clip.reference, citizen[0]["text"])
+    assert edits / length <= 0.25, (citizen[0]["text"], clip.reference)
+    assert messages[-1]["sender"] == "bot"
+    assert await metric_line(voice_stack, counted) == before + 1
 
 
 async def test_unsure_speech_is_confirmed_by_a_spoken_yes(voice_stack: Stack) -> None:
@@ -176,9 +216,10 @@ async def test_bad_frames_and_unknown_events_are_dropped_and_the_call_goes_on(
         await peer.send_raw('{"event": "dtmf", "dtmf": {"digit": "x"}}')
         await peer.send_raw(b"\x00\x01binary")
         await peer.send_raw('{"event": "somethingNew", "streamSid": "MZ1"}')
-        pressed = time.monotonic()
-        await peer.press("2")  # 2 = 전입신고, still understood after all that
-        await peer.wait_for_audio_after(pressed, timeout=15)
+        for key in "113":  # documents → resident registration → 전입신고, still understood
+            pressed = time.monotonic()
+            await peer.press(key)
+            await peer.wait_for_audio_after(pressed, timeout=15)
         await heard_everything(peer)
         messages = await transcript(voice_stack, answered.conversation_id)
         assert any("전입" in m["text"] for m in messages if m["sender"] == "bot")
@@ -220,7 +261,9 @@ async def test_hanging_up_mid_reply_frees_the_call(voice_stack: Stack) -> None:
     async with call(voice_stack.gateway.url, "+821055507777") as (_, peer):
         await peer.wait_for("media", timeout=20)
         assert await metric(voice_stack, "sotong_voice_active_calls") == active_before + 1
-        await peer.press("3")
+        await peer.press("2")  # benefits
+        await peer.wait_for_audio_after(time.monotonic(), timeout=20)
+        await peer.press("2")  # 기초연금
         await peer.wait_for_audio_after(time.monotonic(), timeout=20)
         await peer.hang_up()  # in the middle of the answer
     for _ in range(50):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
@@ -14,9 +14,11 @@ from voice.call_dialogue import (
     CallDialogue,
     DialogueReply,
     State,
-    menu_from_catalog,
 )
 from voice.listener import Heard, RecognitionMode
+from voice.phone_menu import leaves, load_menu
+
+MENU = load_menu(load_catalog())
 
 ANSWER = DialogueReply(texts=("주민등록등본은 정부24에서 뗄 수 있어요.",))
 
@@ -63,6 +65,7 @@ class FakeOutput:
     slow: bool = False
     speech_for: dict[str, bool] = field(default_factory=lambda: {"ko": True, "en": False})
     pending: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    paused: tuple[float, Callable[[], Awaitable[None]]] | None = None
 
     async def say(self, texts: Sequence[str], language: Language, slow: bool) -> None:
         self.said.append(list(texts))
@@ -79,6 +82,15 @@ class FakeOutput:
     def after_playback(self, action: Callable[[], Awaitable[None]]) -> None:
         self.pending.append(action)
 
+    def after_pause(self, seconds: float, action: Callable[[], Awaitable[None]] | None) -> None:
+        self.paused = (seconds, action) if action is not None else None
+
+    async def pause_passes(self) -> None:
+        assert self.paused is not None
+        _seconds, action = self.paused
+        self.paused = None
+        await action()
+
     async def play_out(self) -> None:
         actions, self.pending = self.pending, []
         for action in actions:
@@ -92,8 +104,7 @@ class FakeOutput:
 @pytest.fixture
 def parts() -> tuple[CallDialogue, FakeActions, FakeOutput]:
     actions, out = FakeActions(), FakeOutput()
-    menu = menu_from_catalog(load_catalog())
-    return CallDialogue(menu=menu, actions=actions, out=out), actions, out
+    return CallDialogue(menu=MENU, actions=actions, out=out), actions, out
 
 
 def heard(text: str, confidence: float = 0.95, recognised: bool = True) -> Heard:
@@ -106,19 +117,61 @@ async def test_greeting_reads_the_keypad_menu(parts) -> None:
     dialogue, _, out = parts
     await dialogue.begin()
     menu = " ".join(out.said[0])  # numbers as they are said: "일 번", not "1번"
-    assert "일 번 주민등록" in menu and "영 번은 상담원" in menu and "우물 정은 천천히" in menu
+    assert "일 번 서류와 증명서" in menu and "오 번 나에게 맞는 서비스 찾기" in menu
+    assert "영 번은 상담원" in menu
+    assert "별표는 뒤로" in menu and "우물 정은 다시 듣기" in menu and "팔 번은 천천히" in menu
     assert out.said[1] == ["For English, press 7."]  # said in the other language's voice
     assert len(dialogue.menu) == 5
 
 
-async def test_a_menu_digit_asks_for_that_service(parts) -> None:
+async def test_menu_digits_open_submenus_down_to_a_service(parts) -> None:
     dialogue, actions, out = parts
     await dialogue.on_key("1")
-    assert actions.asked == [
-        (dialogue.menu[0].titles["ko"], "/service_resident_registration_copy", False)
-    ]
+    assert out.last.startswith("서류와 증명서입니다. 일 번 주민등록")
+    assert "뒤로 가시려면 별표" in out.last and actions.asked == []
+    await dialogue.on_key("1")
+    assert out.last.startswith("주민등록입니다. 일 번 등본과 초본, 이 번 주민등록증 재발급")
+    await dialogue.on_key("1")
+    assert actions.asked == [("등본과 초본", "/service_resident_registration_copy", False)]
     assert "정부이사" in out.last and "처음 메뉴는 구 번" in out.last
     assert dialogue.turns == 1
+
+
+async def test_star_goes_back_a_level_and_nine_to_the_first_menu(parts) -> None:
+    dialogue, _, out = parts
+    for key in "12":
+        await dialogue.on_key(key)
+    assert out.last.startswith("가족과 인감입니다")
+    await dialogue.on_key("*")
+    assert out.last.startswith("서류와 증명서입니다")
+    await dialogue.on_key("*")
+    assert "일 번 서류와 증명서" in out.last and dialogue.level == MENU
+    await dialogue.on_key("*")  # at the top: the first menu again
+    assert "일 번 서류와 증명서" in out.last
+    for key in "31":
+        await dialogue.on_key(key)
+    await dialogue.on_key("9")
+    assert dialogue.level == MENU and "일 번 서류와 증명서" in out.last
+
+
+@pytest.mark.parametrize(("keys", "node"), list(leaves(MENU)), ids=lambda v: str(v)[:40])
+async def test_every_leaf_of_the_tree_is_reached_by_keypad(
+    keys: str, node: object, parts: tuple[CallDialogue, FakeActions, FakeOutput]
+) -> None:
+    dialogue, actions, _ = parts
+    for key in keys:
+        await dialogue.on_key(key)
+    assert len(actions.asked) == 1
+    assert actions.asked[0][1] == node.payload  # type: ignore[attr-defined]
+
+
+def test_the_tree_reaches_every_service_the_checklists_and_the_screenings() -> None:
+    reached = {node.payload for _keys, node in leaves(MENU)}
+    catalog = load_catalog()
+    assert {f"/service_{s.id}" for s in catalog} <= reached
+    assert {f"/package_{p}" for p in catalog.packages} <= reached
+    assert {"/screen_elderly", "/screen_disabled", "/screen_mothers_newborns"} <= reached
+    assert all(len(keys) <= 3 for keys, _node in leaves(MENU))
 
 
 async def test_choices_after_an_answer_are_read_and_chosen_by_digit(parts) -> None:
@@ -142,6 +195,30 @@ async def test_unsure_speech_is_confirmed_with_yes_no_before_acting(parts) -> No
     await dialogue.on_heard(heard("네", confidence=1.0))
     assert actions.asked == [("등본 떼고 싶어요", None, False)]
     assert out.modes == ["yes_no", "free"]
+
+
+async def test_whisper_is_trusted_on_its_own_scale_and_confirmed_only_when_asked(parts) -> None:
+    dialogue, actions, out = parts
+    # Whisper's token probabilities run lower than Vosk's word confidences: 0.6 from
+    # Whisper is acted on (the second pass decided it was sure), not confirmed.
+    sure = replace(heard("기초연금 신청하고 싶어요", confidence=0.6), engine="whisper")
+    await dialogue.on_heard(sure)
+    assert actions.asked == [("기초연금 신청하고 싶어요", None, False)]
+    assert out.modes == []
+    # Over budget, or Whisper unsure: confirmed whatever the confidence says.
+    forced = replace(heard("등본 떼고 싶어요", confidence=0.99), confirm=True)
+    await dialogue.on_heard(forced)
+    assert dialogue.state is State.CONFIRM and out.modes == ["yes_no"]
+    assert "'등본 떼고 싶어요'라고 하셨나요?" in out.last
+
+
+def test_the_phrases_vosk_may_decide_alone_follow_the_menu_and_the_choices(parts) -> None:
+    dialogue, _, _ = parts
+    phrases = dialogue.instant_phrases()
+    assert {"서류와 증명서", "복지와 수당", "네", "아니요", "다시", "천천히", "삼번"} <= phrases
+    assert "장애인 연금" not in phrases
+    dialogue.choices = ("장애인 연금", "기초연금")
+    assert "장애인 연금" in dialogue.instant_phrases()
 
 
 async def test_a_no_to_the_confirmation_asks_again_and_does_nothing(parts) -> None:
@@ -168,16 +245,17 @@ async def test_speech_that_is_not_understood_twice_turns_to_the_keypad(parts) ->
     await dialogue.on_heard(heard(""))
     assert "잘 듣지 못했어요" in out.last
     await dialogue.on_heard(heard(""))
-    assert "번호를 눌러 주세요. 일 번 주민등록" in out.last
+    assert "번호를 눌러 주세요. 일 번 서류와 증명서" in out.last
 
 
-async def test_star_repeats_and_hash_slows_down(parts) -> None:
+async def test_hash_repeats_and_eight_slows_down(parts) -> None:
     dialogue, actions, out = parts
-    await dialogue.on_key("1")
+    for key in "111":
+        await dialogue.on_key(key)
     answer = out.said[-1]
-    await dialogue.on_key("*")
-    assert out.said[-1] == answer
     await dialogue.on_key("#")
+    assert out.said[-1] == answer
+    await dialogue.on_key("8")
     assert dialogue.slow and out.slow and "remember_slow" in actions.done
     assert out.said[-2][0].startswith("네, 천천히") and out.said[-1] == answer
 
@@ -255,9 +333,9 @@ async def test_english_without_a_model_says_so_and_keeps_the_keypad(parts) -> No
     assert "cannot understand spoken English" in out.last and "0 for a person" in out.last
     await dialogue.on_heard(heard("", recognised=False))
     assert "press 6" in out.last
-    await dialogue.on_key("1")
-    assert actions.asked[-1][1] == "/service_resident_registration_copy"
-    assert actions.asked[-1][0] == dialogue.menu[0].titles["en"]
+    for key in "111":
+        await dialogue.on_key(key)
+    assert actions.asked[-1] == ("registration copy", "/service_resident_registration_copy", False)
 
 
 async def test_another_key_leaves_the_yes_no_question_and_listens_freely_again(parts) -> None:
@@ -266,7 +344,7 @@ async def test_another_key_leaves_the_yes_no_question_and_listens_freely_again(p
     assert out.modes == ["yes_no"]
     await dialogue.on_key("9")
     assert dialogue.state is State.MENU and out.modes == ["yes_no", "free"]
-    assert actions.asked == [] and "일 번 주민등록등본" in out.last
+    assert actions.asked == [] and "일 번 서류와 증명서" in out.last
 
 
 async def test_a_yes_no_grammar_sentence_is_not_a_yes(parts) -> None:
@@ -289,5 +367,47 @@ async def test_star_goes_back_from_the_person_menu(parts) -> None:
     dialogue, actions, out = parts
     await dialogue.on_key("0")
     await dialogue.on_key("*")
-    assert dialogue.state is State.MENU and "일 번 주민등록등본" in out.last
+    assert dialogue.state is State.MENU and "일 번 서류와 증명서" in out.last
     assert actions.asked == []
+
+
+async def test_more_than_five_choices_are_heard_four_at_a_time(parts) -> None:
+    dialogue, actions, out = parts
+    titles = ("전입", "등본", "확정일자", "우편", "자동차", "학교", "건강보험")
+    actions.replies = [DialogueReply(texts=("고르세요.",), choices=titles)]
+    await dialogue.on_heard(heard("이사했어요"))
+    assert "사 번 우편, 오 번 다른 선택" in out.last and "자동차" not in out.last
+    await dialogue.on_key("5")
+    assert "일 번 자동차, 이 번 학교, 삼 번 건강보험" in out.last
+    await dialogue.on_key("2")
+    assert actions.asked[-1] == ("6", None, False)  # the sixth quick reply of the answer
+
+
+async def test_screening_questions_by_keypad_one_yes_two_no_three_not_sure(parts) -> None:
+    dialogue, actions, out = parts
+    question = DialogueReply(texts=("혼자 사세요?",), choices=("네", "아니요", "모르겠어요"))
+    actions.replies = [question, question, question]
+    for key in "514":  # services for you → older people; then the first question
+        await dialogue.on_key(key)
+    assert actions.asked == [("어르신", "/screen_elderly", False)]
+    assert "일 번 네, 이 번 아니요, 삼 번 모르겠어요" in out.last
+    await dialogue.on_key("3")
+    assert actions.asked[-1] == ("3", None, False)
+
+
+async def test_a_number_the_question_asks_for_is_typed_and_ends_with_a_pause(parts) -> None:
+    dialogue, actions, out = parts
+    actions.replies = [DialogueReply(texts=("나이가 어떻게 되세요?",), expects="number")]
+    await dialogue.on_heard(heard("어르신 서비스 찾아 주세요"))
+    assert dialogue.state is State.NUMBER and "번호를 눌러 주세요" in out.last
+    for key in "70":  # 0 is a digit here, not "a person"
+        await dialogue.on_key(key)
+    assert out.paused is not None and out.paused[0] == 2.0 and actions.asked[-1][0] != "70"
+    await out.pause_passes()
+    assert actions.asked[-1] == ("70", None, False)
+    # Star clears what was typed.
+    actions.replies = [DialogueReply(texts=("아기는 몇 개월이에요?",), expects="number")]
+    await dialogue.on_heard(heard("다시 할게요 처음부터"))
+    await dialogue.on_key("1")
+    await dialogue.on_key("*")
+    assert out.paused is None and dialogue._digits == ""

@@ -7,8 +7,16 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from voice.asr import Transcript
-from voice.codec import pcm_to_ulaw
-from voice.listener import Heard, Listener, ListenerEvent, SpeechStarted
+from voice.codec import pcm_to_ulaw, ulaw_to_pcm
+from voice.listener import (
+    SHORT_TURN_BYTES,
+    Heard,
+    Listener,
+    ListenerEvent,
+    SpeechResumed,
+    SpeechStarted,
+    TurnPaused,
+)
 from voice.turns import TurnSettings
 
 SILENCE = pcm_to_ulaw(b"\x00\x00" * 160)
@@ -33,6 +41,9 @@ class FakeRecognizer:
         words = ("등본", "떼기") if self.fed > 16000 else ()  # over a second of audio
         self.fed = 0
         return Transcript(text=" ".join(words), confidence=0.9 if words else 0.0, words=words)
+
+    def partial(self) -> str:
+        return "등본" if self.fed else ""
 
     def set_mode(self, mode: str) -> None:
         self.modes.append(mode)
@@ -95,3 +106,106 @@ async def test_without_a_model_turns_are_still_found_but_not_recognised() -> Non
     events = await run([SILENCE] * 10 + [LOUD] * 50 + [SILENCE] * 20, None)
     (heard,) = [e for e in events if isinstance(e, Heard)]
     assert heard.text == "" and not heard.recognised
+
+
+async def test_the_turn_carries_its_audio_for_the_second_pass() -> None:
+    # Speech starts on the 4th loud frame; the 10 frames before it are the pre-roll, and
+    # the turn ends on the 15th quiet frame (300 ms).
+    events = await run([SILENCE] * 20 + [LOUD] * 50 + [SILENCE] * 20, FakeRecognizer())
+    (heard,) = [e for e in events if isinstance(e, Heard)]
+    frame_pcm = 320  # 20 ms of 8 kHz 16-bit
+    assert len(heard.audio) == (10 + 47 + 15) * frame_pcm
+    loud_pcm = ulaw_to_pcm(LOUD)
+    assert heard.audio.count(loud_pcm) == 50
+    without = [e for e in await run([SILENCE] * 10 + [LOUD] * 50 + [SILENCE] * 20, None)]
+    (unrecognised,) = [e for e in without if isinstance(e, Heard)]
+    assert unrecognised.audio.count(loud_pcm) == 50  # Whisper can still hear it
+
+
+async def test_settled_waits_until_everything_fed_was_decoded() -> None:
+    recognizer = FakeRecognizer()
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        listener = Listener(recognizer, pool, TurnSettings(end_of_turn_ms=300), emit)
+        for frame in [SILENCE] * 10 + [LOUD] * 50 + [SILENCE] * 20:
+            await listener.hear(frame)
+        await listener.settled()  # no sleeping: the turn is out once this returns
+        assert [e for e in events if isinstance(e, Heard)]
+        await listener.close()
+
+
+async def test_a_pause_is_announced_and_a_resumed_turn_stays_one_turn() -> None:
+    recognizer = FakeRecognizer()
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
+    frames = [SILENCE] * 10 + [LOUD] * 30 + [SILENCE] * 20 + [LOUD] * 30 + [SILENCE] * 40
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        listener = Listener(recognizer, pool, settings, emit)
+        for frame in frames:
+            await listener.hear(frame)
+        await listener.settled()
+        await listener.close()
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == [
+        "SpeechStarted",
+        "TurnPaused",
+        "SpeechResumed",
+        "TurnPaused",
+        "Heard",
+    ]
+    first_pause, resumed, second_pause, heard = events[1], events[2], events[3], events[4]
+    # A short turn is finalised at its pause (Vosk's partial of a short word is empty).
+    assert isinstance(first_pause, TurnPaused) and first_pause.text == "등본 떼기"
+    assert isinstance(resumed, SpeechResumed) and isinstance(second_pause, TurnPaused)
+    assert isinstance(heard, Heard)
+    assert first_pause.turn == resumed.turn == second_pause.turn == heard.turn == 1
+    assert len(first_pause.audio) < len(second_pause.audio) < len(heard.audio)
+    assert heard.audio.count(ulaw_to_pcm(LOUD)) == 60  # both halves, one turn
+
+
+async def test_a_long_turn_gives_its_partial_at_the_pause_and_stays_whole_for_vosk() -> None:
+    recognizer = FakeRecognizer()
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
+    frames = [SILENCE] * 10 + [LOUD] * 100 + [SILENCE] * 40  # 2 s of speech, then quiet
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        listener = Listener(recognizer, pool, settings, emit)
+        for frame in frames:
+            await listener.hear(frame)
+        await listener.settled()
+        await listener.close()
+    paused = next(e for e in events if isinstance(e, TurnPaused))
+    heard = next(e for e in events if isinstance(e, Heard))
+    assert len(paused.audio) > SHORT_TURN_BYTES
+    assert paused.text == "등본"  # the partial: nothing was finalised at the pause
+    assert heard.text == "등본 떼기"  # one utterance for Vosk, finished at the end
+
+
+async def test_ending_a_paused_turn_now_emits_it_without_the_commit_wait() -> None:
+    recognizer = FakeRecognizer()
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+        if isinstance(event, TurnPaused):
+            listener.end_turn_now()
+
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        listener = Listener(recognizer, pool, TurnSettings(end_of_turn_ms=300, commit_ms=900), emit)
+        for frame in [SILENCE] * 10 + [LOUD] * 60 + [SILENCE] * 16:  # 320 ms of quiet only
+            await listener.hear(frame)
+        await listener.settled()
+        await listener.close()
+    assert [type(e).__name__ for e in events] == ["SpeechStarted", "TurnPaused", "Heard"]

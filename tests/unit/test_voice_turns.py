@@ -68,3 +68,35 @@ def test_a_turn_that_never_pauses_is_ended_anyway() -> None:
     detector = TurnDetector(TurnSettings(max_turn_ms=1000))
     events = feed(detector, VOICE, 52)
     assert [e for _, e in events] == [TurnEvent.SPEECH_STARTED, TurnEvent.SPEECH_ENDED]
+
+
+def test_a_pause_is_committed_later_and_voice_before_that_resumes_the_turn() -> None:
+    detector = TurnDetector(TurnSettings(end_of_turn_ms=300, commit_ms=600))
+    feed(detector, VOICE, 10)
+    assert feed(detector, SILENT, 20) == [(14, TurnEvent.SPEECH_PAUSED)]
+    assert detector.in_speech and detector.paused
+    # A click in the pause (fewer voiced frames than start a turn) does not resume it.
+    assert feed(detector, VOICE, 2) == []
+    assert feed(detector, VOICE, 3) == [(1, TurnEvent.SPEECH_RESUMED)]
+    assert not detector.paused
+    # The next pause: paused at 300 ms, committed at 600 ms.
+    assert feed(detector, SILENT, 30) == [
+        (14, TurnEvent.SPEECH_PAUSED),
+        (29, TurnEvent.SPEECH_ENDED),
+    ]
+    assert not detector.in_speech
+
+
+def test_the_listener_may_end_a_paused_turn_at_once() -> None:
+    detector = TurnDetector(TurnSettings(end_of_turn_ms=300, commit_ms=600))
+    feed(detector, VOICE, 10)
+    feed(detector, SILENT, 15)
+    assert detector.paused
+    assert detector.end_now() is TurnEvent.SPEECH_ENDED
+    assert not detector.in_speech and not detector.paused
+    assert feed(detector, SILENT, 20) == []  # nothing more from that turn
+
+
+def test_slow_callers_get_the_commit_longer_too() -> None:
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600, slow=True, slow_factor=2.5)
+    assert (settings.silence_frames, settings.commit_frames) == (38, 75)

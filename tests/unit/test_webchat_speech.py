@@ -8,6 +8,7 @@ opened through the API and the bot's messages are stored directly.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import subprocess
@@ -21,16 +22,20 @@ import pytest
 import pytest_asyncio
 
 from assistant.app import create_app
-from assistant.config import Settings
+from assistant.config import PROJECT_DIR, Settings
 from assistant.services import Services
 from channels.webchat_speech import (
     MAX_AUDIO_BYTES,
     SCREEN_NOTICE,
     read_wav,
     spoken_text,
+    web_engine,
 )
+from tests.conftest import missing_part
+from tests.speech_data import korean_dev_manifest
 from voice.codec import level_dbfs, resample_pcm
 from voice.spoken_forms import URL_NOTICE
+from voice.whisper_model import default_whisper_dir
 
 # One gateway (one speech model, one speaker) for the module, on the module's loop.
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -99,6 +104,16 @@ class Gateway:
         )
 
 
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Gateway]:
+    """A gateway app with its lifespan, spoken to in-process."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield Gateway(client, app.state.services)
+
+
 @pytest.fixture(scope="module")
 def gateway_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield tmp_path_factory.mktemp("webchat-speech")
@@ -114,11 +129,8 @@ async def gateway(gateway_dir: Path) -> AsyncIterator[Gateway]:
         rasa_url="http://127.0.0.1:9",  # not used: no message is sent to the bot
         pending_retry_seconds=3600,
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            yield Gateway(client, app.state.services)
+    async with running(settings) as gateway:
+        yield gateway
 
 
 # ---- out: a reply read aloud ------------------------------------------------------------
@@ -194,7 +206,7 @@ def test_addresses_are_said_to_be_on_the_screen_not_texted() -> None:
 
 
 @in_module_loop
-async def test_a_korean_recording_runs_through_vosk_and_creates_no_turn(
+async def test_a_korean_recording_runs_through_vosk_at_its_own_rate_and_creates_no_turn(
     gateway: Gateway, korean_wav: bytes
 ) -> None:
     session = await gateway.session("ko")
@@ -212,7 +224,8 @@ async def test_a_korean_recording_runs_through_vosk_and_creates_no_turn(
         assert 0.0 <= result["confidence"] <= 1.0
     else:
         assert result["confidence"] is None
-    assert gateway.services.voice.pooled("ko") >= 1
+    # No Whisper model in this gateway's folder: Vosk at the upload's 16 kHz decodes it.
+    assert gateway.services.voice.pooled("ko", 16000) >= 1
     assert await gateway.services.store.transcript(session) == []
 
     # The language defaults to the conversation's (Korean here).
@@ -300,7 +313,59 @@ async def test_an_unknown_session_is_404(gateway: Gateway) -> None:
     assert (await gateway.speech("not-a-session", b"")).status_code == 422
 
 
-def test_recordings_are_resampled_to_the_recognisers_rate() -> None:
+def test_recordings_keep_their_own_rate_for_the_engine_to_resample() -> None:
     recording = read_wav(wav_file(silence(2.0, 48000), 48000))
     assert recording.seconds == pytest.approx(2.0)
-    assert len(recording.pcm) == pytest.approx(2 * 8000 * 2, abs=4)
+    assert (recording.rate, len(recording.pcm)) == (48000, 2 * 48000 * 2)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def whisper_gateway(gateway_dir: Path) -> AsyncIterator[Gateway]:
+    model = default_whisper_dir(PROJECT_DIR / "var")
+    if not (model / "model.bin").is_file():
+        missing_part("the Whisper model: run `sotong models prepare` (scripts/setup.sh does)")
+    settings = Settings(
+        env="development",
+        var_dir=gateway_dir / "whisper",
+        vosk_model_en=None,
+        whisper_model=model,
+        web_speech_engine="whisper",
+        voice_preload=False,
+        rasa_url="http://127.0.0.1:9",
+        pending_retry_seconds=3600,
+    )
+    async with running(settings) as gateway:
+        yield gateway
+
+
+@in_module_loop
+async def test_with_whisper_real_korean_and_english_are_heard_on_the_web(
+    whisper_gateway: Gateway,
+) -> None:
+    clip = korean_dev_manifest().parent / "ko_test_0006.wav"  # 야권은 여당에서 …
+    session = await whisper_gateway.session("ko")
+    response = await whisper_gateway.speech(session, clip.read_bytes(), language="ko")
+    assert response.status_code == 200, response.text
+    assert "여당에서" in response.json()["text"]
+    # English needs no English Vosk model any more: Whisper hears it (a real recording).
+    prompt = Path("/usr/share/asterisk/sounds/en_US_f_Allison/auth-thankyou.wav")
+    if not prompt.is_file():
+        missing_part("asterisk-core-sounds-en-wav (scripts/apt-packages.txt)")
+    response = await whisper_gateway.speech(session, prompt.read_bytes(), language="en")
+    assert response.status_code == 200, response.text
+    assert "thank you" in response.json()["text"].lower()
+
+
+@in_module_loop
+async def test_the_default_engine_is_vosk_at_16k_and_whisper_hears_what_vosk_cannot(
+    whisper_gateway: Gateway,
+) -> None:
+    services = whisper_gateway.services
+    assert Settings.model_fields["web_speech_engine"].default == "vosk-16k"
+    configured = services.settings.web_speech_engine
+    try:
+        services.settings.web_speech_engine = "vosk-16k"
+        assert web_engine(services, "ko") == "vosk-16k"  # measured the better on 16 kHz Korean
+        assert web_engine(services, "en") == "whisper"  # no English Vosk model here
+    finally:
+        services.settings.web_speech_engine = configured
