@@ -207,8 +207,6 @@ async def speech_to_text(
         raise HTTPException(problem.status, _plain(problem.key, lang)) from None
     engines = services.voice
     engine = web_engine(services, lang)
-    if engine != "whisper" and not engines.models.available(lang):
-        raise HTTPException(503, _plain("no_model", lang))
     try:
         heard = await recognise_recording(
             engines,

@@ -52,7 +52,7 @@ from voice.engines import VoiceEngines
 from voice.listener import Heard, Listener, ListenerEvent, SpeechResumed, TurnPaused
 from voice.recognition_pool import Priority
 from voice.second_pass import SecondPass, SecondPassSettings, TurnRefiner
-from voice.spoken_forms import for_speech
+from voice.spoken_forms import english_number, for_speech
 from voice.turns import TurnSettings
 
 AudioPath = Literal["phone", "wideband"]
@@ -117,34 +117,15 @@ def numbers_read_aloud(text: str, language: str) -> str:
 
 
 _ENGLISH_NUMBER = re.compile(r"\b(\d{1,3}(?:,\d{3})+|\d{1,6})(st|nd|rd|th)?\b", re.IGNORECASE)
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
 _ORDINAL_ENDINGS = {
     "one": "first", "two": "second", "three": "third", "five": "fifth",
     "eight": "eighth", "nine": "ninth", "twelve": "twelfth",
 }  # fmt: skip
 
 
-def _english_cardinal(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{_ONES[hundreds]} hundred" + (f" {_english_cardinal(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    return f"{_english_cardinal(thousands)} thousand" + (
-        f" {_english_cardinal(rest)}" if rest else ""
-    )
-
-
 def _english_words(match: re.Match[str]) -> str:
-    words = _english_cardinal(int(match.group(1).replace(",", "")))
+    # The line's own number words; scoring drops the hyphen of "twenty-one" anyway.
+    words = english_number(int(match.group(1).replace(",", ""))).replace("-", " ")
     if not match.group(2):
         return words
     head, _, last = words.rpartition(" ")

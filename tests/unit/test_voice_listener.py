@@ -138,21 +138,27 @@ async def test_settled_waits_until_everything_fed_was_decoded() -> None:
         await listener.close()
 
 
-async def test_a_pause_is_announced_and_a_resumed_turn_stays_one_turn() -> None:
-    recognizer = FakeRecognizer()
+async def settled_events(frames: list[bytes], settings: TurnSettings) -> list[ListenerEvent]:
+    """Every event of ``frames`` fed to a listener over a ``FakeRecognizer``, once all of
+    it was decoded (no sleeping)."""
     events: list[ListenerEvent] = []
 
     async def emit(event: ListenerEvent) -> None:
         events.append(event)
 
-    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
-    frames = [SILENCE] * 10 + [LOUD] * 30 + [SILENCE] * 20 + [LOUD] * 30 + [SILENCE] * 40
     with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
-        listener = Listener(recognizer, pool, settings, emit)
+        listener = Listener(FakeRecognizer(), pool, settings, emit)
         for frame in frames:
             await listener.hear(frame)
         await listener.settled()
         await listener.close()
+    return events
+
+
+async def test_a_pause_is_announced_and_a_resumed_turn_stays_one_turn() -> None:
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
+    frames = [SILENCE] * 10 + [LOUD] * 30 + [SILENCE] * 20 + [LOUD] * 30 + [SILENCE] * 40
+    events = await settled_events(frames, settings)
     kinds = [type(e).__name__ for e in events]
     assert kinds == [
         "SpeechStarted",
@@ -172,20 +178,9 @@ async def test_a_pause_is_announced_and_a_resumed_turn_stays_one_turn() -> None:
 
 
 async def test_a_long_turn_gives_its_partial_at_the_pause_and_stays_whole_for_vosk() -> None:
-    recognizer = FakeRecognizer()
-    events: list[ListenerEvent] = []
-
-    async def emit(event: ListenerEvent) -> None:
-        events.append(event)
-
     settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
     frames = [SILENCE] * 10 + [LOUD] * 100 + [SILENCE] * 40  # 2 s of speech, then quiet
-    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
-        listener = Listener(recognizer, pool, settings, emit)
-        for frame in frames:
-            await listener.hear(frame)
-        await listener.settled()
-        await listener.close()
+    events = await settled_events(frames, settings)
     paused = next(e for e in events if isinstance(e, TurnPaused))
     heard = next(e for e in events if isinstance(e, Heard))
     assert len(paused.audio) > SHORT_TURN_BYTES
