@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     voice_end_of_turn_ms: int = Field(
         300, ge=100, validation_alias=_env("SOTONG_VOICE_END_OF_TURN_MS")
     )
+    # A turn of at most a second of voice (a "네", a menu word) pauses after this much
+    # quiet instead, so such an answer is taken at once (0 turns the quicker pause off).
+    voice_quick_pause_ms: int = Field(
+        200, ge=0, validation_alias=_env("SOTONG_VOICE_QUICK_PAUSE_MS")
+    )
     voice_slow_factor: float = Field(2.5, ge=1, validation_alias=_env("SOTONG_VOICE_SLOW_FACTOR"))
     # Silence after a prompt before it is offered again (twice, then SMS or a call back).
     voice_reprompt_seconds: float = Field(
@@ -191,8 +196,10 @@ class Settings(BaseSettings):
     voice_second_pass_budget_per_second_ms: int = Field(
         200, ge=0, validation_alias=_env("SOTONG_VOICE_SECOND_PASS_BUDGET_PER_SECOND_MS")
     )
-    # A caller still waiting this long after speaking hears a short "네.".
-    voice_ack_after_ms: int = Field(700, ge=0, validation_alias=_env("SOTONG_VOICE_ACK_AFTER_MS"))
+    # A caller who hears nothing back this long after speaking hears a short "네." (timed
+    # from the end of speech by the turn detector; best not below voice_commit_ms, or a
+    # caller pausing to think hears it mid-sentence).
+    voice_ack_after_ms: int = Field(600, ge=0, validation_alias=_env("SOTONG_VOICE_ACK_AFTER_MS"))
     # Whisper's mean token probability under which its text is confirmed first.
     voice_whisper_confirm_below: float = Field(
         0.5, ge=0, le=1, validation_alias=_env("SOTONG_VOICE_WHISPER_CONFIRM_BELOW")
@@ -206,6 +213,10 @@ class Settings(BaseSettings):
     # Decodes at once (CTranslate2 workers) and the threads each may use.
     whisper_workers: int = Field(1, ge=1, validation_alias=_env("SOTONG_WHISPER_WORKERS"))
     whisper_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_WHISPER_THREADS"))
+    # Whisper's threads run at this niceness (0 = as the rest; 19 = only on idle cores):
+    # streaming recognition, the dialogue and the event loop go first, so a busy line
+    # makes the second pass late (answered from Vosk, confirmed), never a call stall.
+    whisper_nice: int = Field(10, ge=0, le=19, validation_alias=_env("SOTONG_WHISPER_NICE"))
     # ---- end phone voice ----
 
     # ---- handoff to people (issue 6: queue, consoles, video) ----

@@ -70,7 +70,6 @@ class DialogueReply:
     choices: tuple[str, ...] = ()  # titles of the quick replies, in order
     handoff: str | None = None  # "person" or "sign_language" when a person was asked for
     degraded: bool = False  # the dialogue was down: an apology, the message is kept
-    expects: str | None = None  # "number": the question wants one (it may be typed)
 
 
 class CallActions(Protocol):
@@ -80,6 +79,11 @@ class CallActions(Protocol):
         self, text: str, payload: str | None, sign_language: bool = False
     ) -> DialogueReply:
         """One turn of the conversation core."""
+        ...
+
+    async def expects_number(self) -> bool:
+        """Whether the question just asked wants a number (an age, a baby's months), so
+        the caller may type it. Asked while the answer is already being spoken."""
         ...
 
     async def set_language(self, language: Language) -> None:
@@ -172,10 +176,12 @@ class CallDialogue:
     _return_state: State = State.MENU
 
     # ---- what the caller hears -------------------------------------------------------
-    async def _say(self, *texts: str, remember: bool = True) -> None:
+    async def _say(self, *texts: str, remember: bool = True, more: bool = False) -> None:
+        """Speak ``texts``; ``remember`` keeps them for "repeat" (``more``: added to what
+        was just said, which the caller hears as one answer)."""
         spoken = [for_speech(t, self.language) for t in texts if t]
         if remember:
-            self._last_said = spoken
+            self._last_said = [*self._last_said, *spoken] if more else spoken
         await self.out.say(spoken, self.language, self.slow)
 
     def _options(self, titles: Sequence[str], first: int = 1) -> str:
@@ -450,12 +456,16 @@ class CallDialogue:
         if reply.choices:
             self.state = State.CHOICES
             await self._say(*reply.texts, self._choices_text())
-        elif reply.expects == "number":
+            return
+        # The answer starts playing first; what the caller may do next is known a
+        # moment later (one more question to the dialogue) and said after it.
+        await self._say(*reply.texts)
+        if not reply.degraded and await self.actions.expects_number():
             self.state = State.NUMBER
-            await self._say(*reply.texts, prompt("number_keys", self.language))
+            await self._say(prompt("number_keys", self.language), more=True)
         else:
             self.state = State.MENU
-            await self._say(*reply.texts, prompt("after_answer", self.language))
+            await self._say(prompt("after_answer", self.language), more=True)
 
     async def _ask_for_person(self, sign_language: bool) -> None:
         text = "수어 통역" if sign_language and self.language == "ko" else "person"

@@ -79,6 +79,7 @@ def evaluate(
             turns = TurnSettings(
                 end_of_turn_ms=end_of_turn_ms or settings.voice_end_of_turn_ms,
                 commit_ms=settings.voice_commit_ms if commit_ms is None else commit_ms,
+                quick_pause_ms=settings.voice_quick_pause_ms,
             )
             # What a call listens for on its first menu decides what stays with Vosk.
             instant = frozenset(instant_phrases(load_menu(load_catalog())))

@@ -60,6 +60,7 @@ class VoiceEngines:
         make_recognizer: RecognizerFactory = _new_recognizer,
         whisper: WhisperEngine | None = None,
         second_pass: SecondPassSettings | None = None,
+        whisper_nice: int = 0,
     ) -> None:
         self.models = models
         self.speaker = speaker
@@ -76,7 +77,9 @@ class VoiceEngines:
         # The accurate engine and its own bounded pool (calls before web uploads).
         self.whisper = whisper if whisper is not None and whisper.available() else None
         self.accurate_pool = (
-            RecognitionPool(self.whisper.workers) if self.whisper is not None else None
+            RecognitionPool(self.whisper.workers, nice=whisper_nice)
+            if self.whisper is not None
+            else None
         )
         self.second_pass = SecondPass(
             self.whisper, self.accurate_pool, second_pass or SecondPassSettings(enabled=False)
@@ -95,11 +98,11 @@ class VoiceEngines:
             settings.voice_asr_threads,
             pool_size=settings.voice_recognizer_pool,
             whisper=whisper,
+            whisper_nice=settings.whisper_nice,
             second_pass=SecondPassSettings(
                 enabled=settings.voice_second_pass,
                 budget_ms=settings.voice_second_pass_budget_ms,
                 budget_per_second_ms=settings.voice_second_pass_budget_per_second_ms,
-                ack_after_ms=settings.voice_ack_after_ms,
                 confirm_below=settings.voice_whisper_confirm_below,
             ),
         )

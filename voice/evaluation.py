@@ -49,7 +49,7 @@ from rapidfuzz.distance import Levenshtein
 from voice.asr import CallRecognizer, Transcript
 from voice.codec import SAMPLE_RATE, frames, pcm_to_ulaw, resample_pcm
 from voice.engines import VoiceEngines
-from voice.listener import Heard, Listener, ListenerEvent, SpeechResumed, TurnPaused
+from voice.listener import Heard, Listener, ListenerEvent, PauseHeard, SpeechResumed, TurnPaused
 from voice.recognition_pool import Priority
 from voice.second_pass import SecondPass, SecondPassSettings, TurnRefiner
 from voice.spoken_forms import english_number, for_speech
@@ -394,9 +394,11 @@ class Evaluator:
                 turns.append(replace(event, speech_ended_at=event.speech_ended_at - pause))
             elif isinstance(event, TurnPaused):
                 if refiner is None:
-                    listener.end_turn_now()
+                    listener.end_turn_now(event.turn)
                 else:
                     refiner.paused(shifted(event), language)
+            elif isinstance(event, PauseHeard) and refiner is not None:
+                refiner.pause_heard(event)
             elif isinstance(event, SpeechResumed) and refiner is not None:
                 refiner.resumed(event.turn)
 

@@ -1,10 +1,18 @@
-"""The listening processor: caller audio in, ``SpeechStarted`` and ``Heard`` out.
+"""The listening processor: caller audio in, turn events out.
 
 Each 20 ms frame is decoded, its level goes to the turn detector, and speech (with a
 short pre-roll, so the first syllable is not cut) goes to the call's recogniser. Only
 speech is recognised: silence costs no CPU, which is what lets two cores carry a dozen
 calls. Recognition runs in a worker thread pool, never on the event loop, and one
 call's audio is recognised strictly in order by a single task that drains a queue.
+
+Two clocks, on purpose. What the turn detector decides — speech started, paused,
+resumed — is emitted at once from the event loop (``SpeechStarted``, ``TurnPaused``,
+``SpeechResumed``), with the turn's audio kept here: it never waits behind recognition,
+so an acknowledgement and the second pass start on time even when the recognition
+threads are behind on a busy line. What needs the recogniser's words — a short turn's
+words at its pause (``PauseHeard``) and the finished turn (``Heard``) — comes from the
+recognition task, after the audio before it was decoded.
 """
 
 from __future__ import annotations
@@ -30,11 +38,10 @@ PRE_ROLL_FRAMES = 10  # 200 ms
 # A turn ends after 20 s anyway (TurnSettings.max_turn_ms); keep a little more than that
 # of 8 kHz 16-bit audio for the second pass, and never more.
 _MAX_TURN_AUDIO_BYTES = 25 * 8000 * 2
-# A turn this short is finalised by Vosk at its pause, a longer one gives its partial:
-# Vosk's partial of a short word ("네", "다시", "일 번") is empty until the utterance is
-# finalised (measured), so without this no short answer could end on its first pause.
-# Longer turns stay whole for Vosk (their text only decides instant phrases, which are
-# short, and the second pass hears them again anyway).
+# A turn this short is finalised by Vosk at its pause (``PauseHeard``), so a short answer
+# can end the turn there: Vosk's partial of a short word ("네", "다시", "일 번") is empty
+# until the utterance is finalised (measured). Longer turns stay whole for Vosk: only
+# short phrases end a turn at once, and the second pass hears long ones again anyway.
 SHORT_TURN_BYTES = int(1.8 * 8000 * 2)
 
 
@@ -44,8 +51,6 @@ class Recognizer(Protocol):
     def accept(self, pcm: bytes) -> Transcript | None: ...
 
     def finish(self) -> Transcript: ...
-
-    def partial(self) -> str: ...
 
     def set_mode(self, mode: RecognitionMode) -> None: ...
 
@@ -86,16 +91,26 @@ class Heard:
 class TurnPaused:
     """The caller went quiet; the turn may be over, or go on (``SpeechResumed``).
 
-    ``text`` is what streaming Vosk has so far (a short turn's final result, a longer
-    one's partial: see ``SHORT_TURN_BYTES``), ``audio`` the turn
-    so far: enough to decide at once (a yes, a menu word) or to start the second pass
-    while waiting to see whether the caller goes on."""
+    Emitted by the turn detector's clock, not the recogniser's (see the module
+    docstring). ``audio`` is the turn so far (8 kHz 16-bit PCM, pre-roll included):
+    enough to start the second pass while waiting to see whether the caller goes on.
+    A pause that was only noise (a click, a cough) is not announced."""
 
-    text: str
     mode: RecognitionMode
     speech_ended_at: float
     recognised: bool = True
     audio: bytes = field(default=b"", repr=False)
+    turn: int = 0
+
+
+@dataclass(frozen=True)
+class PauseHeard:
+    """Streaming Vosk's words for a short paused turn (at most ``SHORT_TURN_BYTES``),
+    finalised at its pause: enough to tell a "네" or a menu word, which ends the turn at
+    once. Only in free mode and with a recogniser; it follows its ``TurnPaused`` (and a
+    ``SpeechResumed`` of the same turn may come before it: it is then stale)."""
+
+    text: str
     turn: int = 0
 
 
@@ -107,7 +122,7 @@ class SpeechResumed:
     turn: int = 0
 
 
-ListenerEvent = SpeechStarted | TurnPaused | SpeechResumed | Heard
+ListenerEvent = SpeechStarted | TurnPaused | PauseHeard | SpeechResumed | Heard
 
 
 @dataclass(frozen=True)
@@ -115,17 +130,11 @@ class _Finish:
     speech_ended_at: float
     noise: bool
     turn: int
+    audio: bytes
 
 
 @dataclass(frozen=True)
 class _Pause:
-    speech_ended_at: float
-    turn: int
-
-
-@dataclass(frozen=True)
-class _Resume:
-    at: float
     turn: int
 
 
@@ -139,7 +148,7 @@ class _Prime:
     pcm: bytes
 
 
-_Work = bytes | _Finish | _Pause | _Resume | _Mode | _Prime | None
+_Work = bytes | _Finish | _Pause | _Mode | _Prime | None
 
 
 class Listener:
@@ -157,6 +166,7 @@ class Listener:
         self._emit = emit
         self.detector = TurnDetector(settings)
         self._pre_roll: deque[bytes] = deque(maxlen=PRE_ROLL_FRAMES)
+        self._audio = bytearray()  # the open turn as the recogniser gets it
         self._queue: asyncio.Queue[_Work] = asyncio.Queue()
         self._mode: RecognitionMode = "free"
         self._last_voice_at = 0.0
@@ -198,37 +208,63 @@ class Listener:
             self._last_voice_at = now
         if event is TurnEvent.SPEECH_STARTED:
             self._turn += 1
+            self._audio = bytearray(b"".join(self._pre_roll))
             for frame in self._pre_roll:
                 self._queue.put_nowait(frame)
             self._pre_roll.clear()
-            self._queue.put_nowait(pcm)
+            self._take(pcm)
             self._last_voice_at = now
             await self._emit(SpeechStarted(at=now))
         elif was_in_speech:
-            self._queue.put_nowait(pcm)
+            self._take(pcm)
             if event is TurnEvent.SPEECH_ENDED:
-                noise = self.detector.was_noise()
-                self._queue.put_nowait(_Finish(self._last_voice_at, noise, self._turn))
-            elif event is TurnEvent.SPEECH_PAUSED:
-                self._queue.put_nowait(_Pause(self._last_voice_at, self._turn))
+                self._finish_turn(self.detector.was_noise())
+            elif event is TurnEvent.SPEECH_PAUSED and not self.detector.was_noise():
+                await self._paused()
             elif event is TurnEvent.SPEECH_RESUMED:
-                # Through the queue, so it always follows the pause it cancels.
-                self._queue.put_nowait(_Resume(now, self._turn))
+                await self._emit(SpeechResumed(at=now, turn=self._turn))
         else:
             self._pre_roll.append(pcm)
 
-    def end_turn_now(self) -> None:
+    def _take(self, pcm: bytes) -> None:
+        self._queue.put_nowait(pcm)
+        if len(self._audio) < _MAX_TURN_AUDIO_BYTES:
+            self._audio += pcm
+
+    async def _paused(self) -> None:
+        audio = bytes(self._audio)
+        if self._recognizer is not None and self._mode == "free" and len(audio) <= SHORT_TURN_BYTES:
+            # Queued before the announcement: whoever hears it may end the turn at once,
+            # and the turn's end must follow this in the queue.
+            self._queue.put_nowait(_Pause(self._turn))
+        await self._emit(
+            TurnPaused(
+                mode=self._mode,
+                speech_ended_at=self._last_voice_at,
+                recognised=self._recognizer is not None,
+                audio=audio,
+                turn=self._turn,
+            )
+        )
+
+    def _finish_turn(self, noise: bool) -> None:
+        audio, self._audio = bytes(self._audio), bytearray()
+        self._queue.put_nowait(_Finish(self._last_voice_at, noise, self._turn, audio))
+
+    def end_turn_now(self, turn: int | None = None) -> None:
         """The paused turn is over (the listener's owner knows nothing more is coming):
-        finish it now rather than after the commit wait. Nothing if no turn is open."""
-        if self._closed or not self.detector.in_speech:
+        finish it now rather than after the commit wait. Nothing unless that turn
+        (``turn``, or the open one) is still paused: a caller who went on keeps it."""
+        if self._closed or not self.detector.in_speech or not self.detector.paused:
+            return
+        if turn is not None and turn != self._turn:
             return
         noise = self.detector.was_noise()
         self.detector.end_now()
-        self._queue.put_nowait(_Finish(self._last_voice_at, noise, self._turn))
+        self._finish_turn(noise)
 
     async def _recognise(self) -> None:
         pieces: list[Transcript] = []
-        audio = bytearray()  # the turn so far, for the second pass
         held: list[_Work] = []  # an item taken while gathering audio, handled next
         while True:
             work = held.pop() if held else await self._queue.get()
@@ -247,57 +283,38 @@ class Listener:
                             break
                         chunks.append(following)
                         taken += 1
-                    chunk = b"".join(chunks)
-                    if len(audio) < _MAX_TURN_AUDIO_BYTES:
-                        audio += chunk
-                    piece = await self._run(self._accept, chunk)
+                    piece = await self._run(self._accept, b"".join(chunks))
                     if piece is not None and piece.text:
                         pieces.append(piece)
                 elif isinstance(work, _Mode):
                     pieces.clear()
-                    audio.clear()
                     await self._run(self._set_mode, work.mode)
                 elif isinstance(work, _Prime):
                     await self._run(self._accept, work.pcm)
                     await self._run(self._finish)
-                elif isinstance(work, _Resume):
-                    await self._emit(SpeechResumed(at=work.at, turn=work.turn))
                 elif isinstance(work, _Pause):
-                    if len(audio) <= SHORT_TURN_BYTES:
-                        last = await self._run(self._finish)
-                        if last is not None and last.text:
-                            pieces.append(last)
-                        partial = ""
-                    else:
-                        partial = await self._run_text(self._partial)
-                    so_far = " ".join([*(p.text for p in pieces if p.text), partial]).strip()
-                    await self._emit(
-                        TurnPaused(
-                            text=so_far,
-                            mode=self._mode,
-                            speech_ended_at=work.speech_ended_at,
-                            recognised=self._recognizer is not None,
-                            audio=bytes(audio),
-                            turn=work.turn,
-                        )
-                    )
+                    # A short turn is finalised at its pause: Vosk's partial of a short
+                    # word is empty until then (see SHORT_TURN_BYTES).
+                    last = await self._run(self._finish)
+                    if last is not None and last.text:
+                        pieces.append(last)
+                    so_far = " ".join(p.text for p in pieces if p.text).strip()
+                    await self._emit(PauseHeard(text=so_far, turn=work.turn))
                 else:
                     last = await self._run(self._finish)
                     if last is not None and last.text:
                         pieces.append(last)
                     heard = _joined(
-                        pieces, self._mode, work.speech_ended_at, self._recognizer, bytes(audio)
+                        pieces, self._mode, work.speech_ended_at, self._recognizer, work.audio
                     )
                     heard = replace(heard, turn=work.turn)
                     pieces = []
-                    audio.clear()
                     if work.noise and not heard.text:
                         continue
                     await self._emit(heard)
             except Exception as exc:  # one bad chunk must not end the call's listening
                 log.error("voice.recognition_failed", error=f"{exc.__class__.__name__}: {exc}")
                 pieces = []
-                audio.clear()
             finally:
                 for _ in range(taken):
                     self._queue.task_done()
@@ -313,16 +330,6 @@ class Listener:
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(self._executor, fn, *args)
         return result if isinstance(result, Transcript) else None
-
-    async def _run_text(self, fn: Callable[[], str]) -> str:
-        if self._recognizer is None:
-            return ""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
-
-    def _partial(self) -> str:
-        assert self._recognizer is not None
-        return self._recognizer.partial()
 
     def _accept(self, pcm: bytes) -> Transcript | None:
         assert self._recognizer is not None

@@ -72,6 +72,12 @@ class Player:
     ) -> None:
         """Queue one utterance (several texts said one after another). Its mark is named
         ``<kind>-<n>`` ("ack" for an acknowledgement), so a listener can tell them apart."""
+        self.queue(texts, language, slow, kind)
+
+    def queue(
+        self, texts: Sequence[str], language: str, slow: bool = False, kind: str = "say"
+    ) -> None:
+        """:meth:`say` from synchronous code (a timer's callback)."""
         parts = [s for text in texts for s in sentences(text)]
         if parts:
             self._queue.put_nowait((parts, language, slow, kind))

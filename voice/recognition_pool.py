@@ -7,6 +7,12 @@ a second longer) and then by arrival. A job carries a deadline: one still waitin
 its deadline passes is dropped unrun, because its caller has already been answered from
 Vosk's result (the budget in ``voice.second_pass``). A job already decoding runs to its
 end; its thread is then free for the next one.
+
+The threads may run ``nice``: on Linux niceness is per thread and inherited by the
+threads a thread starts, so loading the engine from the pool (as ``VoiceEngines`` does)
+puts its own compute threads at the same niceness. Streaming recognition, the dialogue
+and the event loop then take the cores first, and on a busy line the accurate pass is
+what slows down — which its budget turns into a confirmed Vosk answer, not a stall.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,9 +49,10 @@ class Expired(Exception):
 class RecognitionPool:
     """``workers`` threads running jobs by (priority, arrival); see the module docstring."""
 
-    def __init__(self, workers: int, name: str = "sotong-accurate-asr") -> None:
+    def __init__(self, workers: int, name: str = "sotong-accurate-asr", nice: int = 0) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        self._nice = nice
         self._jobs: list[tuple[int, int, float, Callable[[], Any], Future[Any]]] = []
         self._order = itertools.count()
         self._ready = threading.Condition()
@@ -85,6 +94,8 @@ class RecognitionPool:
         return await asyncio.wrap_future(self.submit(fn, priority=priority, deadline=deadline))
 
     def _serve(self) -> None:
+        if self._nice:
+            _lower_priority(self._nice)
         while True:
             with self._ready:
                 while not self._jobs and not self._closed:
@@ -111,3 +122,14 @@ class RecognitionPool:
             self._ready.notify_all()
         for *_rest, future in dropped:
             future.cancel()
+
+
+def _lower_priority(nice: int) -> None:
+    """This thread (and the threads it starts) at niceness ``nice`` (Linux only: elsewhere
+    ``setpriority`` would lower the whole process)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except OSError as exc:  # e.g. a container that forbids it: run at normal priority
+        log.warning("voice.pool_nice_failed", nice=nice, error=str(exc))

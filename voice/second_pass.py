@@ -1,7 +1,9 @@
 """The second pass: a free-speech turn transcribed again by the accurate engine.
 
-    Listener ─TurnPaused──▶ TurnRefiner ─(instant: end the turn now)
-                       └──────────────── (free speech: Whisper starts on the pause)
+    Listener ─TurnPaused──▶ TurnRefiner ─(yes/no: end the turn now)
+                       └──────────────── (otherwise: Whisper starts on the pause)
+             ─PauseHeard──▶ (a short turn's words are an instant phrase: end it now,
+                             and what Whisper started is dropped)
              ─SpeechResumed─▶ (the caller went on: that start is dropped)
              ─Heard─────────▶ TurnRefiner.refine ──▶ Heard for the dialogue
 
@@ -14,8 +16,8 @@ starts on that pause already, so the wait costs nothing. Within a hard time budg
 counted from the end of the caller's speech, Whisper's text replaces Vosk's (confirmed
 first only when Whisper itself was unsure). Past it — a long turn, a busy pool, a failed
 decode — the dialogue gets Vosk's text with ``confirm`` set, so the caller is asked
-"did you say …?" instead of waiting; and a caller still waiting after ``ack_after_ms``
-hears a short "네." rather than silence.
+"did you say …?" instead of waiting. (The caller is never left in silence meanwhile:
+the call acknowledges a turn on the turn detector's clock, ``voice.session``.)
 
 Where no Vosk model serves the call's language (English, unless one was downloaded),
 Whisper hears every turn, yes/no answers included.
@@ -26,13 +28,13 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import structlog
 
 from voice.codec import SAMPLE_RATE
-from voice.listener import Heard, TurnPaused
+from voice.listener import Heard, PauseHeard, TurnPaused
 from voice.recognition_pool import Expired, Priority, RecognitionPool
 from voice.whisper import WhisperEngine, WhisperResult
 
@@ -47,16 +49,15 @@ class SecondPassSettings:
     """How the second pass decides and waits.
 
     ``budget_ms`` (+ ``budget_per_second_ms`` for every second of the turn) from the end
-    of speech to giving up on Whisper; ``ack_after_ms`` before the caller hears an
-    acknowledgement; ``confirm_below``: Whisper's token probability under which its text
-    is confirmed first; ``instant_max_ms``: only a turn this short may be an instant
-    phrase (a long sentence Vosk squeezed into one word still goes to Whisper).
+    of speech to giving up on Whisper; ``confirm_below``: Whisper's token probability
+    under which its text is confirmed first; ``instant_max_ms``: only a turn this short
+    may be an instant phrase (a long sentence Vosk squeezed into one word still goes to
+    Whisper).
     """
 
     enabled: bool = True
     budget_ms: int = 1200
     budget_per_second_ms: int = 200
-    ack_after_ms: int = 700
     confirm_below: float = 0.5
     instant_max_ms: int = 1800
     use_instant: bool = True
@@ -144,7 +145,6 @@ class SecondPass:
         heard: Heard,
         language: str,
         instant: Iterable[str] = (),
-        acknowledge: Callable[[], Awaitable[None]] | None = None,
         started: asyncio.Future[WhisperResult] | None = None,
     ) -> Refinement:
         """The turn as the dialogue should get it (see the module docstring).
@@ -153,15 +153,12 @@ class SecondPass:
         if not self.hears(language) or not heard.audio:
             return Refinement(heard, "off")
         if self.stays_instant(heard.text, heard.mode, heard.recognised, heard.audio, instant):
+            if started is not None:
+                started.cancel()  # begun on the pause before Vosk's words were in
             return Refinement(heard, "instant")
         began = time.monotonic()
         job = started or self.start(heard.audio, language, heard.speech_ended_at)
         deadline = self.deadline(heard)
-        ack: asyncio.TimerHandle | None = None
-        if acknowledge is not None:
-            delay = heard.speech_ended_at + self.settings.ack_after_ms / 1000 - began
-            loop = asyncio.get_running_loop()
-            ack = loop.call_later(max(0.0, delay), lambda: _spawn(acknowledge()))
         try:
             result = await asyncio.wait_for(
                 asyncio.shield(job), timeout=max(0.0, deadline - time.monotonic())
@@ -171,9 +168,6 @@ class SecondPass:
         except Exception as exc:  # a decoder error: the caller still gets an answer
             log.error("voice.second_pass_failed", error=f"{exc.__class__.__name__}: {exc}")
             return self._fallback(heard, "failed", began)
-        finally:
-            if ack is not None:
-                ack.cancel()
         seconds = time.monotonic() - began
         text = result.transcript.text
         if not text:
@@ -201,55 +195,62 @@ class SecondPass:
 class TurnRefiner:
     """One call's side of the second pass: pauses, resumptions and finished turns.
 
-    ``end_turn`` ends the listener's open turn at once (an instant phrase needs no
-    commit wait); ``instant`` gives the phrases the dialogue listens for right now.
+    ``end_turn(turn)`` ends the listener's paused turn at once (an instant phrase needs
+    no commit wait); ``instant`` gives the phrases the dialogue listens for right now.
     """
 
     def __init__(
         self,
         second_pass: SecondPass,
-        end_turn: Callable[[], None],
+        end_turn: Callable[[int], None],
         instant: Callable[[], Iterable[str]] = lambda: (),
     ) -> None:
         self._second_pass = second_pass
         self._end_turn = end_turn
         self._instant = instant
-        # Whisper begun on a turn's pause, by the listener's turn number.
-        self._started: dict[int, asyncio.Future[WhisperResult]] = {}
+        # Whisper begun on a turn's pause, by the listener's turn number, with the pause.
+        self._started: dict[int, tuple[TurnPaused, asyncio.Future[WhisperResult]]] = {}
 
     def paused(self, event: TurnPaused, language: str) -> None:
-        """The caller went quiet: end an instant turn now, or start Whisper on it."""
+        """The caller went quiet: end a yes/no turn now, or start Whisper on it (a short
+        turn's words, still to come as ``PauseHeard``, may end it yet)."""
         self._drop(event.turn)
         second = self._second_pass
-        if not second.hears(language) or second.stays_instant(
-            event.text, event.mode, event.recognised, event.audio, self._instant()
-        ):
-            self._end_turn()
+        if not second.hears(language) or (event.recognised and event.mode == "yes_no"):
+            self._end_turn(event.turn)
             return
-        self._started[event.turn] = second.start(event.audio, language, event.speech_ended_at)
+        started = second.start(event.audio, language, event.speech_ended_at)
+        self._started[event.turn] = (event, started)
+
+    def pause_heard(self, event: PauseHeard) -> None:
+        """Vosk's words for a short paused turn: an instant phrase ends the turn now."""
+        entry = self._started.get(event.turn)
+        if entry is None:
+            return  # resumed, ended or never started: nothing to decide
+        paused = entry[0]
+        if self._second_pass.stays_instant(
+            event.text, paused.mode, paused.recognised, paused.audio, self._instant()
+        ):
+            self._drop(event.turn)
+            self._end_turn(event.turn)
 
     def resumed(self, turn: int) -> None:
         """The caller went on: what Whisper started on the pause is not the turn."""
         self._drop(turn)
 
-    async def refine(
-        self,
-        heard: Heard,
-        language: str,
-        acknowledge: Callable[[], Awaitable[None]] | None = None,
-    ) -> Refinement:
+    async def refine(self, heard: Heard, language: str) -> Refinement:
         """A finished turn, through the second pass (reusing the start made on its
         pause when the caller did not go on after it)."""
         # The finished turn is the paused one plus the quiet that committed it.
-        started = self._started.pop(heard.turn, None)
+        entry = self._started.pop(heard.turn, None)
         return await self._second_pass.refine(
-            heard, language, self._instant(), acknowledge, started=started
+            heard, language, self._instant(), started=entry[1] if entry else None
         )
 
     def _drop(self, turn: int) -> None:
-        started = self._started.pop(turn, None)
-        if started is not None:
-            started.cancel()  # dropped unrun if it is still waiting in the pool
+        entry = self._started.pop(turn, None)
+        if entry is not None:
+            entry[1].cancel()  # dropped unrun if it is still waiting in the pool
 
     def close(self) -> None:
         """The call is over: whatever was started for it is dropped."""
@@ -257,15 +258,6 @@ class TurnRefiner:
             self._drop(turn)
 
 
-_acks: set[asyncio.Task[None]] = set()
-
-
 def _collect(task: asyncio.Future[WhisperResult]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def _spawn(coroutine: Awaitable[None]) -> None:
-    task = asyncio.ensure_future(coroutine)
-    _acks.add(task)
-    task.add_done_callback(_acks.discard)

@@ -1,12 +1,19 @@
 """One call: the processors wired together.
 
     CallerAudio → Listener ─SpeechStarted→ barge-in (Player.interrupt → ClearPlayback)
-                           └─Heard────────→ CallDialogue → conversation core
+                           ├─TurnPaused, PauseHeard, SpeechResumed → TurnRefiner
+                           │                                          and the acknowledgement
+                           └─Heard────────→ TurnRefiner.refine → CallDialogue → conversation core
     KeyPressed ──────────────────────────→ CallDialogue    (and barge-in)
     CallDialogue.say → Player → PlayAudio/PlaceMark;  MarkPlayed → Player → silence timer
 
 The dialogue's inputs are handled one at a time by one task, in the order they came,
 so a key pressed while an answer is being fetched waits its turn instead of racing it.
+
+A caller who stops speaking hears something within ``ack_after_ms``: the answer, or a
+short "네." when the answer is not ready yet. That clock starts at the turn detector's
+pause (``TurnPaused`` comes straight from the event loop), so the acknowledgement is
+on time even when recognition runs behind on a busy line.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import structlog
 
 from assistant.language import Language
 from voice.asr import CallRecognizer
-from voice.call_dialogue import CallActions, CallDialogue
+from voice.call_dialogue import CallActions, CallDialogue, State
 from voice.engines import VoiceEngines
 from voice.events import (
     CallerAudio,
@@ -36,6 +43,7 @@ from voice.listener import (
     Heard,
     Listener,
     ListenerEvent,
+    PauseHeard,
     RecognitionMode,
     SpeechResumed,
     SpeechStarted,
@@ -58,9 +66,11 @@ class CallOptions:
     slow: bool = False
     end_of_turn_ms: int = 300
     commit_ms: int = 600
+    quick_pause_ms: int = 0
     slow_factor: float = 2.5
     reprompt_seconds: float = 8.0
     confirm_below: float = 0.8
+    ack_after_ms: int = 600  # end of speech → "네." if nothing was said back by then
 
 
 _Input = tuple[str, object]
@@ -89,11 +99,14 @@ class CallSession:
         self._after_playback: list[Callable[[], Awaitable[None]]] = []
         self._silence_timer: asyncio.TimerHandle | None = None
         self._pause_timer: asyncio.TimerHandle | None = None
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._last_audio_at = 0.0  # when the caller was last sent reply audio
         self._closed = False
         self.language: Language = options.language
         self.turn_settings = TurnSettings(
             end_of_turn_ms=options.end_of_turn_ms,
             commit_ms=options.commit_ms,
+            quick_pause_ms=options.quick_pause_ms,
             slow_factor=options.slow_factor,
             slow=options.slow,
         )
@@ -139,22 +152,29 @@ class CallSession:
             await self.close()
 
     async def _send_out(self, event: OutboundEvent) -> None:
-        if isinstance(event, PlayAudio) and self._reply_clock is not None:
-            # End of the caller's speech (or key press) to the first audio of the answer.
-            latency, self._reply_clock = time.monotonic() - self._reply_clock, None
-            if self._on_reply_latency is not None:
-                self._on_reply_latency(latency)
+        if isinstance(event, PlayAudio):
+            self._last_audio_at = time.monotonic()
+            if self._reply_clock is not None:
+                # End of the caller's speech (or key press) to the first audio of the answer.
+                latency, self._reply_clock = self._last_audio_at - self._reply_clock, None
+                if self._on_reply_latency is not None:
+                    self._on_reply_latency(latency)
         await self._send(event)
 
     async def _from_listener(self, event: ListenerEvent) -> None:
         if isinstance(event, SpeechStarted):
             log.info("voice.speech_started", playing=self.player.busy)
             self._cancel_silence()
+            self._cancel_ack()
             if await self.player.interrupt():
                 log.info("voice.barge_in")
         elif isinstance(event, TurnPaused):
+            self._arm_ack(event.speech_ended_at)
             self._refiner.paused(event, self.language)
+        elif isinstance(event, PauseHeard):
+            self._refiner.pause_heard(event)
         elif isinstance(event, SpeechResumed):
+            self._cancel_ack()
             self._refiner.resumed(event.turn)
         elif isinstance(event, Heard):
             # What was said is not logged (it may hold personal data), only its shape.
@@ -199,7 +219,7 @@ class CallSession:
 
     async def _hear(self, heard: Heard) -> None:
         """A finished turn, through the second pass (``voice.second_pass``), to the dialogue."""
-        refinement = await self._refiner.refine(heard, self.language, self._acknowledge)
+        refinement = await self._refiner.refine(heard, self.language)
         if refinement.outcome != "off":
             log.info(
                 "voice.second_pass",
@@ -211,19 +231,37 @@ class CallSession:
             self._on_second_pass(refinement.outcome, refinement.seconds)
         await self.dialogue.on_heard(refinement.heard)
 
-    def _end_turn(self) -> None:
+    def _end_turn(self, turn: int) -> None:
         if self.listener is not None:
-            self.listener.end_turn_now()
+            self.listener.end_turn_now(turn)
 
-    async def _acknowledge(self) -> None:
-        """The answer is slow to come: say so instead of leaving the caller in silence."""
-        if not self._closed:
-            await self.player.say(
-                [prompt("one_moment", self.language)],
-                self.language,
-                self.turn_settings.slow,
-                kind="ack",
-            )
+    # ---- the acknowledgement ---------------------------------------------------------
+    def _arm_ack(self, speech_ended_at: float) -> None:
+        self._cancel_ack()
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        delay = speech_ended_at + self._options.ack_after_ms / 1000 - time.monotonic()
+        self._ack_timer = loop.call_later(max(0.0, delay), self._ack_due, speech_ended_at)
+
+    def _cancel_ack(self) -> None:
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+
+    def _ack_due(self, speech_ended_at: float) -> None:
+        """The caller stopped ``ack_after_ms`` ago: say "네." unless something was said
+        back since (the answer came quickly) or is being said."""
+        self._ack_timer = None
+        answered = self._last_audio_at > speech_ended_at or self.player.busy
+        if self._closed or answered or self.dialogue.state is State.ENDING:
+            return
+        self.player.queue(
+            [prompt("one_moment", self.language)],
+            self.language,
+            self.turn_settings.slow,
+            kind="ack",
+        )
 
     async def _playback_finished(self) -> None:
         if self._after_playback:
@@ -312,6 +350,7 @@ class CallSession:
             return
         self._closed = True
         self._cancel_silence()
+        self._cancel_ack()
         if self._pause_timer is not None:
             self._pause_timer.cancel()
         self._inputs.put_nowait(None)

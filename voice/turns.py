@@ -2,7 +2,9 @@
 
 A frame-level detector over the caller's 20 ms frames. Energy against an adaptive noise
 floor decides voice or not; a few voiced frames in a row start speech (a click or a
-cough does not), and ``end_of_turn_ms`` of quiet pauses it. A pause becomes the end of
+cough does not), and ``end_of_turn_ms`` of quiet pauses it — ``quick_pause_ms`` while
+the turn is still short enough to be a "네" or a menu word, so that such an answer is
+heard at once (the listener then ends the turn if it is one). A pause becomes the end of
 the turn after ``commit_ms`` of quiet, or at once when the listener says so (a "네",
 a menu word: nothing more is coming); voice before that resumes the same turn, so a
 caller who stops to think mid-sentence is not cut in two. The wait between pause and
@@ -41,6 +43,8 @@ class TurnSettings:
 
     end_of_turn_ms: int = 300
     commit_ms: int = 0  # 0 (or ≤ end_of_turn_ms): a pause is the end of the turn
+    quick_pause_ms: int = 0  # 0: off; else the pause of a turn of ≤ quick_turn_ms voice
+    quick_turn_ms: int = 1000
     slow_factor: float = 2.5
     slow: bool = False
     start_frames: int = 4  # 80 ms of voice in a row starts speech
@@ -54,6 +58,14 @@ class TurnSettings:
         """Quiet frames that pause a turn."""
         factor = self.slow_factor if self.slow else 1.0
         return max(1, math.ceil(self.end_of_turn_ms * factor / FRAME_MS))
+
+    @property
+    def quick_pause_frames(self) -> int:
+        """Quiet frames that pause a turn still short (0: no quicker pause)."""
+        if not self.quick_pause_ms:
+            return 0
+        factor = self.slow_factor if self.slow else 1.0
+        return min(self.silence_frames, max(1, math.ceil(self.quick_pause_ms * factor / FRAME_MS)))
 
     @property
     def commit_frames(self) -> int:
@@ -121,11 +133,18 @@ class TurnDetector:
         too_long = self._speech_frames * FRAME_MS >= self.settings.max_turn_ms
         if self._quiet_run >= self.settings.commit_frames or too_long:
             return self.end_now()
-        if not self.paused and self._quiet_run >= self.settings.silence_frames:
+        if not self.paused and self._quiet_run >= self._pause_frames():
             self.paused = True
             self._voiced_run = 0
             return TurnEvent.SPEECH_PAUSED
         return None
+
+    def _pause_frames(self) -> int:
+        quick = self.settings.quick_pause_frames
+        voiced_ms = (self._speech_frames - self._quiet_run) * FRAME_MS
+        if quick and voiced_ms <= self.settings.quick_turn_ms:
+            return quick
+        return self.settings.silence_frames
 
     def end_now(self) -> TurnEvent:
         """End the current turn at once (the listener knows nothing more is coming)."""

@@ -164,25 +164,22 @@ class VoiceCallActions:
             )
         )
         choices = next((r.buttons for r in reversed(result.replies) if r.buttons), ())
-        expects = None
-        if not choices and result.handoff is None and not result.degraded:
-            expects = await self._expects()
         return DialogueReply(
             texts=tuple(r.text for r in result.replies),
             choices=tuple(b.title for b in choices),
             handoff=result.handoff,
             degraded=result.degraded,
-            expects=expects,
         )
 
-    async def _expects(self) -> str | None:
-        """ "number" when a form now asks for one (a screening's age or baby's months), so
-        the caller may type it; None otherwise, or when Rasa cannot say (speech works)."""
+    async def expects_number(self) -> bool:
+        """True when a form now asks for a number (a screening's age or baby's months),
+        so the caller may type it; False otherwise, or when Rasa cannot say (speech
+        works either way)."""
         try:
             slot = await self._services.rasa.requested_slot(self._conversation_id)
         except RasaUnavailable:
-            return None
-        return "number" if slot in NUMBER_SLOTS else None
+            return False
+        return slot in NUMBER_SLOTS
 
     async def set_language(self, language: Language) -> None:
         """The conversation's language from now on."""
@@ -369,9 +366,11 @@ class MediaStream:
                 slow=slow,
                 end_of_turn_ms=settings.voice_end_of_turn_ms,
                 commit_ms=settings.voice_commit_ms,
+                quick_pause_ms=settings.voice_quick_pause_ms,
                 slow_factor=settings.voice_slow_factor,
                 reprompt_seconds=settings.voice_reprompt_seconds,
                 confirm_below=settings.voice_confirm_below,
+                ack_after_ms=settings.voice_ack_after_ms,
             ),
             on_reply_latency=self._services.metrics.voice_reply_seconds.observe,
             on_second_pass=self._second_pass_done,

@@ -30,12 +30,16 @@ class FakeActions:
     done: list[str] = field(default_factory=list)
     transfer_ok: bool = True
     link_ok: bool = True
+    wants_number: bool = False  # the question just asked wants a number
 
     async def ask(
         self, text: str, payload: str | None, sign_language: bool = False
     ) -> DialogueReply:
         self.asked.append((text, payload, sign_language))
         return self.replies.pop(0) if self.replies else ANSWER
+
+    async def expects_number(self) -> bool:
+        return self.wants_number
 
     async def set_language(self, language: Language) -> None:
         self.done.append(f"language:{language}")
@@ -60,7 +64,8 @@ class FakeActions:
 
 @dataclass
 class FakeOutput:
-    said: list[list[str]] = field(default_factory=list)
+    said: list[list[str]] = field(default_factory=list)  # utterances, in order
+    since_input: int = 0  # where the utterances after the caller's last input begin
     modes: list[RecognitionMode] = field(default_factory=list)
     slow: bool = False
     speech_for: dict[str, bool] = field(default_factory=lambda: {"ko": True, "en": False})
@@ -97,14 +102,45 @@ class FakeOutput:
             await action()
 
     @property
+    def reply(self) -> list[str]:
+        """Everything said back to the caller's last input (an answer may be said in
+        more than one utterance: its first part starts playing while the rest is known)."""
+        return [text for said in self.said[self.since_input :] for text in said]
+
+    @property
     def last(self) -> str:
-        return " ".join(self.said[-1])
+        return " ".join(self.reply)
+
+
+@dataclass
+class Dialogue(CallDialogue):
+    """The dialogue, telling the output where each of the caller's inputs begins."""
+
+    async def begin(self) -> None:
+        self._input()
+        await super().begin()
+
+    async def on_key(self, digit: str) -> None:
+        self._input()
+        await super().on_key(digit)
+
+    async def on_heard(self, heard: Heard) -> None:
+        self._input()
+        await super().on_heard(heard)
+
+    async def on_silence(self) -> None:
+        self._input()
+        await super().on_silence()
+
+    def _input(self) -> None:
+        assert isinstance(self.out, FakeOutput)
+        self.out.since_input = len(self.out.said)
 
 
 @pytest.fixture
 def parts() -> tuple[CallDialogue, FakeActions, FakeOutput]:
     actions, out = FakeActions(), FakeOutput()
-    return CallDialogue(menu=MENU, actions=actions, out=out), actions, out
+    return Dialogue(menu=MENU, actions=actions, out=out), actions, out
 
 
 def heard(text: str, confidence: float = 0.95, recognised: bool = True) -> Heard:
@@ -252,7 +288,8 @@ async def test_hash_repeats_and_eight_slows_down(parts) -> None:
     dialogue, actions, out = parts
     for key in "111":
         await dialogue.on_key(key)
-    answer = out.said[-1]
+    answer = out.reply  # the answer, then what the caller may do next
+    assert len(answer) == 2
     await dialogue.on_key("#")
     assert out.said[-1] == answer
     await dialogue.on_key("8")
@@ -397,8 +434,11 @@ async def test_screening_questions_by_keypad_one_yes_two_no_three_not_sure(parts
 
 async def test_a_number_the_question_asks_for_is_typed_and_ends_with_a_pause(parts) -> None:
     dialogue, actions, out = parts
-    actions.replies = [DialogueReply(texts=("나이가 어떻게 되세요?",), expects="number")]
+    actions.replies = [DialogueReply(texts=("나이가 어떻게 되세요?",))]
+    actions.wants_number = True
     await dialogue.on_heard(heard("어르신 서비스 찾아 주세요"))
+    # The question is spoken first; the keypad hint follows once Rasa said what it wants.
+    assert out.said[-2] == ["나이가 어떻게 되세요?"]
     assert dialogue.state is State.NUMBER and "번호를 눌러 주세요" in out.last
     for key in "70":  # 0 is a digit here, not "a person"
         await dialogue.on_key(key)
@@ -406,7 +446,7 @@ async def test_a_number_the_question_asks_for_is_typed_and_ends_with_a_pause(par
     await out.pause_passes()
     assert actions.asked[-1] == ("70", None, False)
     # Star clears what was typed.
-    actions.replies = [DialogueReply(texts=("아기는 몇 개월이에요?",), expects="number")]
+    actions.replies = [DialogueReply(texts=("아기는 몇 개월이에요?",))]
     await dialogue.on_heard(heard("다시 할게요 처음부터"))
     await dialogue.on_key("1")
     await dialogue.on_key("*")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 import time
 
@@ -92,3 +94,28 @@ async def test_closing_drops_waiting_jobs_and_refuses_new_ones() -> None:
         await waiting
     with pytest.raises(RuntimeError, match="closed"):
         pool.submit(lambda: None, priority=Priority.CALL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+async def test_nice_threads_and_the_threads_they_start_yield_the_cores() -> None:
+    """Whisper's own compute threads are started by the pool's thread (it loads the
+    model there): they must be as nice as it is, and the rest of the process not."""
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def started_thread_niceness() -> int:
+        seen: list[int] = []
+        worker = threading.Thread(target=lambda: seen.append(niceness()))
+        worker.start()
+        worker.join()
+        return seen[0]
+
+    base = niceness()
+    pool = RecognitionPool(1, nice=5)
+    try:
+        assert await pool.run(niceness, priority=Priority.CALL) == max(base, 5)
+        assert await pool.run(started_thread_niceness, priority=Priority.CALL) == max(base, 5)
+        assert niceness() == base  # the event loop's thread is untouched
+    finally:
+        pool.close()

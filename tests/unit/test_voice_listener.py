@@ -1,4 +1,4 @@
-"""The listening processor alone: frames in; SpeechStarted and Heard out, off the loop."""
+"""The listening processor alone: frames in; turn events out, recognition off the loop."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from voice.listener import (
     Heard,
     Listener,
     ListenerEvent,
+    PauseHeard,
     SpeechResumed,
     SpeechStarted,
     TurnPaused,
@@ -159,33 +160,74 @@ async def test_a_pause_is_announced_and_a_resumed_turn_stays_one_turn() -> None:
     settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
     frames = [SILENCE] * 10 + [LOUD] * 30 + [SILENCE] * 20 + [LOUD] * 30 + [SILENCE] * 40
     events = await settled_events(frames, settings)
-    kinds = [type(e).__name__ for e in events]
-    assert kinds == [
+    # The detector's events, in their order (recognition's come in between, whenever
+    # the decoding thread gets there).
+    detected = [e for e in events if not isinstance(e, PauseHeard | Heard)]
+    assert [type(e).__name__ for e in detected] == [
         "SpeechStarted",
         "TurnPaused",
         "SpeechResumed",
         "TurnPaused",
-        "Heard",
     ]
-    first_pause, resumed, second_pause, heard = events[1], events[2], events[3], events[4]
-    # A short turn is finalised at its pause (Vosk's partial of a short word is empty).
-    assert isinstance(first_pause, TurnPaused) and first_pause.text == "등본 떼기"
-    assert isinstance(resumed, SpeechResumed) and isinstance(second_pause, TurnPaused)
-    assert isinstance(heard, Heard)
+    first_pause, resumed, second_pause = detected[1:]
+    assert isinstance(first_pause, TurnPaused) and isinstance(second_pause, TurnPaused)
+    assert isinstance(resumed, SpeechResumed)
+    # A short turn is finalised at its pause (Vosk's partial of a short word is empty);
+    # at the second pause the turn is long, and stays whole for Vosk.
+    (words,) = [e for e in events if isinstance(e, PauseHeard)]
+    assert words.text == "등본 떼기" and words.turn == 1
+    (heard,) = [e for e in events if isinstance(e, Heard)]
     assert first_pause.turn == resumed.turn == second_pause.turn == heard.turn == 1
     assert len(first_pause.audio) < len(second_pause.audio) < len(heard.audio)
     assert heard.audio.count(ulaw_to_pcm(LOUD)) == 60  # both halves, one turn
+    assert events.index(words) > events.index(first_pause)
 
 
-async def test_a_long_turn_gives_its_partial_at_the_pause_and_stays_whole_for_vosk() -> None:
+async def test_a_long_turn_stays_whole_for_vosk() -> None:
     settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
     frames = [SILENCE] * 10 + [LOUD] * 100 + [SILENCE] * 40  # 2 s of speech, then quiet
     events = await settled_events(frames, settings)
     paused = next(e for e in events if isinstance(e, TurnPaused))
     heard = next(e for e in events if isinstance(e, Heard))
     assert len(paused.audio) > SHORT_TURN_BYTES
-    assert paused.text == "등본"  # the partial: nothing was finalised at the pause
+    assert not [e for e in events if isinstance(e, PauseHeard)]  # nothing finalised early
     assert heard.text == "등본 떼기"  # one utterance for Vosk, finished at the end
+
+
+async def test_a_short_turn_gives_its_words_at_the_pause() -> None:
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
+    frames = [SILENCE] * 10 + [LOUD] * 60 + [SILENCE] * 40  # 1.2 s of speech
+    events = await settled_events(frames, settings)
+    (words,) = [e for e in events if isinstance(e, PauseHeard)]
+    assert words.text == "등본 떼기"
+
+
+async def test_the_pause_is_announced_before_recognition_catches_up() -> None:
+    """A busy line: the decoding thread is stuck, yet the pause comes on the detector's
+    clock, with the turn's audio (the acknowledgement and the second pass start on it)."""
+    release = threading.Event()
+
+    class Stuck(FakeRecognizer):
+        def accept(self, pcm: bytes) -> Transcript | None:
+            release.wait(5)
+            return super().accept(pcm)
+
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        settings = TurnSettings(end_of_turn_ms=300, commit_ms=600)
+        listener = Listener(Stuck(), pool, settings, emit)
+        for frame in [SILENCE] * 10 + [LOUD] * 100 + [SILENCE] * 16:
+            await listener.hear(frame)
+        assert [type(e).__name__ for e in events] == ["SpeechStarted", "TurnPaused"]
+        paused = events[1]
+        assert isinstance(paused, TurnPaused) and paused.audio.count(ulaw_to_pcm(LOUD)) == 100
+        release.set()
+        await listener.settled()
+        await listener.close()
 
 
 async def test_ending_a_paused_turn_now_emits_it_without_the_commit_wait() -> None:
@@ -195,7 +237,8 @@ async def test_ending_a_paused_turn_now_emits_it_without_the_commit_wait() -> No
     async def emit(event: ListenerEvent) -> None:
         events.append(event)
         if isinstance(event, TurnPaused):
-            listener.end_turn_now()
+            listener.end_turn_now(event.turn + 1)  # not this turn: nothing happens
+            listener.end_turn_now(event.turn)
 
     with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
         listener = Listener(recognizer, pool, TurnSettings(end_of_turn_ms=300, commit_ms=900), emit)
@@ -203,4 +246,24 @@ async def test_ending_a_paused_turn_now_emits_it_without_the_commit_wait() -> No
             await listener.hear(frame)
         await listener.settled()
         await listener.close()
-    assert [type(e).__name__ for e in events] == ["SpeechStarted", "TurnPaused", "Heard"]
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["SpeechStarted", "TurnPaused", "PauseHeard", "Heard"]
+    (heard,) = [e for e in events if isinstance(e, Heard)]
+    assert heard.text == "등본 떼기"  # the words finalised at the pause are kept
+
+
+async def test_a_turn_that_went_on_is_not_ended_by_a_late_decision() -> None:
+    events: list[ListenerEvent] = []
+
+    async def emit(event: ListenerEvent) -> None:
+        events.append(event)
+
+    with ThreadPoolExecutor(thread_name_prefix="asr-test") as pool:
+        settings = TurnSettings(end_of_turn_ms=300, commit_ms=900)
+        listener = Listener(FakeRecognizer(), pool, settings, emit)
+        for frame in [SILENCE] * 10 + [LOUD] * 30 + [SILENCE] * 16 + [LOUD] * 10:
+            await listener.hear(frame)
+        listener.end_turn_now(1)  # decided on the pause, arriving after the caller went on
+        await listener.settled()
+        assert not [e for e in events if isinstance(e, Heard)]
+        await listener.close()

@@ -1,7 +1,8 @@
 """The second pass alone: which turns Whisper hears again, its budget, the fallback.
 
 The accurate engine is a double here (its decoding is tested on real speech in
-test_asr_evaluation.py); the pool, the budget and the acknowledgement are the real ones.
+test_asr_evaluation.py); the pool and the budget are the real ones. (The acknowledgement
+a waiting caller hears is the call's, on the turn detector's clock: test_voice_session.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from voice.asr import Transcript
-from voice.listener import Heard, TurnPaused
+from voice.listener import Heard, PauseHeard, TurnPaused
 from voice.recognition_pool import Priority, RecognitionPool
 from voice.second_pass import SecondPass, SecondPassSettings, TurnRefiner, compact
 from voice.whisper import WhisperResult
@@ -107,36 +108,16 @@ async def test_yes_no_answers_and_short_menu_words_stay_with_vosk(pool: Recognit
     assert len(engine.calls) == 1
 
 
-async def test_over_budget_the_caller_gets_vosk_confirmed_and_an_acknowledgement(
-    pool: RecognitionPool,
-) -> None:
+async def test_over_budget_the_caller_gets_vosk_confirmed(pool: RecognitionPool) -> None:
     engine = DoubleWhisper(delay=0.8)
-    acks: list[float] = []
     started = time.monotonic()
-
-    async def acknowledge() -> None:
-        acks.append(time.monotonic() - started)
-
-    passes = second_pass(engine, pool, budget_ms=600, budget_per_second_ms=0, ack_after_ms=400)
-    result = await passes.refine(heard(ended_ago=0.0), "ko", acknowledge=acknowledge)
+    passes = second_pass(engine, pool, budget_ms=600, budget_per_second_ms=0)
+    result = await passes.refine(heard(ended_ago=0.0), "ko")
     waited = time.monotonic() - started
     assert result.outcome == "late"
     assert result.heard.text == "기초 연금 신청 어디" and result.heard.engine == "vosk"
     assert result.heard.confirm
     assert 0.55 <= waited < 0.75  # the budget, not the decode (0.8 s)
-    assert len(acks) == 1 and 0.35 <= acks[0] < 0.55
-
-
-async def test_no_acknowledgement_when_the_answer_is_quick(pool: RecognitionPool) -> None:
-    acks: list[str] = []
-
-    async def acknowledge() -> None:
-        acks.append("ack")
-
-    passes = second_pass(DoubleWhisper(delay=0.05), pool, ack_after_ms=300)
-    await passes.refine(heard(ended_ago=0.0), "ko", acknowledge=acknowledge)
-    await asyncio.sleep(0.4)
-    assert acks == []
 
 
 async def test_a_turn_waiting_behind_others_past_its_budget_is_never_decoded(
@@ -199,11 +180,8 @@ def test_the_budget_grows_with_the_length_of_the_turn(pool: RecognitionPool) -> 
     assert passes.deadline(long) - long.speech_ended_at == pytest.approx(3.2)
 
 
-def paused(
-    turn: int, text: str = "기초 연금 신청", seconds: int = 3, mode: str = "free"
-) -> TurnPaused:
+def paused(turn: int, seconds: int = 3, mode: str = "free") -> TurnPaused:
     return TurnPaused(
-        text=text,
         mode=mode,  # type: ignore[arg-type]
         speech_ended_at=time.monotonic(),
         audio=SECOND_OF_AUDIO * seconds,
@@ -215,8 +193,8 @@ async def test_whisper_starts_on_the_pause_and_the_finished_turn_reuses_it(
     pool: RecognitionPool,
 ) -> None:
     engine = DoubleWhisper(delay=0.2)
-    ended: list[str] = []
-    refiner = TurnRefiner(second_pass(engine, pool), end_turn=lambda: ended.append("now"))
+    ended: list[int] = []
+    refiner = TurnRefiner(second_pass(engine, pool), end_turn=ended.append)
     refiner.paused(paused(1), "ko")
     await asyncio.sleep(0.05)
     assert len(engine.calls) == 1 and ended == []  # decoding while the commit is awaited
@@ -230,7 +208,7 @@ async def test_a_caller_who_goes_on_after_the_pause_is_decoded_whole(
     engine = DoubleWhisper()
     busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
     await asyncio.sleep(0.05)
-    refiner = TurnRefiner(second_pass(engine, pool), end_turn=lambda: None)
+    refiner = TurnRefiner(second_pass(engine, pool), end_turn=lambda turn: None)
     refiner.paused(paused(1, seconds=2), "ko")  # waits behind the busy thread
     refiner.resumed(1)  # the caller went on: that start is dropped unrun
     await busy
@@ -241,14 +219,50 @@ async def test_a_caller_who_goes_on_after_the_pause_is_decoded_whole(
 
 async def test_an_instant_phrase_or_a_yes_ends_the_turn_on_its_pause(pool: RecognitionPool) -> None:
     engine = DoubleWhisper()
+    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
+    await asyncio.sleep(0.05)
     ended: list[int] = []
     refiner = TurnRefiner(
-        second_pass(engine, pool), end_turn=lambda: ended.append(1), instant=lambda: {"기초연금"}
+        second_pass(engine, pool), end_turn=ended.append, instant=lambda: {"기초연금"}
     )
-    refiner.paused(paused(1, "기초 연금", seconds=1), "ko")
-    refiner.paused(paused(2, "네", seconds=1, mode="yes_no"), "ko")
-    assert ended == [1, 1] and engine.calls == []
+    # A yes/no turn ends on its pause; a short turn once Vosk's words are in, and what
+    # Whisper was given on the pause meanwhile is dropped unrun.
+    refiner.paused(paused(1, seconds=1, mode="yes_no"), "ko")
+    refiner.paused(paused(2, seconds=1), "ko")
+    assert ended == [1]
+    refiner.pause_heard(PauseHeard(text="기초 연금", turn=2))
+    assert ended == [1, 2]
+    # Words that are no instant phrase, or that came after the caller went on, end nothing.
+    refiner.paused(paused(3, seconds=1), "ko")
+    refiner.pause_heard(PauseHeard(text="기초 연금 신청", turn=3))
+    refiner.paused(paused(4, seconds=1), "ko")
+    refiner.resumed(4)
+    refiner.pause_heard(PauseHeard(text="기초 연금", turn=4))
+    assert ended == [1, 2]
+    refiner.close()
+    await busy
+    await asyncio.sleep(0.05)
+    assert engine.calls == []  # everything started was dropped before a thread got to it
     # Without the second pass every pause is the end of the turn, as before it existed.
-    plain = TurnRefiner(second_pass(engine, pool, enabled=False), end_turn=lambda: ended.append(2))
-    plain.paused(paused(3), "ko")
-    assert ended == [1, 1, 2] and engine.calls == []
+    plain = TurnRefiner(second_pass(engine, pool, enabled=False), end_turn=ended.append)
+    plain.paused(paused(5), "ko")
+    assert ended == [1, 2, 5] and engine.calls == []
+
+
+async def test_a_turn_found_instant_after_its_commit_drops_what_its_pause_started(
+    pool: RecognitionPool,
+) -> None:
+    """Recognition behind: the turn committed before Vosk's words were in; the finished
+    turn is instant, and Whisper's start on its pause is not left running for nothing."""
+    engine = DoubleWhisper()
+    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
+    await asyncio.sleep(0.05)
+    refiner = TurnRefiner(
+        second_pass(engine, pool), end_turn=lambda turn: None, instant=lambda: {"기초연금"}
+    )
+    refiner.paused(paused(1, seconds=1), "ko")
+    result = await refiner.refine(replace(heard("기초 연금", seconds=1), turn=1), "ko")
+    assert result.outcome == "instant"
+    await busy
+    await asyncio.sleep(0.05)
+    assert engine.calls == []

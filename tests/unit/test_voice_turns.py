@@ -100,3 +100,18 @@ def test_the_listener_may_end_a_paused_turn_at_once() -> None:
 def test_slow_callers_get_the_commit_longer_too() -> None:
     settings = TurnSettings(end_of_turn_ms=300, commit_ms=600, slow=True, slow_factor=2.5)
     assert (settings.silence_frames, settings.commit_frames) == (38, 75)
+
+
+def test_a_short_turn_pauses_sooner_a_long_one_does_not() -> None:
+    settings = TurnSettings(end_of_turn_ms=300, commit_ms=600, quick_pause_ms=200)
+    assert settings.quick_pause_frames == 10
+    short = TurnDetector(settings)
+    feed(short, VOICE, 25)  # half a second: a "네"
+    assert feed(short, SILENT, 10) == [(9, TurnEvent.SPEECH_PAUSED)]
+    long = TurnDetector(settings)
+    feed(long, VOICE, 100)  # two seconds: a sentence, which only pauses at 300 ms
+    assert feed(long, SILENT, 15) == [(14, TurnEvent.SPEECH_PAUSED)]
+    # Slow callers get the quick pause longer too, never longer than the normal one.
+    settings.slow = True
+    assert settings.quick_pause_frames == 25
+    assert TurnSettings(end_of_turn_ms=100, quick_pause_ms=200).quick_pause_frames == 5
