@@ -154,9 +154,14 @@ class Settings(BaseSettings):
     voice_preload: bool = Field(True, validation_alias=_env("SOTONG_VOICE_PRELOAD"))
     # Threads running Vosk (it releases the GIL); one per core is the useful most.
     voice_asr_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_VOICE_ASR_THREADS"))
-    # Warm recognisers kept per language for the next call (each about 35 MB).
+    # Warm recognisers kept per language for the next call. A recogniser grows with what
+    # it decodes (about 55 MB after a sentence, 200 MB after 2 minutes of speech), so one
+    # that has decoded more than voice_recognizer_max_seconds is freed, not kept.
     voice_recognizer_pool: int = Field(
-        16, ge=0, validation_alias=_env("SOTONG_VOICE_RECOGNIZER_POOL")
+        4, ge=0, validation_alias=_env("SOTONG_VOICE_RECOGNIZER_POOL")
+    )
+    voice_recognizer_max_seconds: float = Field(
+        60.0, gt=0, validation_alias=_env("SOTONG_VOICE_RECOGNIZER_MAX_SECONDS")
     )
     # Silence that ends a caller's turn; callers who asked for slower speech (or whose
     # profile says so) get ``voice_slow_factor`` times every pause.
@@ -166,7 +171,7 @@ class Settings(BaseSettings):
     # A turn of at most a second of voice (a "네", a menu word) pauses after this much
     # quiet instead, so such an answer is taken at once (0 turns the quicker pause off).
     voice_quick_pause_ms: int = Field(
-        200, ge=0, validation_alias=_env("SOTONG_VOICE_QUICK_PAUSE_MS")
+        160, ge=0, validation_alias=_env("SOTONG_VOICE_QUICK_PAUSE_MS")
     )
     voice_slow_factor: float = Field(2.5, ge=1, validation_alias=_env("SOTONG_VOICE_SLOW_FACTOR"))
     # Silence after a prompt before it is offered again (twice, then SMS or a call back).

@@ -11,7 +11,9 @@ other call waits for the same two cores. So a new recogniser is warmed while the
 caller hears the greeting — it decodes a short synthesised phrase, and the result is
 thrown away — and a finished call's recogniser is reset and kept for the next call
 (``pool_size`` per language). A recogniser serves one call at a time; reset clears
-everything it heard.
+everything it heard. It also keeps growing with what it decodes (``voice.asr``), so one
+that has decoded more than ``max_seconds`` of speech is freed at the end of its call
+rather than pooled: memory stays bounded however long the gateway runs.
 """
 
 from __future__ import annotations
@@ -56,11 +58,12 @@ class VoiceEngines:
         models: SpeechModels,
         speaker: Speaker,
         asr_threads: int,
-        pool_size: int = 16,
+        pool_size: int = 4,
         make_recognizer: RecognizerFactory = _new_recognizer,
         whisper: WhisperEngine | None = None,
         second_pass: SecondPassSettings | None = None,
         whisper_nice: int = 0,
+        max_seconds: float = 60.0,
     ) -> None:
         self.models = models
         self.speaker = speaker
@@ -69,6 +72,7 @@ class VoiceEngines:
         )
         self._make = make_recognizer
         self._pool_size = pool_size
+        self._max_seconds = max_seconds
         # Warm recognisers per (language, sample rate): 8 kHz for calls, the web's own rate.
         self._pools: dict[tuple[Language, int], list[CallRecognizer]] = {}
         self._warm_audio: dict[Language, bytes] = {}
@@ -97,6 +101,7 @@ class VoiceEngines:
             Speaker(),
             settings.voice_asr_threads,
             pool_size=settings.voice_recognizer_pool,
+            max_seconds=settings.voice_recognizer_max_seconds,
             whisper=whisper,
             whisper_nice=settings.whisper_nice,
             second_pass=SecondPassSettings(
@@ -185,7 +190,7 @@ class VoiceEngines:
         loop = asyncio.get_running_loop()
         rate = getattr(recognizer, "sample_rate", SAMPLE_RATE)
         pool = self._pools.setdefault((language, rate), [])
-        if len(pool) >= self._pool_size:
+        if len(pool) >= self._pool_size or recognizer.decoded_seconds > self._max_seconds:
             await loop.run_in_executor(self.asr_executor, recognizer.close)
             return
 

@@ -30,3 +30,24 @@ async def test_a_finished_calls_recognizer_is_reset_and_reused_warm(tmp_path: Pa
         assert len(audio) > 16000 and audio is await engines.warm_up_audio("ko")
     finally:
         engines.close()
+
+
+async def test_a_recognizer_that_decoded_a_lot_is_freed_not_pooled(tmp_path: Path) -> None:
+    """A recogniser keeps what it expanded of the decoding graph (hundreds of MB after
+    minutes of speech): past ``max_seconds`` it is not kept for the next call."""
+    settings = Settings(SOTONG_VAR_DIR=str(tmp_path))
+    engines = VoiceEngines(
+        SpeechModels.from_settings(settings), Speaker(), 1, pool_size=2, max_seconds=1.0
+    )
+    try:
+        used, _ = await engines.recognizer("ko")
+        fresh, _ = await engines.recognizer("ko")
+        assert used is not None and fresh is not None
+        used.accept(b"\x00\x00" * 8000 * 2)  # two seconds
+        assert used.decoded_seconds == 2.0 and fresh.decoded_seconds == 0.0
+        await engines.release("ko", used)
+        await engines.release("ko", fresh)
+        assert engines.pooled("ko") == 1
+        assert (await engines.recognizer("ko")) == (fresh, True)
+    finally:
+        engines.close()
