@@ -108,11 +108,15 @@ class SecondPass:
             return False  # no streaming model: only Whisper can hear this language
         if mode == "yes_no":
             return True
-        if not self.settings.use_instant or not text:
-            return False
-        if len(audio) > self.settings.instant_max_ms * _BYTES_PER_SECOND // 1000:
+        if not text or not self.may_be_instant(recognised, audio):
             return False
         return compact(text) in {compact(phrase) for phrase in instant}
+
+    def may_be_instant(self, recognised: bool, audio: bytes) -> bool:
+        """Whether a free-speech turn of ``audio`` is short enough to be an instant phrase
+        and has streaming words to tell (they then decide before Whisper is started)."""
+        short = len(audio) <= self.settings.instant_max_ms * _BYTES_PER_SECOND // 1000
+        return recognised and self.settings.use_instant and short
 
     def start(
         self, audio: bytes, language: str, speech_ended_at: float
@@ -208,31 +212,39 @@ class TurnRefiner:
         self._second_pass = second_pass
         self._end_turn = end_turn
         self._instant = instant
-        # Whisper begun on a turn's pause, by the listener's turn number, with the pause.
-        self._started: dict[int, tuple[TurnPaused, asyncio.Future[WhisperResult]]] = {}
+        # The paused turn by the listener's turn number, with Whisper begun on it (None
+        # while a short turn's words are awaited).
+        self._paused: dict[int, tuple[TurnPaused, str, asyncio.Future[WhisperResult] | None]] = {}
 
     def paused(self, event: TurnPaused, language: str) -> None:
-        """The caller went quiet: end a yes/no turn now, or start Whisper on it (a short
-        turn's words, still to come as ``PauseHeard``, may end it yet)."""
+        """The caller went quiet: end a yes/no turn now; start Whisper on a longer one;
+        a short one waits for its words (``PauseHeard``), which may end it at once."""
         self._drop(event.turn)
         second = self._second_pass
         if not second.hears(language) or (event.recognised and event.mode == "yes_no"):
             self._end_turn(event.turn)
             return
-        started = second.start(event.audio, language, event.speech_ended_at)
-        self._started[event.turn] = (event, started)
+        may_be_instant = second.may_be_instant(event.recognised, event.audio)
+        started = None if may_be_instant else self._start(event, language)
+        self._paused[event.turn] = (event, language, started)
 
     def pause_heard(self, event: PauseHeard) -> None:
-        """Vosk's words for a short paused turn: an instant phrase ends the turn now."""
-        entry = self._started.get(event.turn)
+        """Vosk's words for a short paused turn: an instant phrase ends the turn now,
+        anything else starts Whisper on it while the commit is awaited."""
+        entry = self._paused.get(event.turn)
         if entry is None:
-            return  # resumed, ended or never started: nothing to decide
-        paused = entry[0]
+            return  # resumed, ended or never paused: nothing to decide
+        paused, language, started = entry
         if self._second_pass.stays_instant(
             event.text, paused.mode, paused.recognised, paused.audio, self._instant()
         ):
             self._drop(event.turn)
             self._end_turn(event.turn)
+        elif started is None:
+            self._paused[event.turn] = (paused, language, self._start(paused, language))
+
+    def _start(self, event: TurnPaused, language: str) -> asyncio.Future[WhisperResult]:
+        return self._second_pass.start(event.audio, language, event.speech_ended_at)
 
     def resumed(self, turn: int) -> None:
         """The caller went on: what Whisper started on the pause is not the turn."""
@@ -242,19 +254,19 @@ class TurnRefiner:
         """A finished turn, through the second pass (reusing the start made on its
         pause when the caller did not go on after it)."""
         # The finished turn is the paused one plus the quiet that committed it.
-        entry = self._started.pop(heard.turn, None)
+        entry = self._paused.pop(heard.turn, None)
         return await self._second_pass.refine(
-            heard, language, self._instant(), started=entry[1] if entry else None
+            heard, language, self._instant(), started=entry[2] if entry else None
         )
 
     def _drop(self, turn: int) -> None:
-        entry = self._started.pop(turn, None)
-        if entry is not None:
-            entry[1].cancel()  # dropped unrun if it is still waiting in the pool
+        entry = self._paused.pop(turn, None)
+        if entry is not None and entry[2] is not None:
+            entry[2].cancel()  # dropped unrun if it is still waiting in the pool
 
     def close(self) -> None:
         """The call is over: whatever was started for it is dropped."""
-        for turn in list(self._started):
+        for turn in list(self._paused):
             self._drop(turn)
 
 

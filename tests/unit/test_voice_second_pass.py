@@ -266,3 +266,23 @@ async def test_a_turn_found_instant_after_its_commit_drops_what_its_pause_starte
     await busy
     await asyncio.sleep(0.05)
     assert engine.calls == []
+
+
+async def test_a_short_turn_is_given_to_whisper_only_once_its_words_are_no_instant_phrase(
+    pool: RecognitionPool,
+) -> None:
+    """A "네" or a menu word costs no Whisper decode: a short turn waits for streaming
+    Vosk's words at its pause, and only other words start the second pass."""
+    engine = DoubleWhisper()
+    ended: list[int] = []
+    refiner = TurnRefiner(
+        second_pass(engine, pool), end_turn=ended.append, instant=lambda: {"기초연금"}
+    )
+    refiner.paused(paused(1, seconds=1), "ko")
+    await asyncio.sleep(0.05)
+    assert engine.calls == []
+    refiner.pause_heard(PauseHeard(text="기초 연금 신청", turn=1))
+    await asyncio.sleep(0.05)
+    assert len(engine.calls) == 1 and ended == []
+    result = await refiner.refine(replace(heard("기초 연금 신청", seconds=1), turn=1), "ko")
+    assert result.outcome == "whisper" and len(engine.calls) == 1  # not decoded twice
