@@ -263,7 +263,8 @@ class CallRecognizer:
         self._mode = mode
 
     def close(self) -> None:
-        """Free both recognisers (~35 MB each). Idempotent."""
+        """Free both recognisers (the free one holds what it expanded: see the class
+        docstring). Idempotent."""
         self._closed = True
         self._free = None
         self._yes_no = None

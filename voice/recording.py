@@ -32,7 +32,8 @@ _CHUNK_SECONDS = 0.5  # audio per AcceptWaveform call
 # A web upload waits behind callers, but not for ever: past this it is refused (503).
 _WEB_DEADLINE_SECONDS = 20.0
 
-# At most this many uploads hold a Vosk recogniser at once, per engines (each ~35 MB).
+# At most this many uploads hold a Vosk recogniser at once, per engines (each tens of MB,
+# growing with what it decodes: voice.asr.CallRecognizer).
 _gates: weakref.WeakKeyDictionary[VoiceEngines, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 # Recognitions whose request went away: kept referenced until they return their recogniser.
 _orphans: set[asyncio.Future[Transcript | None]] = set()
