@@ -114,7 +114,12 @@ class CallActions(Protocol):
 class CallOutput(Protocol):
     """How the dialogue speaks and steers listening (the call session)."""
 
-    async def say(self, texts: Sequence[str], language: Language, slow: bool) -> None: ...
+    async def say(
+        self, texts: Sequence[str], language: Language, slow: bool, continues: bool = False
+    ) -> None:
+        """Speak ``texts``; ``continues``: the rest of what was just said, dropped if the
+        caller interrupted that."""
+        ...
 
     def listen_for(self, mode: RecognitionMode) -> None: ...
 
@@ -182,7 +187,7 @@ class CallDialogue:
         spoken = [for_speech(t, self.language) for t in texts if t]
         if remember:
             self._last_said = [*self._last_said, *spoken] if more else spoken
-        await self.out.say(spoken, self.language, self.slow)
+        await self.out.say(spoken, self.language, self.slow, continues=more)
 
     def _options(self, titles: Sequence[str], first: int = 1) -> str:
         return ", ".join(

@@ -59,6 +59,7 @@ class Player:
         self._numbers = itertools.count(1)
         self._played_until = 0.0  # monotonic time the caller will have heard all sent audio
         self._speaking = False
+        self._interrupted = False  # since the last utterance was queued
         self._task = asyncio.create_task(self._run())
         self.first_audio_at: float | None = None  # of the utterance being played
 
@@ -68,16 +69,32 @@ class Player:
         return self._speaking or not self._queue.empty() or bool(self._pending_marks)
 
     async def say(
-        self, texts: Sequence[str], language: str, slow: bool = False, kind: str = "say"
+        self,
+        texts: Sequence[str],
+        language: str,
+        slow: bool = False,
+        kind: str = "say",
+        continues: bool = False,
     ) -> None:
         """Queue one utterance (several texts said one after another). Its mark is named
-        ``<kind>-<n>`` ("ack" for an acknowledgement), so a listener can tell them apart."""
-        self.queue(texts, language, slow, kind)
+        ``<kind>-<n>`` ("ack" for an acknowledgement), so a listener can tell them apart.
+
+        ``continues``: the rest of the utterance queued just before (an answer, then
+        what the caller may do next); dropped if the caller interrupted it meanwhile."""
+        self.queue(texts, language, slow, kind, continues)
 
     def queue(
-        self, texts: Sequence[str], language: str, slow: bool = False, kind: str = "say"
+        self,
+        texts: Sequence[str],
+        language: str,
+        slow: bool = False,
+        kind: str = "say",
+        continues: bool = False,
     ) -> None:
         """:meth:`say` from synchronous code (a timer's callback)."""
+        if continues and self._interrupted:
+            return
+        self._interrupted = False
         parts = [s for text in texts for s in sentences(text)]
         if parts:
             self._queue.put_nowait((parts, language, slow, kind))
@@ -88,6 +105,7 @@ class Player:
         Returns True when there was something to stop.
         """
         had_something = self.busy
+        self._interrupted = True
         while not self._queue.empty():
             self._queue.get_nowait()
         if had_something:

@@ -289,10 +289,12 @@ class CallSession:
             self._silence_timer = None
 
     # ---- CallOutput, for the dialogue ------------------------------------------------
-    async def say(self, texts: Sequence[str], language: Language, slow: bool) -> None:
-        """Speak ``texts`` after whatever is being said."""
+    async def say(
+        self, texts: Sequence[str], language: Language, slow: bool, continues: bool = False
+    ) -> None:
+        """Speak ``texts`` after whatever is being said (``continues``: see Player.say)."""
         self._cancel_silence()
-        await self.player.say(texts, language, slow)
+        await self.player.say(texts, language, slow, continues=continues)
 
     def listen_for(self, mode: RecognitionMode) -> None:
         """Free speech or only yes/no."""

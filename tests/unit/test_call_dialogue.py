@@ -72,7 +72,9 @@ class FakeOutput:
     pending: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     paused: tuple[float, Callable[[], Awaitable[None]]] | None = None
 
-    async def say(self, texts: Sequence[str], language: Language, slow: bool) -> None:
+    async def say(
+        self, texts: Sequence[str], language: Language, slow: bool, continues: bool = False
+    ) -> None:
         self.said.append(list(texts))
 
     def listen_for(self, mode: RecognitionMode) -> None:

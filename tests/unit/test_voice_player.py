@@ -95,6 +95,26 @@ async def test_interrupt_clears_what_is_queued_and_held() -> None:
     await h.player.close()
 
 
+async def test_the_rest_of_an_interrupted_answer_is_not_said() -> None:
+    """An answer is queued in two parts (the rest once the dialogue knows it): a caller
+    who barged in on the first part does not hear the second over their own voice."""
+    h = Harness()
+    await h.player.say(["가" * 300], "ko")
+    while not h.of(PlayAudio):
+        await asyncio.sleep(0.01)
+    await h.player.interrupt()
+    await h.player.say(["더 궁금한 것이 있으면 말씀해 주세요."], "ko", continues=True)
+    await asyncio.sleep(0.2)
+    assert [s[0] for s in h.speaker.spoken] == ["가" * 300]
+    # Not interrupted, the rest follows; and anything new is said whatever came before.
+    await h.player.say(["새 답"], "ko")
+    await h.player.say(["나머지"], "ko", continues=True)
+    while len(h.of(PlaceMark)) < 2:
+        await asyncio.sleep(0.01)
+    assert [s[0] for s in h.speaker.spoken][1:] == ["새 답", "나머지"]
+    await h.player.close()
+
+
 async def test_a_failed_synthesis_skips_that_utterance_only() -> None:
     h = Harness()
 
