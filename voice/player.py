@@ -68,7 +68,7 @@ class Player:
         """True while anything is queued, being sent or not yet heard by the caller."""
         return self._speaking or not self._queue.empty() or bool(self._pending_marks)
 
-    async def say(
+    def say(
         self,
         texts: Sequence[str],
         language: str,
@@ -76,22 +76,12 @@ class Player:
         kind: str = "say",
         continues: bool = False,
     ) -> None:
-        """Queue one utterance (several texts said one after another). Its mark is named
-        ``<kind>-<n>`` ("ack" for an acknowledgement), so a listener can tell them apart.
+        """Queue one utterance (several texts said one after another); it is synthesised
+        and sent by the player's own task. Its mark is named ``<kind>-<n>`` ("ack" for an
+        acknowledgement), so a listener can tell them apart.
 
         ``continues``: the rest of the utterance queued just before (an answer, then
         what the caller may do next); dropped if the caller interrupted it meanwhile."""
-        self.queue(texts, language, slow, kind, continues)
-
-    def queue(
-        self,
-        texts: Sequence[str],
-        language: str,
-        slow: bool = False,
-        kind: str = "say",
-        continues: bool = False,
-    ) -> None:
-        """:meth:`say` from synchronous code (a timer's callback)."""
         if continues and self._interrupted:
             return
         self._interrupted = False

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 import structlog
 
 from voice.codec import SAMPLE_RATE
-from voice.listener import Heard, PauseHeard, TurnPaused
+from voice.listener import SHORT_TURN_BYTES, Heard, PauseHeard, TurnPaused
 from voice.recognition_pool import Expired, Priority, RecognitionPool
 from voice.whisper import WhisperEngine, WhisperResult
 
@@ -59,7 +59,9 @@ class SecondPassSettings:
     budget_ms: int = 1200
     budget_per_second_ms: int = 200
     confirm_below: float = 0.5
-    instant_max_ms: int = 1800
+    # The listener finalises Vosk's words at the pause of turns this short (PauseHeard):
+    # only those can be told instant in time, and only those wait for their words.
+    instant_max_ms: int = SHORT_TURN_BYTES * 1000 // _BYTES_PER_SECOND
     use_instant: bool = True
 
 
@@ -124,13 +126,11 @@ class SecondPass:
         """Queue ``audio`` for Whisper now, with the budget's deadline."""
         assert self._engine is not None and self._pool is not None
         engine = self._engine
-        seconds = len(audio) / _BYTES_PER_SECOND
-        budget = self.settings.budget_ms + self.settings.budget_per_second_ms * seconds
         future = asyncio.ensure_future(
             self._pool.run(
                 lambda: engine.transcribe(audio, SAMPLE_RATE, language),
                 priority=Priority.CALL,
-                deadline=speech_ended_at + budget / 1000,
+                deadline=self._deadline(audio, speech_ended_at),
             )
         )
         # Past the budget nobody awaits the job any more: its end (a late result, or the
@@ -140,9 +140,12 @@ class SecondPass:
 
     def deadline(self, heard: Heard) -> float:
         """When the budget of ``heard`` runs out (monotonic time)."""
-        seconds = len(heard.audio) / _BYTES_PER_SECOND
+        return self._deadline(heard.audio, heard.speech_ended_at)
+
+    def _deadline(self, audio: bytes, speech_ended_at: float) -> float:
+        seconds = len(audio) / _BYTES_PER_SECOND
         budget = self.settings.budget_ms + self.settings.budget_per_second_ms * seconds
-        return heard.speech_ended_at + budget / 1000
+        return speech_ended_at + budget / 1000
 
     async def refine(
         self,

@@ -256,7 +256,7 @@ class CallSession:
         answered = self._last_audio_at > speech_ended_at or self.player.busy
         if self._closed or answered or self.dialogue.state is State.ENDING:
             return
-        self.player.queue(
+        self.player.say(
             [prompt("one_moment", self.language)],
             self.language,
             self.turn_settings.slow,
@@ -294,7 +294,7 @@ class CallSession:
     ) -> None:
         """Speak ``texts`` after whatever is being said (``continues``: see Player.say)."""
         self._cancel_silence()
-        await self.player.say(texts, language, slow, continues=continues)
+        self.player.say(texts, language, slow, continues=continues)
 
     def listen_for(self, mode: RecognitionMode) -> None:
         """Free speech or only yes/no."""

@@ -48,7 +48,7 @@ def test_replies_are_cut_into_sentences() -> None:
 
 async def test_an_utterance_is_sent_in_order_with_a_mark_after_it() -> None:
     h = Harness()
-    await h.player.say(["첫 문장입니다. 둘째 문장입니다."], "ko", slow=True)
+    h.player.say(["첫 문장입니다. 둘째 문장입니다."], "ko", slow=True)
     while not h.of(PlaceMark):
         await asyncio.sleep(0.01)
     assert [s[0] for s in h.speaker.spoken] == ["첫 문장입니다.", "둘째 문장입니다."]
@@ -66,7 +66,7 @@ async def test_an_utterance_is_sent_in_order_with_a_mark_after_it() -> None:
 async def test_audio_is_paced_to_playback_not_dumped() -> None:
     h = Harness()
     started = time.monotonic()
-    await h.player.say(["가" * 150], "ko")  # 1.5 s of audio
+    h.player.say(["가" * 150], "ko")  # 1.5 s of audio
     while not h.of(PlaceMark):
         await asyncio.sleep(0.01)
     sent_for = h.events[-2][0] - started
@@ -77,8 +77,8 @@ async def test_audio_is_paced_to_playback_not_dumped() -> None:
 
 async def test_interrupt_clears_what_is_queued_and_held() -> None:
     h = Harness()
-    await h.player.say(["가" * 300], "ko")  # 3 s
-    await h.player.say(["다음 말"], "ko")
+    h.player.say(["가" * 300], "ko")  # 3 s
+    h.player.say(["다음 말"], "ko")
     while not h.of(PlayAudio):
         await asyncio.sleep(0.01)
     assert await h.player.interrupt() is True
@@ -89,7 +89,7 @@ async def test_interrupt_clears_what_is_queued_and_held() -> None:
     assert not h.player.busy
     assert await h.player.interrupt() is False  # nothing to stop: no clear sent
     # The player still works after a barge-in.
-    await h.player.say(["새 답"], "ko")
+    h.player.say(["새 답"], "ko")
     while not h.of(PlaceMark):
         await asyncio.sleep(0.01)
     await h.player.close()
@@ -99,16 +99,16 @@ async def test_the_rest_of_an_interrupted_answer_is_not_said() -> None:
     """An answer is queued in two parts (the rest once the dialogue knows it): a caller
     who barged in on the first part does not hear the second over their own voice."""
     h = Harness()
-    await h.player.say(["가" * 300], "ko")
+    h.player.say(["가" * 300], "ko")
     while not h.of(PlayAudio):
         await asyncio.sleep(0.01)
     await h.player.interrupt()
-    await h.player.say(["더 궁금한 것이 있으면 말씀해 주세요."], "ko", continues=True)
+    h.player.say(["더 궁금한 것이 있으면 말씀해 주세요."], "ko", continues=True)
     await asyncio.sleep(0.2)
     assert [s[0] for s in h.speaker.spoken] == ["가" * 300]
     # Not interrupted, the rest follows; and anything new is said whatever came before.
-    await h.player.say(["새 답"], "ko")
-    await h.player.say(["나머지"], "ko", continues=True)
+    h.player.say(["새 답"], "ko")
+    h.player.say(["나머지"], "ko", continues=True)
     while len(h.of(PlaceMark)) < 2:
         await asyncio.sleep(0.01)
     assert [s[0] for s in h.speaker.spoken][1:] == ["새 답", "나머지"]
@@ -122,7 +122,7 @@ async def test_a_failed_synthesis_skips_that_utterance_only() -> None:
         raise RuntimeError("espeak fell over")
 
     h.player._speaker = type("S", (), {"speak": staticmethod(broken)})()
-    await h.player.say(["안 됨"], "ko")
+    h.player.say(["안 됨"], "ko")
     await asyncio.sleep(0.05)
     assert h.of(PlayAudio) == [] and h.finished == 1 and not h.player.busy
     await h.player.close()

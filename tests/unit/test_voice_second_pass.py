@@ -73,6 +73,13 @@ def heard(
     )
 
 
+async def occupied(pool: RecognitionPool, seconds: float) -> asyncio.Future[None]:
+    """The pool's one thread busy for ``seconds`` from now (await the result to wait)."""
+    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(seconds), priority=Priority.CALL))
+    await asyncio.sleep(0.05)  # the thread has taken it
+    return busy
+
+
 def second_pass(
     engine: DoubleWhisper, pool: RecognitionPool, **settings: float | int
 ) -> SecondPass:
@@ -124,8 +131,7 @@ async def test_a_turn_waiting_behind_others_past_its_budget_is_never_decoded(
     pool: RecognitionPool,
 ) -> None:
     engine = DoubleWhisper()
-    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.6), priority=Priority.CALL))
-    await asyncio.sleep(0.05)
+    busy = await occupied(pool, 0.6)
     passes = second_pass(engine, pool, budget_ms=300, budget_per_second_ms=0)
     result = await passes.refine(heard(ended_ago=0.0), "ko")
     assert result.outcome == "late" and result.heard.confirm
@@ -206,8 +212,7 @@ async def test_a_caller_who_goes_on_after_the_pause_is_decoded_whole(
     pool: RecognitionPool,
 ) -> None:
     engine = DoubleWhisper()
-    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
-    await asyncio.sleep(0.05)
+    busy = await occupied(pool, 0.3)
     refiner = TurnRefiner(second_pass(engine, pool), end_turn=lambda turn: None)
     refiner.paused(paused(1, seconds=2), "ko")  # waits behind the busy thread
     refiner.resumed(1)  # the caller went on: that start is dropped unrun
@@ -219,8 +224,7 @@ async def test_a_caller_who_goes_on_after_the_pause_is_decoded_whole(
 
 async def test_an_instant_phrase_or_a_yes_ends_the_turn_on_its_pause(pool: RecognitionPool) -> None:
     engine = DoubleWhisper()
-    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
-    await asyncio.sleep(0.05)
+    busy = await occupied(pool, 0.3)
     ended: list[int] = []
     refiner = TurnRefiner(
         second_pass(engine, pool), end_turn=ended.append, instant=lambda: {"기초연금"}
@@ -255,8 +259,7 @@ async def test_a_turn_found_instant_after_its_commit_drops_what_its_pause_starte
     """Recognition behind: the turn committed before Vosk's words were in; the finished
     turn is instant, and Whisper's start on its pause is not left running for nothing."""
     engine = DoubleWhisper()
-    busy = asyncio.ensure_future(pool.run(lambda: time.sleep(0.3), priority=Priority.CALL))
-    await asyncio.sleep(0.05)
+    busy = await occupied(pool, 0.3)
     refiner = TurnRefiner(
         second_pass(engine, pool), end_turn=lambda turn: None, instant=lambda: {"기초연금"}
     )
