@@ -15,7 +15,7 @@ from typing import IO
 import httpx
 
 from assistant.config import PROJECT_DIR
-from assistant.training import NLU_DIR, rasa_environment, rasa_executable
+from assistant.training import NLU_DIR, rasa_command, rasa_environment
 
 
 def _die_with_parent() -> None:
@@ -76,7 +76,7 @@ class RasaServer:
     def command(self) -> list[str]:
         """The command line."""
         command = [
-            str(rasa_executable()),
+            *rasa_command(),
             "run",
             "--enable-api",
             "--model",

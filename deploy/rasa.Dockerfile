@@ -5,9 +5,9 @@ COPY requirements/rasa.txt /tmp/rasa.txt
 RUN pip install --no-cache-dir -r /tmp/rasa.txt
 COPY nlu/ /nlu/
 ENV RASA_TELEMETRY_ENABLED=false
-RUN rasa train --domain domain --out /models --fixed-model-name sotong
+RUN python /nlu/rasa_cli.py train --domain domain --out /models --fixed-model-name sotong
 
 FROM train
 ENV RASA_TELEMETRY_ENABLED=false
 EXPOSE 5005
-CMD ["sh", "-c", "rasa run --enable-api --auth-token \"$SOTONG_RASA_TOKEN\" --model /models/sotong.tar.gz --endpoints /nlu/endpoints.yml --credentials /nlu/credentials.yml --port 5005"]
+CMD ["sh", "-c", "python /nlu/rasa_cli.py run --enable-api --auth-token \"$SOTONG_RASA_TOKEN\" --model /models/sotong.tar.gz --endpoints /nlu/endpoints.yml --credentials /nlu/credentials.yml --port 5005"]

@@ -38,6 +38,10 @@ def test_readiness_outage_and_recovery(rasa_model: Path, tmp_path: Path) -> None
             not_ready = client.get("/readyz")
             assert not_ready.status_code == 503, not_ready.text
             stack.rasa.wait_ready()
+            # Started through nlu/rasa_cli.py: TensorFlow's optional jax import (about
+            # 105 MB) is skipped, so no part of jax is in the server's memory.
+            assert stack.rasa.process is not None
+            assert "jaxlib" not in Path(f"/proc/{stack.rasa.process.pid}/maps").read_text()
             stack.gateway.wait_ready(timeout=30)
             ready = client.get("/readyz").json()
             assert ready["checks"] == {
