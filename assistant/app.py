@@ -17,6 +17,7 @@ from assistant.accounts import SqlAccountStore
 from assistant.actions import build_executor
 from assistant.api.auth import PageDenied, page_denied_handler
 from assistant.api.limits import BodySizeLimit
+from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import actions, admin, auth, console, health, staff
 from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
@@ -201,6 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 on_drop=lambda reason: metrics.video_frames_dropped.labels(reason).inc()
             ),
             signing_key=key,
+            limits=RateLimits(settings),
             engine=engine,
         )
         app.state.services = services

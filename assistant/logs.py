@@ -1,7 +1,8 @@
 """structlog set-up: key-value lines in development, JSON in production.
 
 Every string value passes through the resident-registration-number mask, so a number
-that slips into a log call is still never written in clear.
+that slips into a log call is still never written in clear; conversation ids (a web
+chat's bearer credential) are written as short references (``privacy.log_reference``).
 """
 
 from __future__ import annotations
@@ -13,12 +14,17 @@ from typing import Any
 
 import structlog
 
-from assistant.privacy import mask_rrn
+from assistant.privacy import log_reference, mask_rrn
+
+# Keys whose values open a conversation to whoever holds them.
+_BEARER_KEYS = frozenset({"conversation_id", "session_id", "sender_id"})
 
 
 def _mask_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if isinstance(value, str):
+        if key in _BEARER_KEYS and isinstance(value, str) and value:
+            event[key] = log_reference(value)
+        elif isinstance(value, str):
             event[key] = mask_rrn(value)
     return event
 

@@ -6,6 +6,7 @@ YYMMDD-GNNNNNN. It is masked before a message is stored, logged or sent to Rasa.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # Date-shaped first half, 1–8 gender/century digit, optional hyphen or spaces. Digits on
@@ -31,3 +32,10 @@ def phone_tail(phone: str | None) -> str:
     """A phone number as logs may show it: its last four digits only."""
     digits = "".join(ch for ch in phone or "" if ch.isdigit())
     return f"…{digits[-4:]}" if len(digits) >= 4 else "…"
+
+
+def log_reference(secret_id: str) -> str:
+    """What logs show of an id that is also a bearer credential (a web chat session id
+    opens that conversation): a short hash. Operators find a conversation's lines by
+    computing the reference of the id they hold; a log reader cannot go the other way."""
+    return "ref-" + hashlib.sha256(secret_id.encode("utf-8")).hexdigest()[:12]

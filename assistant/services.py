@@ -9,6 +9,7 @@ from rasa_sdk.executor import ActionExecutor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from assistant.accounts import AccountStore
+from assistant.api.ratelimit import RateLimits
 from assistant.calls import CallStore
 from assistant.catalog import Catalog
 from assistant.config import Settings
@@ -53,4 +54,5 @@ class Services:
     handoff: HandoffService  # the queue for a person and everything around it (issue 6)
     video: SignallingHub  # WebRTC signalling rooms, one per handoff request
     signing_key: bytes  # HMAC key of links that outlive a request (video join links)
+    limits: RateLimits  # abuse limits on anonymous routes, shared through Redis if set
     engine: AsyncEngine  # the one connection pool every store shares (read by reports)

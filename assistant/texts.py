@@ -31,6 +31,27 @@ _TEXTS: dict[str, dict[Language, str]] = {
             'Please say it in other words. Say "person" and a person will help you.'
         ),
     },
+    # ---- a web chat opened by a continuation link (assistant/continuation.py) ----------
+    "continued_from_voice": {
+        "ko": "전화 상담을 여기서 글로 이어 갑니다.",
+        "en": "This carries on from your phone call, in writing.",
+    },
+    "continued_from_sms": {
+        "ko": "문자 상담을 여기서 이어 갑니다.",
+        "en": "This carries on from your text messages.",
+    },
+    "continued_from_other": {
+        "ko": "앞선 상담을 여기서 이어 갑니다.",
+        "en": "This carries on from your earlier conversation.",
+    },
+    "continued_services": {
+        "ko": "앞에서 안내한 민원: {services}.",
+        "en": "We talked about: {services}.",
+    },
+    "continued_ask": {
+        "ko": "궁금한 것을 아래에 적어 보내 주세요.",
+        "en": "Write your question below.",
+    },
     # ---- SMS channel (issue 4): keywords, paging, limits; each fits one or two SMS ----
     "sms_stopped": {
         "ko": "소통 문자를 더 보내지 않겠습니다. 다시 받으시려면 '시작'이라고 보내 주세요.",

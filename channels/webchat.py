@@ -6,18 +6,21 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, HTTPException, Query, WebSocket
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from assistant import continuation
 from assistant.api.deps import CoreDep, ServicesDep, WsServicesDep
+from assistant.api.ratelimit import FrameBudget, client_address
 from assistant.api.schemas import ButtonOut, MessageText
 from assistant.api.sockets import run_until_first_ends
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.push import PushHub
-from assistant.store import Turn
+from assistant.services import Services
+from assistant.store import Conversation, Turn
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
@@ -27,6 +30,35 @@ router = APIRouter(prefix="/api/webchat", tags=["webchat"])
 page_router = APIRouter(include_in_schema=False)
 
 SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
+NO_SESSION = "no such session"
+# WebSocket close code for "past the limit" (4000–4999 are the application's; 4429 reads
+# as HTTP's 429). The page reconnects with backoff.
+SOCKET_TOO_MANY = 4429
+LINK_REFUSED = (
+    "This link has expired or was already used. A new conversation was not opened. "
+    "이 링크는 기한이 지났거나 이미 쓰였습니다."
+)
+
+
+async def webchat_conversation(services: Services, session_id: str) -> Conversation | None:
+    """The web chat conversation ``session_id``; None for any other channel's.
+
+    A session id is the web chat's bearer credential. An SMS, phone or desk
+    conversation is never served here by its id (those ids reach staff screens and
+    texted links): a citizen continues one on the web through a continuation link,
+    which opens a new web chat conversation (``assistant/continuation.py``).
+    """
+    conversation = await services.store.get_conversation(session_id)
+    if conversation is None or conversation.channel != CHANNEL:
+        return None
+    return conversation
+
+
+async def _own(services: Services, session_id: str) -> Conversation:
+    conversation = await webchat_conversation(services, session_id)
+    if conversation is None:
+        raise HTTPException(404, NO_SESSION)
+    return conversation
 
 
 class MessageOut(BaseModel):
@@ -43,9 +75,32 @@ class MessageOut(BaseModel):
     client_message_id: str | None = None
 
 
+class AccessibilityIn(BaseModel):
+    """What a citizen may set on the web chat: the needs the other channels know
+    (``profiles.ACCESSIBILITY_KEYS``) and easy read, each yes or no. Anything else is
+    refused (422), so nobody can store arbitrary keys or sizes through this API."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    easy_read: StrictBool | None = None
+    deaf: StrictBool | None = None
+    hard_of_hearing: StrictBool | None = None
+    low_vision: StrictBool | None = None
+    short_messages: StrictBool | None = None
+    easy_words: StrictBool | None = None
+    slow_speech: StrictBool | None = None
+
+    def given(self) -> dict[str, bool]:
+        """The settings that were sent."""
+        return self.model_dump(exclude_none=True)
+
+
 class SessionIn(BaseModel):
     language: Literal["ko", "en"] = "ko"
-    accessibility: dict[str, bool] = Field(default_factory=dict, max_length=16)
+    accessibility: AccessibilityIn = Field(default_factory=AccessibilityIn)
+    # A continuation link's token (``/?continue=…``, texted from a call or an SMS
+    # conversation): the new conversation carries that one on, in its language.
+    continue_token: str | None = Field(None, pattern=continuation.LINK_SHAPE)
 
 
 class SessionOut(BaseModel):
@@ -59,7 +114,7 @@ class SessionPatch(BaseModel):
 
     language: Literal["ko", "en"] | None = None
     # Merged into what is kept: {"easy_read": true} shapes the bot's answers.
-    accessibility: dict[str, bool] | None = Field(None, max_length=16)
+    accessibility: AccessibilityIn | None = None
 
 
 class MessageIn(BaseModel):
@@ -122,12 +177,34 @@ class WebchatOutput:
         )
 
 
-@router.post("/sessions", status_code=201, response_model=SessionOut)
-async def create_session(body: SessionIn, core: CoreDep) -> SessionOut:
-    """Open a web chat conversation."""
-    conversation = await core.start(
-        CHANNEL, address="web", language=body.language, accessibility=body.accessibility
-    )
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses={410: {"description": "The continuation link has expired or was used"}},
+)
+async def create_session(body: SessionIn, request: Request, services: ServicesDep) -> SessionOut:
+    """Open a web chat conversation (with ``continue_token``: one that carries a call's
+    or an SMS conversation on; 410 when that link cannot be used; 429 past the limit)."""
+    await services.limits.check(services.limits.sessions, request)
+    if body.continue_token is None:
+        conversation = await services.core.start(
+            CHANNEL,
+            address="web",
+            language=body.language,
+            accessibility=body.accessibility.given(),
+        )
+    else:
+        try:
+            conversation = await continuation.open_continuation(
+                services,
+                body.continue_token,
+                channel=CHANNEL,
+                accessibility=body.accessibility.given(),
+            )
+        except continuation.ContinuationRefused as exc:
+            log.info("webchat.continue_refused", reason=str(exc))
+            raise HTTPException(410, LINK_REFUSED) from exc
     return SessionOut(
         session_id=conversation.id,
         language=conversation.language,
@@ -139,21 +216,29 @@ async def create_session(body: SessionIn, core: CoreDep) -> SessionOut:
 async def update_session(session_id: SessionId, body: SessionPatch, core: CoreDep) -> SessionOut:
     """Change the conversation's language or settings (easy read) between messages."""
     conversation = await core.get(session_id)
-    if conversation is None:
-        raise HTTPException(404, "no such session")
+    if conversation is None or conversation.channel != CHANNEL:
+        raise HTTPException(404, NO_SESSION)
     language = body.language or conversation.language
     if body.language is not None and body.language != conversation.language:
         await core.set_language(session_id, body.language)
     accessibility = conversation.accessibility
     if body.accessibility is not None:
-        accessibility = {**accessibility, **body.accessibility}
+        accessibility = {**accessibility, **body.accessibility.given()}
         await core.set_accessibility(session_id, accessibility)
     return SessionOut(session_id=session_id, language=language, accessibility=accessibility)
 
 
 @router.post("/sessions/{session_id}/messages", response_model=TurnOut)
-async def send_message(session_id: SessionId, body: MessageIn, core: CoreDep) -> TurnOut:
-    """Send a citizen's message; the bot's replies come back in the response."""
+async def send_message(
+    session_id: SessionId, body: MessageIn, request: Request, services: ServicesDep
+) -> TurnOut:
+    """Send a citizen's message; the bot's replies come back in the response (429 past
+    the limit: the message is not stored, and the page keeps it to send again)."""
+    await services.limits.check(services.limits.messages, request, session_id)
+    core = services.core
+    conversation = await core.get(session_id)
+    if conversation is None or conversation.channel != CHANNEL:
+        raise HTTPException(404, NO_SESSION)
     message = IncomingMessage(
         conversation_id=session_id,
         text=body.text,
@@ -164,7 +249,7 @@ async def send_message(session_id: SessionId, body: MessageIn, core: CoreDep) ->
     try:
         result = await core.handle(message)
     except ConversationNotFound as exc:
-        raise HTTPException(404, "no such session") from exc
+        raise HTTPException(404, NO_SESSION) from exc
     return TurnOut(
         session_id=session_id,
         language=result.language,
@@ -180,9 +265,7 @@ async def transcript(
     session_id: SessionId, services: ServicesDep, after: Annotated[int, Query(ge=0)] = 0
 ) -> TranscriptOut:
     """The transcript, optionally only messages after id ``after`` (for reconnects)."""
-    conversation = await services.store.get_conversation(session_id)
-    if conversation is None:
-        raise HTTPException(404, "no such session")
+    conversation = await _own(services, session_id)
     turns = await services.store.transcript(session_id, after_id=after)
     return TranscriptOut(
         session_id=session_id,
@@ -204,8 +287,7 @@ async def handoff_status(session_id: SessionId, services: ServicesDep) -> Handof
 
     Changes are also pushed live on the session's WebSocket ({"type": "handoff"}).
     """
-    if await services.store.get_conversation(session_id) is None:
-        raise HTTPException(404, "no such session")
+    await _own(services, session_id)
     status = await services.handoff.status(session_id)
     return HandoffOut(status=status.as_json() if status else None)
 
@@ -213,20 +295,30 @@ async def handoff_status(session_id: SessionId, services: ServicesDep) -> Handof
 @router.websocket("/sessions/{session_id}/ws")
 async def push_socket(websocket: WebSocket, session_id: str, services: WsServicesDep) -> None:
     """Messages pushed to the citizen (answers to kept messages, later: people's replies)."""
-    if len(session_id) != 32 or await services.store.get_conversation(session_id) is None:
-        await websocket.close(code=4404, reason="no such session")
+    limits = services.limits
+    if await limits.retry_after(limits.sockets, client_address(websocket)):
+        await websocket.close(code=SOCKET_TOO_MANY, reason="too many connections: try later")
+        return
+    if len(session_id) != 32 or await webchat_conversation(services, session_id) is None:
+        await websocket.close(code=4404, reason=NO_SESSION)
         return
     await websocket.accept()
     queue = services.push.subscribe(session_id)
+    budget = FrameBudget(limits.frames_per_second)
 
     async def forward() -> None:
         while True:
             await websocket.send_json(await queue.get())
 
     async def drain_client() -> None:
-        # The socket is push-only; reading detects the client leaving.
+        # The socket is push-only: the page sends "ping" (answered) and nothing else;
+        # other frames are dropped. A client past its frame budget is closed.
         while True:
             data: Any = await websocket.receive_text()
+            if not budget.take():
+                log.warning("abuse.socket_frames", action="webchat.socket")
+                await websocket.close(code=SOCKET_TOO_MANY, reason="too many frames")
+                return
             if data == "ping":
                 await websocket.send_text("pong")
 

@@ -30,9 +30,11 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from assistant.api.deps import ServicesDep
+from assistant.config import Settings
 from assistant.language import Language, as_language
 from assistant.services import Services
 from assistant.store import TurnDirection
+from channels.webchat import webchat_conversation
 from voice.codec import SAMPLE_RATE, ulaw_to_pcm
 from voice.engines import VoiceEngines
 from voice.recording import recognise_recording
@@ -191,9 +193,11 @@ async def speech_to_text(
 
     ``language`` defaults to the conversation's. Returns the text heard ("" for
     silence) for the page to show and send; nothing is stored. 413: too long or too
-    big; 422: not such a WAV; 503: no speech model for the language (or it failed).
+    big; 422: not such a WAV; 429: past the limit; 503: no speech model for the language
+    (or it failed).
     """
-    conversation = await services.store.get_conversation(session_id)
+    await services.limits.check(services.limits.speech, request, session_id)
+    conversation = await webchat_conversation(services, session_id)
     if conversation is None:
         raise HTTPException(404, _plain("no_session", language or "ko"))
     lang: Language = language or as_language(conversation.language)
@@ -214,7 +218,7 @@ async def speech_to_text(
             recording.pcm,
             recording.rate,
             engine=engine,
-            concurrency=services.settings.voice_asr_threads,
+            concurrency=web_share(services.settings),
         )
     except Exception as exc:  # the model failed to load, a decoder error: say so plainly
         log.error("webchat.speech_failed", language=lang, error=f"{exc.__class__.__name__}")
@@ -229,6 +233,13 @@ async def speech_to_text(
         words=len(heard.words),
     )
     return RecognitionOut(text=heard.text, confidence=heard.confidence if heard.text else None)
+
+
+def web_share(settings: Settings) -> int:
+    """How many ASR threads web chat recordings may hold at once: the configured share,
+    but always leaving one to the phone line (with a single thread, both share it)."""
+    threads = settings.voice_asr_threads
+    return max(1, min(settings.web_speech_threads, threads - 1))
 
 
 def spoken_text(text: str, language: Language) -> str:
@@ -255,7 +266,7 @@ def wav_bytes(pcm: bytes, rate: int = SAMPLE_RATE) -> bytes:
 async def text_to_speech(session_id: SessionId, turn_id: TurnId, services: ServicesDep) -> Response:
     """One bot or person message of this session read aloud (``audio/wav``, 8 kHz),
     in the message's language. 404 for a citizen's message or another session's."""
-    conversation = await services.store.get_conversation(session_id)
+    conversation = await webchat_conversation(services, session_id)
     if conversation is None:
         raise HTTPException(404, _plain("no_session", "ko"))
     turns = await services.store.transcript(session_id, after_id=turn_id - 1)

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from assistant.catalog import Catalog, Service
-from assistant.catalog.nlu_export import service_for_intent
-from assistant.catalog.schema import LANGUAGES
+from assistant.catalog import Service
 from assistant.handoff.records import SEOUL, SIGN_LANGUAGE_REASON, QueueState, parse_state
-from assistant.store import HandoffRequest, Turn, TurnDirection
+from assistant.store import HandoffRequest
 
 # The national civil-service call centre (정부민원안내콜센터), for any question later.
 CALL_CENTRE = "110"
-# The bot's full answer about a service starts with its name in brackets
-# (``assistant.actions.services.describe_service``).
-_ANSWER_HEADING = re.compile(r"^\[(?P<name>[^\]\n]+)\]")
 # A sentence ends at . ! ? (Korean sentences end with "다." and the like, too).
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WEEKDAYS_KO = "월화수목금토일"
@@ -69,36 +64,6 @@ _NO_SERVICE = (
     "오늘은 특정 민원을 정하지 않았습니다.",
     "We did not settle on a particular service today.",
 )
-
-
-def services_discussed(
-    transcript: Iterable[Turn], requests: Iterable[HandoffRequest], catalog: Catalog
-) -> list[Service]:
-    """The catalog services a conversation was about, in the order they came up.
-
-    Three clues, all exact: a button the citizen chose ("/service_<id>"), a full answer
-    the bot gave (it starts with "[<name>]"), and the service a handoff request names.
-    Service names merely mentioned in the chat do not count: menus name many services.
-    """
-    by_name = {
-        service.name.get(language): service.id for service in catalog for language in LANGUAGES
-    }
-    found: list[str] = []
-    for turn in transcript:
-        if turn.direction is TurnDirection.INBOUND and turn.payload:
-            service_id = service_for_intent(turn.payload.removeprefix("/").split("{", 1)[0])
-            if service_id:
-                found.append(service_id)
-        elif turn.direction is TurnDirection.OUTBOUND and turn.author is None:
-            heading = _ANSWER_HEADING.match(turn.text)
-            if heading and heading["name"] in by_name:
-                found.append(by_name[heading["name"]])
-    found.extend(request.service for request in requests if request.service)
-    return [
-        service
-        for service_id in dict.fromkeys(found)
-        if (service := catalog.get(service_id)) is not None
-    ]
 
 
 @dataclass(frozen=True)

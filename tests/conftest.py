@@ -20,6 +20,7 @@ os.environ.setdefault("SOTONG_VOICE_PRELOAD", "false")
 POSTGRES_URL = os.environ.get(
     "SOTONG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("SOTONG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def missing_part(what: str) -> None:
@@ -60,6 +61,18 @@ def postgres_base_url() -> str:
     except psycopg.Error as exc:
         missing_part(f"PostgreSQL at {POSTGRES_URL} ({exc.__class__.__name__})")
     return POSTGRES_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis's URL (a database of its own for the tests), checked to answer."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        missing_part(f"Redis at {REDIS_URL} ({exc.__class__.__name__})")
+    return REDIS_URL
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ TWILIO_AUTH_TOKEN = "7a1c0e9f3b5d42e8a6c4f2b0d8e6a4c2"
 TWILIO_ACCOUNT_SID = "AC" + "5ad0" * 8
 TWILIO_PHONE_NUMBER = "+827012345678"
 PUBLIC_URL = "https://sotong.test"
+# Signs the stack's links, so a test can make one the gateway accepts.
+SIGNING_KEY = "test-stack-links-2b7f9c4e1d8a6035"
 
 
 def free_port() -> int:
@@ -123,6 +125,16 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
             "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
             "TWILIO_PHONE_NUMBER": TWILIO_PHONE_NUMBER,
             "SOTONG_PUBLIC_URL": PUBLIC_URL,
+            "SOTONG_SECRET_KEY": SIGNING_KEY,
+            # Every test and bench citizen comes from 127.0.0.1: the per-address abuse
+            # limits would stop the suite, not an abuser (tests/unit/test_ratelimit.py
+            # covers them), nor may a test walking a whole screening at machine speed
+            # hit the per-session one.
+            "SOTONG_LIMIT_SESSIONS": "100000/minute",
+            "SOTONG_LIMIT_MESSAGES": "100000/minute",
+            "SOTONG_LIMIT_SESSION_MESSAGES": "100000/minute",
+            "SOTONG_LIMIT_SPEECH": "100000/minute",
+            "SOTONG_LIMIT_SOCKETS": "100000/minute",
             "SOTONG_TWILIO_API_URL": "http://127.0.0.1:9",
             **(extra_env or {}),
         }

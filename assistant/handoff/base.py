@@ -296,6 +296,14 @@ class HandoffQueue(abc.ABC):
             values["scheduled_for"] = scheduled_for
         return await self._update_open(request_id, values)
 
+    async def move(self, request_id: int, conversation_id: str, channel: str) -> bool:
+        """An open request follows its citizen into another conversation (a continuation
+        link opened a web chat); False if it is over."""
+        return await self._update_open(
+            request_id,
+            {"conversation_id": conversation_id, "channel": channel, "updated_at": self._clock()},
+        )
+
     async def mark_told(
         self, request_id: int, position: int | None, wait_minutes: int | None
     ) -> bool:

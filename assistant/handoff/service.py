@@ -236,6 +236,19 @@ class HandoffService:
         """The conversation's open request (queued or held), or None."""
         return await self.queue.active_for_conversation(conversation_id)
 
+    async def follow(self, source_id: str, conversation: Conversation) -> QueueEntry | None:
+        """The citizen went on from ``source_id`` in ``conversation`` (a continuation
+        link): their open request, queued or held, moves with them, so the person's
+        messages and the status banner reach the page they now read."""
+        entry = await self.queue.active_for_conversation(source_id)
+        if entry is None or not await self.queue.move(
+            entry.id, conversation.id, conversation.channel
+        ):
+            return None
+        moved = await self._require(entry.id)
+        self._announce(moved)
+        return moved
+
     async def held(self, conversation_id: str) -> QueueEntry | None:
         """The request through which a person holds the conversation now, or None."""
         entry = await self.active(conversation_id)

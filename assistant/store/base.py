@@ -197,6 +197,29 @@ class ConversationStore(abc.ABC):
         """Handoff requests of a conversation, oldest first."""
         return await self._list_handoffs(conversation_id)
 
+    # ---- continuation links --------------------------------------------------------
+    async def add_continuation(
+        self, token_hash: str, conversation_id: str, expires_at: dt.datetime
+    ) -> None:
+        """Remember a link that opens a new web chat carrying ``conversation_id`` on.
+
+        Only the link's hash is kept, so the table never holds a usable link."""
+        await self._insert_continuation(
+            token_hash=token_hash,
+            conversation_id=conversation_id,
+            created_at=self._clock(),
+            expires_at=expires_at,
+        )
+
+    async def claim_continuation(self, token_hash: str) -> str | None:
+        """Use a link once: the conversation it carries on, or None when it is unknown,
+        expired or already used (atomic: of two simultaneous claims one wins)."""
+        return await self._claim_continuation(token_hash, self._clock())
+
+    async def set_continued_as(self, token_hash: str, conversation_id: str) -> None:
+        """Record the web chat conversation a used link opened."""
+        await self._update_continuation(token_hash, continued_as=conversation_id)
+
     # ---- health --------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -259,3 +282,12 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def _list_handoffs(self, conversation_id: str) -> list[HandoffRequest]: ...
+
+    @abc.abstractmethod
+    async def _insert_continuation(self, **fields: Any) -> None: ...
+
+    @abc.abstractmethod
+    async def _claim_continuation(self, token_hash: str, now: dt.datetime) -> str | None: ...
+
+    @abc.abstractmethod
+    async def _update_continuation(self, token_hash: str, **fields: Any) -> None: ...

@@ -28,6 +28,23 @@ class ConversationRow(Base):
     __table_args__ = (Index("ix_conversations_channel_address", "channel", "address"),)
 
 
+class ContinuationRow(Base):
+    """A link texted to a citizen that continues their conversation on the web chat."""
+
+    __tablename__ = "continuations"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The web chat conversation the link opened (not a foreign key: either may be
+    # erased first).
+    continued_as: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
 class TurnRow(Base):
     __tablename__ = "turns"
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from assistant.store.base import ConversationStore, StoreError, utcnow
-from assistant.store.models import ConversationRow, HandoffRequestRow, TurnRow
+from assistant.store.models import ContinuationRow, ConversationRow, HandoffRequestRow, TurnRow
 from assistant.store.records import (
     Button,
     Conversation,
@@ -284,3 +284,38 @@ class SqlConversationStore(ConversationStore):
                 .order_by(HandoffRequestRow.id)
             )
             return [_handoff(row) for row in rows]
+
+    async def _insert_continuation(self, **fields: Any) -> None:
+        for name in ("created_at", "expires_at"):
+            fields[name] = as_utc(fields[name])
+        async with self._sessions.begin() as session:
+            session.add(ContinuationRow(**fields))
+
+    async def _claim_continuation(self, token_hash: str, now: dt.datetime) -> str | None:
+        async with self._sessions.begin() as session:
+            # One UPDATE decides: of two simultaneous claims, only one finds used_at empty.
+            result = await session.execute(
+                update(ContinuationRow)
+                .where(
+                    ContinuationRow.token_hash == token_hash,
+                    ContinuationRow.used_at.is_(None),
+                    ContinuationRow.expires_at > as_utc(now),
+                )
+                .values(used_at=as_utc(now))
+            )
+            if rowcount(result) != 1:
+                return None
+            found: str | None = await session.scalar(
+                select(ContinuationRow.conversation_id).where(
+                    ContinuationRow.token_hash == token_hash
+                )
+            )
+            return found
+
+    async def _update_continuation(self, token_hash: str, **fields: Any) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ContinuationRow)
+                .where(ContinuationRow.token_hash == token_hash)
+                .values(**fields)
+            )

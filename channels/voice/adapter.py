@@ -24,11 +24,11 @@ import structlog
 from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from assistant import continuation
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
 from assistant.handoff.records import CONTACT_CALLBACK
 from assistant.language import Language, as_language
-from assistant.links import continue_link
 from assistant.messages import IncomingMessage
 from assistant.privacy import phone_tail
 from assistant.profiles import CitizenProfile, ProfileError
@@ -187,9 +187,15 @@ class VoiceCallActions:
         await self._services.core.set_language(self._conversation_id, language)
 
     async def text_link(self, sign_language: bool) -> bool:
-        """Text the caller a link that continues this conversation."""
-        link = continue_link(self._services.settings, self._conversation_id)
-        if link is None or not self.caller.startswith("+"):
+        """Text the caller a link that continues this call in the web chat (a new web
+        conversation, linked to this one; the link works once)."""
+        if not self.caller.startswith("+"):
+            return False
+        services = self._services
+        link = await continuation.offer(
+            services.store, services.settings, services.signing_key, self._conversation_id
+        )
+        if link is None:
             return False
         key = "sms_sign_language" if sign_language else "sms_continue"
         try:

@@ -95,6 +95,7 @@
       rejected: "이 글은 보낼 수 없었습니다. 고쳐서 다시 써 주세요.",
       reconnecting: "연결이 끊겼습니다. 다시 연결하는 중입니다. 쓴 글은 보관했다가 보냅니다.",
       reconnected: "다시 연결되었습니다.",
+      linkRefused: "받으신 링크는 기한이 지났거나 이미 쓰였습니다. 여기서 새로 물어보세요.",
       recording: "녹음 중입니다. 다 말했으면 ‘녹음 끝내기’를 누르세요. Esc를 누르면 취소합니다.",
       recognising: "들은 말을 글로 바꾸는 중…",
       heard: (t) => `들은 말: “${t}”. 입력창에 넣었습니다. 맞으면 보내기를 누르세요.`,
@@ -164,6 +165,7 @@
       rejected: "This could not be sent. Please change it and write again.",
       reconnecting: "The connection dropped. Reconnecting. What you write is kept and sent.",
       reconnected: "Connected again.",
+      linkRefused: "The link you were sent has expired or was already used. Ask your question here.",
       recording: "Recording. Press “Stop recording” when you are done, or Esc to cancel.",
       recognising: "Turning what you said into text…",
       heard: (t) => `Heard: “${t}”. It is in the chat box: press Send if it is right.`,
@@ -209,12 +211,12 @@
     let language = storedLanguage === "en" ? "en" : "ko";
     let sessionId = null;
     try { sessionId = localStorage.getItem(KEYS.session); } catch (e) { /* none */ }
-    // A link texted from a call or an SMS carries the conversation to continue.
-    const linked = new URLSearchParams(location.search).get("session");
-    if (linked && /^[0-9a-f]{32}$/.test(linked)) {
-      sessionId = linked;
-      save(KEYS.session, linked);
+    // A link texted from a call or an SMS conversation (/?continue=…) opens a new
+    // conversation that carries that one on. It works once, so it leaves the address bar.
+    let continueToken = new URLSearchParams(location.search).get("continue");
+    if (continueToken !== null) {
       history.replaceState(null, "", location.pathname);
+      if (!/^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/.test(continueToken)) continueToken = "";
     }
     if (sessionId && !/^[0-9a-f]{32}$/.test(sessionId)) sessionId = null;
 
@@ -557,6 +559,8 @@
       if (flushing) { flushAgain = true; return; }
       flushing = true;
       flushAgain = false;
+      // Only a flush that sent something clears the status line (it may hold a notice).
+      const hadWork = outbox.length > 0;
       try {
         while (outbox.length) {
           const entry = outbox[0];
@@ -592,7 +596,7 @@
           applyLanguage(result.language);
           for (const reply of result.messages) showServer(reply, true);
         }
-        status.textContent = "";
+        if (hadWork) status.textContent = "";
         refreshHandoff();
       } finally {
         flushing = false;
@@ -661,6 +665,26 @@
     }
 
     async function ensureSession() {
+      if (continueToken !== null) {
+        const token = continueToken;
+        continueToken = null;
+        try {
+          if (!token) throw new HttpError(410);
+          const created = await api("/api/webchat/sessions", {
+            method: "POST",
+            body: JSON.stringify({ language, continue_token: token }),
+          });
+          sessionId = created.session_id;
+          save(KEYS.session, sessionId);
+          saveOutbox(); // anything written and not yet sent goes to the new conversation
+          const transcript = await api(`/api/webchat/sessions/${sessionId}/messages`);
+          applyTranscript(transcript, false);
+          return;
+        } catch (error) {
+          if (!(error instanceof HttpError) || (error.status !== 410 && error.status !== 422)) throw error;
+          announce(status, L().linkRefused);
+        }
+      }
       if (sessionId) {
         try {
           const transcript = await api(`/api/webchat/sessions/${sessionId}/messages`);

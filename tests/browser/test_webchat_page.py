@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
 
-from tests.stackutil import Stack
+from assistant import continuation
+from assistant.config import to_async_url
+from assistant.store import SqlConversationStore
+from tests.stackutil import SIGNING_KEY, Stack
 
 pytestmark = pytest.mark.rasa
 
@@ -61,3 +65,53 @@ def test_asking_for_a_person_shows_the_queue_and_cancels(browser: Any, stack: St
     expect(log.locator("li.bot").last).to_contain_text("취소했습니다")
     expect(banner).to_be_hidden()
     page.close()
+
+
+def _sms_conversation_with_a_link(stack: Stack) -> str:
+    """An SMS conversation in the stack's database, and a continuation link's token."""
+    import asyncio
+    import concurrent.futures
+
+    async def make() -> str:
+        url = to_async_url(f"sqlite:///{stack.var_dir / 'sotong.db'}")
+        store = SqlConversationStore.from_url(url)
+        try:
+            sms = await store.start_conversation("sms", "+821055501234", "ko")
+            await store.record_inbound(sms.id, "기초연금", "ko")
+            await store.record_outbound(sms.id, "[기초연금] 만 65세 이상이면 …", "ko")
+            token = continuation.new_token(SIGNING_KEY.encode())
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+            await store.add_continuation(continuation.token_hash(token), sms.id, expires)
+            return token
+        finally:
+            await store.close()
+
+    # Playwright's sync API runs an event loop in this thread: the store gets its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, make()).result()
+
+
+def test_a_texted_link_continues_an_sms_conversation_once(browser: Any, stack: Stack) -> None:
+    from playwright.sync_api import expect
+
+    token = _sms_conversation_with_a_link(stack)
+    page = browser.new_page()
+    page.goto(f"{stack.gateway.url}/?continue={token}")
+    log = page.get_by_role("log")
+    expect(log.locator("li.bot").first).to_contain_text("문자 상담을 여기서 이어 갑니다")
+    expect(log.locator("li.bot").first).to_contain_text("기초연금")
+    # The link works once: it leaves the address bar, and a reload keeps the new session.
+    assert "continue" not in page.url
+    page.reload()
+    expect(log.locator("li.bot").first).to_contain_text("문자 상담을 여기서 이어 갑니다")
+    page.close()
+
+    # Opened again (another device, or forwarded): refused in plain words, and the
+    # citizen can still ask here.
+    second = browser.new_page()
+    second.goto(f"{stack.gateway.url}/?continue={token}")
+    expect(second.locator("#status")).to_contain_text("이미 쓰였습니다")
+    second.get_by_label("메시지").fill("안녕하세요")
+    second.get_by_label("메시지").press("Enter")
+    expect(second.get_by_role("log").locator("li.bot").last).to_contain_text("소통")
+    second.close()

@@ -134,6 +134,22 @@ async def test_a_request_from_waiting_to_resolved(
     assert entry.ended_at.utcoffset() == dt.timedelta(0)
 
 
+async def test_an_open_request_moves_to_the_conversation_its_citizen_went_on_in(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    rid = await ask(store, "sign_language", channel="voice")
+    web = await store.start_conversation("webchat", "web", "ko")
+    clock.advance(5)
+    assert await queue.move(rid, web.id, "webchat")
+    entry = await queue.get(rid)
+    assert entry is not None and (entry.conversation_id, entry.channel) == (web.id, "webchat")
+    assert entry.updated_at == clock.now and entry.state is QueueState.WAITING
+    assert await queue.active_for_conversation(web.id) == entry
+    # A request that is over stays where it was.
+    assert await queue.abandon(rid)
+    assert not await queue.move(rid, "f" * 32, "webchat")
+
+
 async def test_hand_back_resolves_with_its_outcome(
     queue: HandoffQueue, store: ConversationStore
 ) -> None:

@@ -6,7 +6,7 @@ import pytest
 import structlog
 
 from assistant.logs import configure_logging
-from assistant.privacy import RRN_MASK, contains_rrn, mask_rrn
+from assistant.privacy import RRN_MASK, contains_rrn, log_reference, mask_rrn
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,16 @@ def test_logs_never_carry_a_number(capsys: pytest.CaptureFixture[str]) -> None:
     line = next(row for row in err.splitlines() if "citizen.said" in row)
     assert "1234567" not in line
     assert json.loads(line)["text"] == f"번호 {RRN_MASK}"
+
+
+def test_logs_show_conversation_ids_only_as_references(capsys: pytest.CaptureFixture[str]) -> None:
+    # A web chat session id opens its conversation: no log line may carry it.
+    session = "0123456789abcdef0123456789abcdef"
+    configure_logging(json_output=True)
+    structlog.get_logger("t").info("conversation.started", conversation_id=session)
+    structlog.get_logger("t").warning("push.dropped", session_id=session)
+    err = capsys.readouterr().err
+    lines = [json.loads(row) for row in err.splitlines() if row.startswith("{")]
+    assert session not in err
+    assert lines[-2]["conversation_id"] == lines[-1]["session_id"] == log_reference(session)
+    assert log_reference(session) != log_reference(session[::-1])

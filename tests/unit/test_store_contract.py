@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -127,6 +128,22 @@ async def test_handoff_requests_recorded(store: ConversationStore) -> None:
         "basic_pension",
         {"deaf": True},
     )
+
+
+async def test_a_continuation_link_is_claimed_once_and_never_after_expiry(
+    store: ConversationStore,
+) -> None:
+    call = await store.start_conversation("voice", "+821012345678", "ko")
+    now = dt.datetime.now(dt.UTC)
+    await store.add_continuation("a" * 64, call.id, now + dt.timedelta(hours=1))
+    await store.add_continuation("b" * 64, call.id, now - dt.timedelta(seconds=1))
+    # Two pages opening the same link at once: exactly one gets the conversation.
+    claims = await asyncio.gather(*(store.claim_continuation("a" * 64) for _ in range(4)))
+    assert claims.count(call.id) == 1 and claims.count(None) == 3
+    assert await store.claim_continuation("a" * 64) is None  # used
+    assert await store.claim_continuation("b" * 64) is None  # expired
+    assert await store.claim_continuation("c" * 64) is None  # never made
+    await store.set_continued_as("a" * 64, "f" * 32)
 
 
 async def test_ping(store: ConversationStore) -> None:

@@ -8,14 +8,18 @@ opened through the API and the bot's messages are stored directly.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import shutil
 import subprocess
+import threading
+import time
 import wave
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +34,7 @@ from channels.webchat_speech import (
     read_wav,
     spoken_text,
     web_engine,
+    web_share,
 )
 from tests.conftest import missing_part
 from tests.speech_data import korean_dev_manifest
@@ -128,6 +133,10 @@ async def gateway(gateway_dir: Path) -> AsyncIterator[Gateway]:
         voice_preload=False,  # Korean loads on the first recognition
         rasa_url="http://127.0.0.1:9",  # not used: no message is sent to the bot
         pending_retry_seconds=3600,
+        # Every recording of the module comes from one test address (the limits have
+        # their own tests in test_ratelimit.py).
+        limit_speech="100000/minute",
+        limit_session_speech="100000/minute",
     )
     async with running(settings) as gateway:
         yield gateway
@@ -231,6 +240,55 @@ async def test_a_korean_recording_runs_through_vosk_at_its_own_rate_and_creates_
     # The language defaults to the conversation's (Korean here).
     response = await gateway.speech(session, korean_wav, language=None)
     assert response.status_code == 200, response.text
+
+
+@in_module_loop
+async def test_web_recordings_never_take_every_asr_thread_from_the_phone_line(
+    gateway: Gateway, korean_wav: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voice.recording
+
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = voice.recording.transcribe
+
+    def slow_transcribe(*args: Any) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.4)  # a long recording
+        with lock:
+            running -= 1
+        return real(*args)
+
+    monkeypatch.setattr(voice.recording, "transcribe", slow_transcribe)
+    session = await gateway.session("ko")
+    engines = gateway.services.voice
+    assert gateway.services.settings.voice_asr_threads == 2
+    uploads = [
+        asyncio.ensure_future(gateway.speech(session, korean_wav, language="ko")) for _ in range(3)
+    ]
+    await asyncio.sleep(0.2)
+    # Three citizens speak at once on the web; a call's decode still starts at once.
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    waited = await loop.run_in_executor(engines.asr_executor, lambda: time.monotonic() - started)
+    responses = await asyncio.gather(*uploads)
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert most == 1, "web recordings held every ASR thread"
+    assert waited < 0.2
+
+
+def test_the_web_share_always_leaves_the_phone_a_thread(tmp_path: Path) -> None:
+    def share(threads: int, web: int) -> int:
+        return web_share(
+            Settings(
+                _env_file=None, var_dir=tmp_path, voice_asr_threads=threads, web_speech_threads=web
+            )
+        )
+
+    assert [share(1, 1), share(2, 1), share(2, 2), share(4, 2), share(4, 9)] == [1, 1, 1, 2, 3]
 
 
 @in_module_loop

@@ -23,6 +23,7 @@ from assistant.accounts import AuditEntry, Role, WebSession
 from assistant.api.auth import StaffSession, page_guard
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import ButtonOut, MessageText
+from assistant.catalog.discussed import services_discussed
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.privacy import mask_rrn
@@ -30,7 +31,7 @@ from assistant.profiles import ACCESSIBILITY_KEYS
 from assistant.services import Services
 from assistant.store import Conversation, Turn, TurnDirection
 from consoles import STATIC_DIR
-from consoles.summary import InterpreterNote, render_summary, services_discussed
+from consoles.summary import InterpreterNote, render_summary
 
 DESK_CHANNEL = "desk"
 SIGN_LANGUAGE = "sign_language"
