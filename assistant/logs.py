@@ -20,12 +20,24 @@ from assistant.privacy import log_reference, mask_rrn
 _BEARER_KEYS = frozenset({"conversation_id", "session_id", "sender_id"})
 
 
+def _masked(value: Any) -> Any:
+    """``value`` with every string inside it masked (dicts, lists and tuples walked)."""
+    if isinstance(value, str):
+        return mask_rrn(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_masked(v) for v in value)
+    return value
+
+
 def _mask_values(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Runs after format_exc_info, so a traceback's text ("exception") is masked too.
     for key, value in list(event.items()):
         if key in _BEARER_KEYS and isinstance(value, str) and value:
             event[key] = log_reference(value)
-        elif isinstance(value, str):
-            event[key] = mask_rrn(value)
+        else:
+            event[key] = _masked(value)
     return event
 
 
@@ -48,13 +60,20 @@ def configure_logging(json_output: bool = False, level: int = logging.INFO) -> N
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if json_output
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: Rich's (the default when installed) print every frame's local
+        # variables, which hold citizens' messages and numbers (review M8).
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # The traceback becomes text here (no locals), before the masking pass; JSON
+            # lines carry it as "exception" instead of a bare "exc_info": true.
+            structlog.processors.format_exc_info,
             _mask_values,
             renderer,
         ],

@@ -8,24 +8,63 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 
-# Date-shaped first half, 1–8 gender/century digit, optional hyphen or spaces. Digits on
-# either side rule out longer numbers (accounts, phone numbers) of which it is a part.
-_RRN = re.compile(
-    r"(?<!\d)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    r"\s*[-‐‑–—]?\s*[1-8]\d{6}(?!\d)"
-)
+# Characters a number may be written with besides ASCII: full-width digits (the IME's
+# wide mode), every dash and the separators people type (review M11), spaces, and
+# invisible format characters (zero-width space, joiners, BOM) that would split a match.
+_DASHES = "-‐‑‒–—―−－﹣﹘.·_/"
+_FULL_WIDTH_ZERO = ord("０")
+# Six digits, a separator, seven digits (each digit may be followed by one space); the
+# date and the gender digit are checked afterwards, so phone numbers and other 13-digit
+# runs that are no date are left alone. Digits on either side rule out longer numbers.
+_CANDIDATE = re.compile(r"(?<!\d)(?:\d ?){5}\d\s*[-]?\s*(?:\d ?){6}\d(?! ?\d)")
+_DATE_AND_GENDER = re.compile(r"^\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[1-8]\d{6}$")
 RRN_MASK = "******-*******"
 
 
+def _skeleton(text: str) -> tuple[str, list[int]]:
+    """``text`` with digits made ASCII, dashes made "-", white space made " " and
+    format characters dropped, and where each of its characters came from."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            continue
+        if "０" <= ch <= "９":
+            ch = chr(ord("0") + ord(ch) - _FULL_WIDTH_ZERO)
+        elif ch in _DASHES:
+            ch = "-"
+        elif ch.isspace():
+            ch = " "
+        out.append(ch)
+        where.append(i)
+    return "".join(out), where
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Where in ``text`` resident registration numbers are: (start, end) pairs."""
+    skeleton, where = _skeleton(text)
+    spans: list[tuple[int, int]] = []
+    for match in _CANDIDATE.finditer(skeleton):
+        digits = "".join(ch for ch in match.group() if ch.isdigit())
+        if _DATE_AND_GENDER.match(digits):
+            spans.append((where[match.start()], where[match.end() - 1] + 1))
+    return spans
+
+
 def mask_rrn(text: str) -> str:
-    """Replace every resident registration number in ``text`` with a mask."""
-    return _RRN.sub(RRN_MASK, text)
+    """Replace every resident registration number in ``text`` with a mask, however it
+    was typed: full-width digits, any dash, spaces between digits, invisible characters."""
+    spans = _spans(text)
+    for start, end in reversed(spans):
+        text = text[:start] + RRN_MASK + text[end:]
+    return text
 
 
 def contains_rrn(text: str) -> bool:
     """Whether ``text`` holds something shaped like a resident registration number."""
-    return _RRN.search(text) is not None
+    return bool(_spans(text))
 
 
 def phone_tail(phone: str | None) -> str:

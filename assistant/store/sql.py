@@ -113,7 +113,9 @@ async def probe(
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL and a busy timeout so readers never block writers."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # hide_parameters: an error's text never carries the values (a citizen's
+        # message, a phone number) into a log line (review M8).
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -125,7 +127,9 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     if url.startswith("postgresql"):
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return create_async_engine(
+            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        )
     # Fail loudly: never fall back to some other store.
     raise StoreError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
 

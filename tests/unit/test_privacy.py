@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.logs import configure_logging
 from assistant.privacy import RRN_MASK, contains_rrn, log_reference, mask_rrn
@@ -60,3 +64,113 @@ def test_logs_show_conversation_ids_only_as_references(capsys: pytest.CaptureFix
     assert session not in err
     assert lines[-2]["conversation_id"] == lines[-1]["session_id"] == log_reference(session)
     assert log_reference(session) != log_reference(session[::-1])
+
+
+# ---- however it is typed (review M11), checked by hypothesis ---------------------------
+_SEPARATORS = ["-", "", " ", " - ", "−", "－", "–", "—", ".", "_", "/", "‐"]
+_INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+
+
+@st.composite
+def resident_numbers(draw: st.DrawFn) -> str:
+    """A valid-looking number: YYMMDD, gender/century digit 1–8, six more digits."""
+    day = draw(st.dates(min_value=dt.date(1920, 1, 1), max_value=dt.date(2026, 12, 31)))
+    gender = draw(st.integers(1, 8))
+    rest = draw(st.text("0123456789", min_size=6, max_size=6))
+    return f"{day:%y%m%d}{gender}{rest}"
+
+
+@st.composite
+def typed(draw: st.DrawFn, digits: str) -> str:
+    """``digits`` as a citizen (or a keyboard) might type them."""
+    out: list[str] = []
+    for i, ch in enumerate(digits):
+        if draw(st.booleans()):
+            ch = chr(ord("０") + int(ch))  # full-width
+        out.append(ch)
+        if i == 5:
+            out.append(draw(st.sampled_from(_SEPARATORS)))
+        elif i < 12 and draw(st.integers(0, 9)) == 0:
+            out.append(draw(st.sampled_from([" ", *_INVISIBLE])))
+    return "".join(out)
+
+
+_AROUND = st.text(st.sampled_from("제 주민번호는 입니다 요. abc,!?\n"), max_size=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), number=resident_numbers(), before=_AROUND, after=_AROUND)
+def test_a_number_is_masked_however_it_is_typed(
+    data: st.DataObject, number: str, before: str, after: str
+) -> None:
+    text = before + data.draw(typed(number)) + after
+    masked = mask_rrn(text)
+    assert RRN_MASK in masked
+    assert not contains_rrn(masked)
+    # Nothing around it is touched.
+    assert masked.startswith(before) and masked.endswith(after)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    middle=st.text("0123456789", min_size=4, max_size=4),
+    last=st.text("0123456789", min_size=4, max_size=4),
+    separator=st.sampled_from(["-", " ", "", "."]),
+)
+def test_phone_numbers_are_never_masked(middle: str, last: str, separator: str) -> None:
+    for phone in (f"010{separator}{middle}{separator}{last}", f"+82 10 {middle} {last}"):
+        assert mask_rrn(f"연락처 {phone} 입니다") == f"연락처 {phone} 입니다"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "900101−1234567",
+        "９００１０１－１２３４５６７",
+        "900101\u200b-1234567",
+        "900101.1234567",
+        "9 0 0 1 0 1 - 1 2 3 4 5 6 7",
+    ],
+)
+def test_the_reviews_examples_are_masked(text: str) -> None:
+    assert mask_rrn("제 주민번호는 " + text) == "제 주민번호는 " + RRN_MASK
+
+
+@pytest.mark.parametrize("json_output", [True, False])
+def test_a_traceback_is_logged_without_locals_and_masked(
+    json_output: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json_output=json_output)
+
+    def send(body: str) -> None:
+        raise ValueError(f"could not send {body}")
+
+    try:
+        secret_local = "전화 010-1234-5678"  # noqa: F841 - a local no traceback may show
+        send("주민번호 900101-1234567")
+    except ValueError:
+        structlog.get_logger("t").exception("outbox.failed", note={"text": "900101-1234567"})
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "could not send" in err
+    assert "1234567" not in err and "010-1234-5678" not in err
+    if json_output:
+        line = json.loads(next(row for row in err.splitlines() if "outbox.failed" in row))
+        assert "ValueError" in line["exception"] and line["note"] == {"text": RRN_MASK}
+
+
+async def test_database_errors_never_carry_the_values(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from assistant.config import to_async_url
+    from assistant.store.sql import create_engine
+
+    engine = create_engine(to_async_url(f"sqlite:///{tmp_path / 'x.db'}"))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (v TEXT NOT NULL UNIQUE)"))
+            await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "010-1234-5678"})
+            with pytest.raises(Exception) as failed:
+                await conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "010-1234-5678"})
+    finally:
+        await engine.dispose()
+    assert "UNIQUE" in str(failed.value) and "010-1234-5678" not in str(failed.value)
