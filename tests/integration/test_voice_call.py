@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,10 +71,19 @@ def loud(ulaw: bytes) -> float:
 
 
 async def transcript(stack: Stack, conversation_id: str) -> list[dict]:
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
-        response = await client.get(f"/api/webchat/sessions/{conversation_id}/messages")
-        response.raise_for_status()
-        return list(response.json()["messages"])
+    """The call's transcript, read from the gateway's database (the web chat API serves
+    web chat conversations only)."""
+
+    def read() -> list[dict]:
+        with sqlite3.connect(stack.var_dir / "sotong.db") as db:
+            rows = db.execute(
+                "SELECT direction, author, text FROM turns WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        senders = {"inbound": "citizen"}
+        return [{"sender": senders.get(d, "person" if a else "bot"), "text": t} for d, a, t in rows]
+
+    return await asyncio.to_thread(read)
 
 
 async def metric(stack: Stack, name: str) -> float:
