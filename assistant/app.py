@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from assistant.accounts import SqlAccountStore
 from assistant.actions import build_executor
 from assistant.api.auth import PageDenied, page_denied_handler
+from assistant.api.headers import SecurityHeaders
 from assistant.api.limits import BodySizeLimit
 from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import actions, admin, auth, console, health, staff
@@ -230,11 +231,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await http.aclose()
             await engine.dispose()
 
+    docs = settings.api_docs_enabled
     app = FastAPI(
         title="Sotong gateway",
         description="Accessible multichannel civil-service assistant.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
 
     def body_limit(path: str) -> int:
@@ -247,6 +252,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_body_bytes
 
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
+    app.add_middleware(
+        SecurityHeaders, https=(settings.public_url or "").lower().startswith("https://")
+    )
     app.include_router(health.router)
     app.include_router(actions.router)
     app.include_router(webchat.router)

@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         64 * 1024, ge=1024, validation_alias=_env("SOTONG_WEBSOCKET_MAX_BYTES")
     )
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))
+    # FastAPI's API pages (/docs, /redoc, /openapi.json): on unless production.
+    api_docs: bool | None = Field(None, validation_alias=_env("SOTONG_API_DOCS"))
+    # Bearer token /metrics asks for (Authorization: Bearer …); without one, /metrics is
+    # open outside production and off (404) in production.
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("SOTONG_METRICS_TOKEN"))
 
     twilio_account_sid: str | None = Field(None, validation_alias=_env("TWILIO_ACCOUNT_SID"))
     twilio_auth_token: SecretStr | None = Field(None, validation_alias=_env("TWILIO_AUTH_TOKEN"))
@@ -358,6 +363,11 @@ class Settings(BaseSettings):
         if url and not _PLACEHOLDER.match(url) and not url.startswith("https://"):
             problems.append("SOTONG_PUBLIC_URL must be an https:// URL (Twilio signs it)")
         return problems
+
+    @property
+    def api_docs_enabled(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json are served."""
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     def check(self) -> None:
         """Raise SettingsError naming every bad value (nothing is raised in development)."""

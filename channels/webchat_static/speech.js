@@ -30,23 +30,8 @@
   const PROCESSOR = "sotong-capture";
 
   // Runs on the audio thread: hands each 128-sample block (mixed to mono) to the page.
-  const WORKLET_SOURCE = `
-class SotongCapture extends AudioWorkletProcessor {
-  constructor() { super(); this.on = true; this.port.onmessage = () => { this.on = false; }; }
-  process(inputs) {
-    const input = inputs[0];
-    if (input && input.length) {
-      const mono = new Float32Array(input[0].length);
-      for (const channel of input) {
-        for (let i = 0; i < mono.length; i++) mono[i] += channel[i] / input.length;
-      }
-      this.port.postMessage(mono, [mono.buffer]);
-    }
-    return this.on;
-  }
-}
-registerProcessor(${JSON.stringify(PROCESSOR)}, SotongCapture);
-`;
+  // The capture processor, same origin (the CSP allows no blob: scripts).
+  const WORKLET_URL = "/static/webchat/capture-worklet.js";
 
   function AudioContextClass() {
     return window.AudioContext || window.webkitAudioContext || null;
@@ -187,12 +172,7 @@ registerProcessor(${JSON.stringify(PROCESSOR)}, SotongCapture);
   }
 
   async function captureWithWorklet(recording, source, sink) {
-    const url = URL.createObjectURL(new Blob([WORKLET_SOURCE], { type: "text/javascript" }));
-    try {
-      await recording.context.audioWorklet.addModule(url);
-    } finally {
-      URL.revokeObjectURL(url);
-    }
+    await recording.context.audioWorklet.addModule(WORKLET_URL);
     const node = new AudioWorkletNode(recording.context, PROCESSOR, {
       numberOfInputs: 1,
       numberOfOutputs: 1,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -50,5 +51,19 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 
 @router.get("/metrics", summary="Prometheus metrics")
-async def metrics(services: ServicesDep) -> Response:
+async def metrics(request: Request, services: ServicesDep) -> Response:
+    """Prometheus metrics: with ``SOTONG_METRICS_TOKEN`` set, only for ``Authorization:
+    Bearer <token>`` (else 401); without one, open outside production, 404 in it."""
+    settings = services.settings
+    token = settings.metrics_token
+    if token is None:
+        if settings.env == "production":
+            raise HTTPException(404, "Not Found")
+    else:
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise HTTPException(
+                401, "metrics need the operator's token", {"WWW-Authenticate": "Bearer"}
+            )
     return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
