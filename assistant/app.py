@@ -58,9 +58,15 @@ log = structlog.get_logger(__name__)
 async def _answer_kept_messages(services: Services) -> None:
     """Background loop: answer messages kept while Rasa was unreachable."""
     interval = services.settings.pending_retry_seconds
+    # A turn still "received" this long after it came is no longer in flight: the
+    # dialogue's own timeout has passed twice (review M1: a crash mid-turn).
+    dropped_after = dt.timedelta(seconds=2 * services.settings.rasa_timeout_seconds)
     while True:
         await asyncio.sleep(interval)
         try:
+            requeued = await services.store.requeue_dropped(dt.datetime.now(dt.UTC) - dropped_after)
+            if requeued:
+                log.warning("pending.dropped_turns_kept", count=requeued)
             if not await services.store.pending_turns():
                 continue
             status = await services.rasa.status()

@@ -8,6 +8,7 @@ plain-language answer, the message is kept as pending and answered when Rasa is 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import weakref
 from collections.abc import Mapping
@@ -131,12 +132,24 @@ class ConversationCore:
             client_message_id=message.client_message_id,
         )
         if not created:
-            return await self._repeat_result(conversation, turn)
+            return await self._repeat_result(conversation, turn, message)
         self._metrics.messages.labels(message.channel, "inbound").inc()
         if language != conversation.language:
             await self._store.set_language(conversation.id, language)
             log.info("conversation.language", conversation_id=conversation.id, language=language)
+        return await self._answer(conversation, turn, text, payload, language, message)
 
+    async def _answer(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        text: str,
+        payload: str | None,
+        language: Language,
+        message: IncomingMessage,
+    ) -> TurnResult:
+        """Answer a stored inbound turn: the person holding the conversation takes it,
+        else the dialogue; kept for later, with a plain apology, when it cannot answer."""
         if self._handoff is not None:
             handled = await self._handoff_turn(conversation, turn, text, payload, language)
             if handled is not None:
@@ -384,9 +397,32 @@ class ConversationCore:
             degraded=True,
         )
 
-    async def _repeat_result(self, conversation: Conversation, turn: Turn) -> TurnResult:
-        """A retried delivery: the same answer again, nothing processed twice."""
+    async def _repeat_result(
+        self, conversation: Conversation, turn: Turn, message: IncomingMessage
+    ) -> TurnResult:
+        """A retried delivery: the same answer again, nothing processed twice, and never
+        an empty answer (review M1)."""
         replies = await self._store.replies_to(turn.id)
+        if not replies and turn.status is TurnStatus.RECEIVED:
+            # Stored, nothing said back, and no delivery is working on it (this one holds
+            # the conversation's lock): the first delivery died mid-turn. Answer it now.
+            log.warning("conversation.dropped_turn_answered", conversation_id=conversation.id)
+            result = await self._answer(
+                conversation, turn, turn.text, turn.payload, as_language(turn.language), message
+            )
+            return dataclasses.replace(result, duplicate=True)
+        if not replies and turn.status is TurnStatus.PENDING:
+            # Kept for later: the same plain apology as the first time (it is not stored
+            # as a reply to the turn, so it is said again rather than looked up).
+            apology = OutgoingMessage(text=say("dialogue_unavailable", turn.language))
+            return TurnResult(
+                conversation_id=conversation.id,
+                language=turn.language,
+                replies=(apology,),
+                inbound_turn_id=turn.id,
+                degraded=True,
+                duplicate=True,
+            )
         return TurnResult(
             conversation_id=conversation.id,
             language=turn.language,

@@ -167,6 +167,12 @@ class ConversationStore(abc.ABC):
         """The outbound turns that answered an inbound turn."""
         return await self._list_replies(turn_id)
 
+    async def requeue_dropped(self, received_before: dt.datetime) -> int:
+        """Kept for later: inbound turns still ``received`` from before ``received_before``
+        with nothing said back — a crash dropped them mid-turn (review M1). Returns how
+        many; the retry loop answers them like any kept message."""
+        return await self._requeue_dropped(received_before)
+
     async def pending_turns(self, conversation_id: str | None = None) -> list[Turn]:
         """Inbound turns kept while the dialogue was unreachable, oldest first."""
         return await self._list_pending(conversation_id)
@@ -291,3 +297,6 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def _update_continuation(self, token_hash: str, **fields: Any) -> None: ...
+
+    @abc.abstractmethod
+    async def _requeue_dropped(self, received_before: dt.datetime) -> int: ...

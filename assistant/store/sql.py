@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, event, select, text, update
+from sqlalchemy import CursorResult, event, exists, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import aliased
 
 from assistant.store.base import ConversationStore, StoreError, utcnow
 from assistant.store.models import ContinuationRow, ConversationRow, HandoffRequestRow, TurnRow
@@ -323,3 +324,20 @@ class SqlConversationStore(ConversationStore):
                 .where(ContinuationRow.token_hash == token_hash)
                 .values(**fields)
             )
+
+    async def _requeue_dropped(self, received_before: dt.datetime) -> int:
+        reply = aliased(TurnRow)
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(TurnRow)
+                .where(
+                    TurnRow.direction == TurnDirection.INBOUND.value,
+                    TurnRow.status == TurnStatus.RECEIVED.value,
+                    TurnRow.created_at < as_utc(received_before),
+                    # A turn whose answer was stored is not dropped: never answer twice.
+                    ~exists().where(reply.reply_to == TurnRow.id),
+                )
+                .values(status=TurnStatus.PENDING.value)
+                .execution_options(synchronize_session=False)
+            )
+            return rowcount(result)

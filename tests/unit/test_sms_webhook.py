@@ -8,6 +8,7 @@ The same flows against the real Rasa server are in tests/integration/test_sms_we
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import xml.etree.ElementTree as ET
@@ -398,6 +399,32 @@ async def test_a_retried_delivery_gets_the_same_answer_once(gateway: Gateway) ->
     assert _outcomes(gateway.services, "duplicate") == 1
     # The retry did not consume the next page either.
     assert await gateway.text("더보기") != [say("sms_more_none", "ko")]
+
+
+async def test_a_retry_of_a_turn_that_died_mid_way_is_answered_once(gateway: Gateway) -> None:
+    # The first delivery dies while Rasa thinks (a crash, a killed worker): the turn is
+    # stored, nothing was said back. Twilio retries the same MessageSid (review M1).
+    gateway.rasa.gate = asyncio.Event()
+    form = gateway.form("안녕하세요")
+    first = asyncio.ensure_future(gateway.post(form))
+    while not gateway.rasa.calls:
+        await asyncio.sleep(0.01)
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    gateway.rasa.gate.set()
+    again = await gateway.post(form)
+    assert messages(again) == ["답: 안녕하세요"]
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None
+    turns = await gateway.services.store.transcript(conversation.id)
+    assert [t.status for t in turns if t.direction is TurnDirection.INBOUND] == [
+        TurnStatus.ANSWERED
+    ]
+    # A third delivery gets the same answer, and Rasa is not asked again.
+    calls = len(gateway.rasa.calls)
+    assert messages(await gateway.post(form)) == ["답: 안녕하세요"]
+    assert len(gateway.rasa.calls) == calls
 
 
 async def test_a_keyword_retried_is_not_applied_twice(gateway: Gateway) -> None:

@@ -116,6 +116,24 @@ async def test_pending_turns_oldest_first(store: ConversationStore) -> None:
     assert [t.id for t in await store.pending_turns(a.id)] == [t3.id]
 
 
+async def test_turns_a_crash_dropped_are_kept_for_later_but_never_answered_twice(
+    store: ConversationStore,
+) -> None:
+    conv = await store.start_conversation("sms", "+821012345678", "ko")
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    dropped, _ = await store.record_inbound(conv.id, "dropped", "ko")
+    answered_late, _ = await store.record_inbound(conv.id, "reply stored", "ko")
+    await store.record_outbound(conv.id, "answer", "ko", reply_to=answered_late.id)
+    done, _ = await store.record_inbound(conv.id, "done", "ko")
+    await store.set_turn_status(done.id, TurnStatus.ANSWERED)
+    # Nothing older than the turns: nothing moves.
+    assert await store.requeue_dropped(before) == 0
+    after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert await store.requeue_dropped(after) == 1
+    assert [t.id for t in await store.pending_turns(conv.id)] == [dropped.id]
+    assert await store.requeue_dropped(after) == 0  # once
+
+
 async def test_handoff_requests_recorded(store: ConversationStore) -> None:
     conv = await store.start_conversation("sms", "+821012345678", "ko", {"deaf": True})
     request = await store.request_handoff(
