@@ -326,6 +326,19 @@ async def test_opening_a_transcript_is_audited_once_not_on_every_update(
     assert all(e.actor_username == "interp-a" for e in log)
 
 
+async def test_reading_a_transcript_from_a_later_id_is_audited_too(console: Console) -> None:
+    # Turn ids are global: after=1 returns the whole transcript (review M9).
+    a = await console.available("interp-a")
+    conversation, request_id = await console.citizen()
+    await a.post(f"/api/console/requests/{request_id}/accept")
+    read = await a.get(f"/api/console/requests/{request_id}", params={"after": 1})
+    assert read.status_code == 200 and read.json()["transcript"]
+    await a.get(f"/api/console/requests/{request_id}", params={"after": 2})
+    log = await console.services.accounts.audit_log(conversation_id=conversation.id)
+    views = [e for e in log if e.action == "handoff.view"]
+    assert len(views) == 1 and views[0].actor_username == "interp-a"
+
+
 # ---- who may use the console ---------------------------------------------------------
 async def test_me_and_availability(console: Console) -> None:
     a = await console.person("interp-a")

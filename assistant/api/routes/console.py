@@ -253,13 +253,15 @@ async def request_detail(
     """Context and transcript of a request offered to or held by the caller (404 else).
 
     ``after``: only transcript messages after that id (the page's updates). Opening the
-    whole transcript is written to the audit log; the updates are not (they would
-    repeat it for every message).
+    whole transcript is written to the audit log, and so is a person's first read of a
+    request whatever ``after`` says (turn ids are global: ``after=1`` is the whole
+    transcript too, review M9); the updates after that are not (they would repeat it
+    for every message).
     """
     detail = await services.handoff.detail(session.account, request_id)
     if detail is None:
         raise HTTPException(404, NOT_FOUND)
-    if after == 0:
+    if after == 0 or not await _viewed_before(services, session.account.id, request_id):
         await services.accounts.record_audit(
             session.account,
             "handoff.view",
@@ -267,6 +269,12 @@ async def request_detail(
             {"request_id": request_id},
         )
     return _detail_out(services, detail, session.account.username, after)
+
+
+async def _viewed_before(services: Services, account_id: int, request_id: int) -> bool:
+    """Whether this person's reading of this request is in the audit log already."""
+    views = await services.accounts.audit_log(actor_id=account_id, action="handoff.view")
+    return any(entry.detail.get("request_id") == request_id for entry in views)
 
 
 @router.post("/requests/{request_id}/accept", response_model=DetailOut)
