@@ -18,6 +18,7 @@ before it stores a turn, and the state store keeps only bot texts (masked as wel
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -375,8 +376,18 @@ async def incoming_sms(form: TwilioForm, services: ServicesDep) -> Response:
         services.metrics.rejected_webhooks.labels("twilio", "account").inc()
         log.warning("sms.wrong_account", message_sid=sms.message_sid)
         raise HTTPException(status_code=403, detail="webhook for another Twilio account")
+    answering = asyncio.ensure_future(SmsInbound.from_services(services).answer(sms))
+    done, _ = await asyncio.wait({answering}, timeout=services.settings.sms_answer_budget_seconds)
+    if not done:
+        # Twilio gives up at 15 s and the citizen would get nothing: answer now with an
+        # empty <Response/>, and text the answer when it is ready (review M2).
+        log.warning("sms.answer_late", message_sid=sms.message_sid)
+        _late.add(answering)
+        answering.add_done_callback(_late.discard)
+        answering.add_done_callback(lambda task: _send_late(services, sms, task))
+        return Response(content=twiml(()), media_type=TWIML_MEDIA_TYPE)
     try:
-        messages = await SmsInbound.from_services(services).answer(sms)
+        messages = answering.result()
     except ClaimTimeout as exc:
         # The first delivery is still being answered; Twilio may retry this one later.
         log.warning("sms.duplicate_still_processing", message_sid=sms.message_sid)
@@ -384,3 +395,26 @@ async def incoming_sms(form: TwilioForm, services: ServicesDep) -> Response:
             status_code=503, detail="message still being processed", headers={"Retry-After": "5"}
         ) from exc
     return Response(content=twiml(messages), media_type=TWIML_MEDIA_TYPE)
+
+
+# Answers that outlived their webhook: kept referenced until they are sent.
+_late: set[asyncio.Future[Any]] = set()
+
+
+def _send_late(services: Services, sms: InboundSms, task: asyncio.Future[Any]) -> None:
+    """Text an answer that came after the webhook was answered, through the outbox."""
+    if task.cancelled() or task.exception() is not None:
+        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
+        return
+    body = "\n\n".join(part for part in task.result() if part.strip())
+    if not body:
+        return
+
+    async def send() -> None:
+        await services.outbox.send_sms(
+            sms.from_number, body, kind="answer", dedupe_key=f"sms-late:{sms.message_sid}"
+        )
+
+    sending = asyncio.ensure_future(send())
+    _late.add(sending)
+    sending.add_done_callback(_late.discard)

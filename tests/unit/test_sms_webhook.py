@@ -481,6 +481,31 @@ async def test_dialogue_down_apology_now_answer_later_through_the_outbox(
     assert queued[0].body == "답: 기초연금 알려주세요"
 
 
+@pytest.mark.parametrize("settings_extra", [{"sms_answer_budget_seconds": 0.3}])
+async def test_a_slow_answer_goes_out_by_the_outbox_not_past_twilios_wait(
+    gateway: Gateway,
+) -> None:
+    # Twilio waits 15 s; past the budget the webhook answers empty and the answer is
+    # texted when it is ready (review M2).
+    gateway.rasa.gate = asyncio.Event()
+    started = asyncio.get_running_loop().time()
+    assert await gateway.text("기초연금 알려주세요") == []
+    assert asyncio.get_running_loop().time() - started < 2
+    assert await gateway.services.outbox.store.messages(recipient=CITIZEN) == []
+    gateway.rasa.gate.set()
+    for _ in range(100):
+        queued = await gateway.services.outbox.store.messages(recipient=CITIZEN)
+        if queued:
+            break
+        await asyncio.sleep(0.05)
+    assert [m.body for m in queued] == ["답: 기초연금 알려주세요"]
+
+
+def test_the_dialogue_gives_up_before_the_sms_budget() -> None:
+    settings = Settings(_env_file=None)
+    assert settings.rasa_timeout_seconds < settings.sms_answer_budget_seconds < 15
+
+
 # ---- profile (with consent) and deadline reminders ----------------------------------
 async def test_nothing_is_remembered_without_consent(gateway: Gateway) -> None:
     await gateway.text("hello, I need help")
