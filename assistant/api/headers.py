@@ -1,7 +1,7 @@
 """Security headers on every HTTP response (review L8; issue 16).
 
 A pure ASGI middleware that adds what a response did not set itself (the video page
-sets its own, stricter camera policy): a Content-Security-Policy that loads everything
+sets its own policy): a Content-Security-Policy that loads everything
 from the gateway only and forbids framing, ``Referrer-Policy: no-referrer`` (pages hold
 capabilities in their addresses), ``X-Content-Type-Options: nosniff``, and HSTS when
 the public address is https. FastAPI's own API pages (``/docs``, ``/redoc``) load
@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _API_PAGES = ("/docs", "/redoc")
 
@@ -30,7 +30,8 @@ class SecurityHeaders:
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
             "X-Frame-Options": "DENY",
-            "Permissions-Policy": "camera=(), microphone=(self), geolocation=()",
+            # The interpreter's console starts video calls: camera and microphone here.
+            "Permissions-Policy": "camera=(self), microphone=(self), geolocation=()",
         }
         if https:
             self.headers["Strict-Transport-Security"] = "max-age=31536000"

@@ -158,7 +158,12 @@ def test_recording_stops_by_itself_at_30_seconds(page: Any) -> None:
             return SotongSpeech.start();
         }"""
     )
-    page.wait_for_function("window.limits === 1", timeout=40_000)
+    # Polled from here: wait_for_function evaluates its predicate with eval() inside the
+    # page, which the page's Content-Security-Policy forbids (as it should).
+    deadline = time.monotonic() + 40
+    while page.evaluate("() => window.limits") != 1:
+        assert time.monotonic() < deadline, "the recording did not stop by itself"
+        time.sleep(0.2)
     result = page.evaluate(
         """async (sessionId) => {
             const state = SotongSpeech.state();
