@@ -137,21 +137,17 @@ class ConversationCore:
         if language != conversation.language:
             await self._store.set_language(conversation.id, language)
             log.info("conversation.language", conversation_id=conversation.id, language=language)
-        return await self._answer(conversation, turn, text, payload, language, message)
+        return await self._answer(conversation, turn, language, message)
 
     async def _answer(
-        self,
-        conversation: Conversation,
-        turn: Turn,
-        text: str,
-        payload: str | None,
-        language: Language,
-        message: IncomingMessage,
+        self, conversation: Conversation, turn: Turn, language: Language, message: IncomingMessage
     ) -> TurnResult:
         """Answer a stored inbound turn: the person holding the conversation takes it,
         else the dialogue; kept for later, with a plain apology, when it cannot answer."""
         if self._handoff is not None:
-            handled = await self._handoff_turn(conversation, turn, text, payload, language)
+            handled = await self._handoff_turn(
+                conversation, turn, turn.text, turn.payload, language
+            )
             if handled is not None:
                 return handled
 
@@ -407,9 +403,7 @@ class ConversationCore:
             # Stored, nothing said back, and no delivery is working on it (this one holds
             # the conversation's lock): the first delivery died mid-turn. Answer it now.
             log.warning("conversation.dropped_turn_answered", conversation_id=conversation.id)
-            result = await self._answer(
-                conversation, turn, turn.text, turn.payload, as_language(turn.language), message
-            )
+            result = await self._answer(conversation, turn, as_language(turn.language), message)
             return dataclasses.replace(result, duplicate=True)
         if not replies and turn.status is TurnStatus.PENDING:
             # Kept for later: the same plain apology as the first time (it is not stored

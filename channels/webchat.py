@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from assistant import continuation
-from assistant.api.deps import CoreDep, ServicesDep, WsServicesDep
+from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.ratelimit import FrameBudget, client_address
 from assistant.api.schemas import ButtonOut, MessageText
 from assistant.api.sockets import run_until_first_ends
@@ -213,11 +213,12 @@ async def create_session(body: SessionIn, request: Request, services: ServicesDe
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionOut)
-async def update_session(session_id: SessionId, body: SessionPatch, core: CoreDep) -> SessionOut:
+async def update_session(
+    session_id: SessionId, body: SessionPatch, services: ServicesDep
+) -> SessionOut:
     """Change the conversation's language or settings (easy read) between messages."""
-    conversation = await core.get(session_id)
-    if conversation is None or conversation.channel != CHANNEL:
-        raise HTTPException(404, NO_SESSION)
+    conversation = await _own(services, session_id)
+    core = services.core
     language = body.language or conversation.language
     if body.language is not None and body.language != conversation.language:
         await core.set_language(session_id, body.language)
@@ -235,10 +236,7 @@ async def send_message(
     """Send a citizen's message; the bot's replies come back in the response (429 past
     the limit: the message is not stored, and the page keeps it to send again)."""
     await services.limits.check(services.limits.messages, request, session_id)
-    core = services.core
-    conversation = await core.get(session_id)
-    if conversation is None or conversation.channel != CHANNEL:
-        raise HTTPException(404, NO_SESSION)
+    await _own(services, session_id)
     message = IncomingMessage(
         conversation_id=session_id,
         text=body.text,
@@ -247,7 +245,7 @@ async def send_message(
         client_message_id=body.client_message_id,
     )
     try:
-        result = await core.handle(message)
+        result = await services.core.handle(message)
     except ConversationNotFound as exc:
         raise HTTPException(404, NO_SESSION) from exc
     return TurnOut(

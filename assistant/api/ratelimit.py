@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import structlog
 from fastapi import HTTPException, Request, WebSocket
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -37,13 +37,21 @@ TOO_MANY = (
 
 @dataclass(frozen=True)
 class Rule:
-    """One action's limits: per client address, and per session when there is one.
-
-    Limits are written the way ``limits`` parses them: ``"10/minute;100/hour"``."""
+    """One action's limits: per client address, and per session when there is one."""
 
     name: str
-    per_address: str
-    per_session: str | None = None
+    per_address: tuple[RateLimitItem, ...]
+    per_session: tuple[RateLimitItem, ...] = ()
+
+    @classmethod
+    def parse(cls, name: str, per_address: str, per_session: str | None = None) -> Rule:
+        """From limits written the way ``limits`` reads them: ``"10/minute;100/hour"``
+        (parsed once here, not on every request)."""
+        return cls(
+            name,
+            tuple(parse_many(per_address)),
+            tuple(parse_many(per_session)) if per_session else (),
+        )
 
 
 class RateLimits:
@@ -57,22 +65,24 @@ class RateLimits:
             else MemoryStorage()
         )
         self._limiter = MovingWindowRateLimiter(self.storage)
-        self.sessions = Rule("webchat.session", settings.limit_sessions)
-        self.messages = Rule(
+        self.sessions = Rule.parse("webchat.session", settings.limit_sessions)
+        self.messages = Rule.parse(
             "webchat.message", settings.limit_messages, settings.limit_session_messages
         )
-        self.speech = Rule("webchat.speech", settings.limit_speech, settings.limit_session_speech)
-        self.sockets = Rule("webchat.socket", settings.limit_sockets)
+        self.speech = Rule.parse(
+            "webchat.speech", settings.limit_speech, settings.limit_session_speech
+        )
+        self.sockets = Rule.parse("webchat.socket", settings.limit_sockets)
         self.frames_per_second = settings.limit_socket_frames_per_second
 
     async def retry_after(self, rule: Rule, address: str, session: str | None = None) -> int:
         """Count one use of ``rule``; 0 when allowed, else the seconds to wait."""
         specs = [("address", address, rule.per_address)]
-        if session is not None and rule.per_session is not None:
+        if session is not None:
             specs.append(("session", session, rule.per_session))
         wait = 0
-        for scope, key, spec in specs:
-            for item in parse_many(spec):
+        for scope, key, items in specs:
+            for item in items:
                 if not await self._limiter.hit(item, rule.name, scope, key):
                     stats = await self._limiter.get_window_stats(item, rule.name, scope, key)
                     wait = max(wait, max(1, math.ceil(stats.reset_time - time.time())))

@@ -261,19 +261,27 @@ async def request_detail(
     detail = await services.handoff.detail(session.account, request_id)
     if detail is None:
         raise HTTPException(404, NOT_FOUND)
-    if after == 0 or not await _viewed_before(services, session.account.id, request_id):
+    conversation_id = detail.entry.conversation_id
+    if after == 0 or not await _viewed_before(
+        services, session.account.id, conversation_id, request_id
+    ):
         await services.accounts.record_audit(
             session.account,
             "handoff.view",
-            detail.entry.conversation_id,
+            conversation_id,
             {"request_id": request_id},
         )
     return _detail_out(services, detail, session.account.username, after)
 
 
-async def _viewed_before(services: Services, account_id: int, request_id: int) -> bool:
-    """Whether this person's reading of this request is in the audit log already."""
-    views = await services.accounts.audit_log(actor_id=account_id, action="handoff.view")
+async def _viewed_before(
+    services: Services, account_id: int, conversation_id: str, request_id: int
+) -> bool:
+    """Whether this person's reading of this request is in the audit log already (the
+    conversation narrows the query to its index: this runs on every page update)."""
+    views = await services.accounts.audit_log(
+        conversation_id=conversation_id, actor_id=account_id, action="handoff.view"
+    )
     return any(entry.detail.get("request_id") == request_id for entry in views)
 
 
