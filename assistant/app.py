@@ -181,8 +181,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             metrics,
             join_link=join_link,
             auditor=accounts,
+            roster=accounts,
             minutes_per_session=settings.handoff_minutes_per_session,
             expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes),
+            hold_timeout=dt.timedelta(minutes=settings.handoff_hold_timeout_minutes),
         )
         core.attach_handoff(handoff)
         services = Services(

@@ -293,6 +293,11 @@ class Settings(BaseSettings):
     handoff_expire_minutes: float = Field(
         120.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_EXPIRE_MINUTES")
     )
+    # A session whose person showed no sign for this long (no message sent, no console
+    # open) ends and the assistant answers the citizen again (review M4).
+    handoff_hold_timeout_minutes: float = Field(
+        15.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_HOLD_TIMEOUT_MINUTES")
+    )
     # How often expiries and the citizens' places in the queue are refreshed.
     handoff_upkeep_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_UPKEEP_SECONDS")

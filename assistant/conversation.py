@@ -12,12 +12,12 @@ import dataclasses
 import time
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from assistant.handoff.base import QUEUED
-from assistant.handoff.service import COMMAND_PREFIX, handoff_command
+from assistant.handoff.service import CANCEL, COMMAND_PREFIX, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
@@ -25,9 +25,6 @@ from assistant.privacy import mask_rrn
 from assistant.rasa_client import BotUtterance, RasaClient, RasaUnavailable
 from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
 from assistant.texts import say
-
-if TYPE_CHECKING:
-    from assistant.handoff.service import HandoffService
 
 log = structlog.get_logger(__name__)
 
@@ -181,12 +178,15 @@ class ConversationCore:
         """A turn the handoff takes instead of the bot, or None.
 
         While a person holds the conversation the bot is silent: the message goes to
-        that person. A cancel / call-back / video choice about a queued request is the
+        that person, unless it is a leave word or the leave button, which ends the
+        session. A cancel / call-back / video choice about a queued request is the
         gateway's to answer (exact, and no retraining when it changes).
         """
         assert self._handoff is not None
         entry = await self._handoff.active(conversation.id)
-        if entry is not None and entry.state not in QUEUED:
+        held = entry is not None and entry.state not in QUEUED
+        command = handoff_command(text, payload, held=held)
+        if entry is not None and held and command != CANCEL:
             await self._store.set_turn_status(turn.id, TurnStatus.RELAYED)
             await self._handoff.relay_from_citizen(entry, turn)
             return TurnResult(
@@ -196,7 +196,6 @@ class ConversationCore:
                 inbound_turn_id=turn.id,
                 relayed=True,
             )
-        command = handoff_command(text, payload)
         ours = payload is not None and payload.startswith(COMMAND_PREFIX)
         if command is None or (entry is None and not ours):
             return None

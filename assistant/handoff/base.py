@@ -5,10 +5,12 @@ an interpreter or staff member accepts it:
 
     waiting → offered → accepted → in_session → resolved | abandoned | expired
 
-(accepted may also end directly; a citizen may cancel until the session starts; an
-offer may be declined back to waiting). Every change is one conditional UPDATE whose
-WHERE clause is the allowed "from" states, so a change either happens exactly once or
-is refused (False/None) — never half-done, whichever process asks.
+(accepted may also end directly; a citizen may leave at any point before the end; an
+offer may be declined back to waiting; a held request goes back to waiting when its
+holder is released, and is timed out when its holder shows no sign for too long).
+Every change is one conditional UPDATE whose WHERE clause is the allowed "from"
+states, so a change either happens exactly once or is refused (False/None) — never
+half-done, whichever process asks.
 
 The guarantee of the queue is ``accept``: however many interpreters accept the same
 request at the same moment, through however many processes, exactly one succeeds, and
@@ -262,14 +264,15 @@ class HandoffQueue(abc.ABC):
         return await self._end_held(request_id, interpreter_id, Outcome.HANDED_BACK, notes)
 
     async def abandon(self, request_id: int) -> bool:
-        """The citizen cancelled (waiting, offered or accepted → abandoned).
+        """The citizen cancelled or left (queued or held → abandoned).
 
-        A session already started is ended by its holder (``resolve``), not here.
+        A citizen can always leave, a session in progress included: a person who is
+        gone must not keep them from the assistant (review M4).
         """
         now = self._clock()
         return await self._transition(
             request_id,
-            from_states=(QueueState.WAITING, QueueState.OFFERED, QueueState.ACCEPTED),
+            from_states=(*QUEUED, *HELD),
             values={
                 "status": QueueState.ABANDONED.value,
                 "outcome": Outcome.CANCELLED.value,
@@ -277,6 +280,42 @@ class HandoffQueue(abc.ABC):
                 "updated_at": now,
             },
         )
+
+    async def release(self, request_id: int, interpreter_id: str) -> bool:
+        """Put a request held by ``interpreter_id`` back in the queue for someone else
+        (their account was disabled); False if they do not hold it. It keeps its place:
+        the queue is ordered by when the citizen asked."""
+        return await self._transition(
+            request_id,
+            from_states=HELD,
+            held_by=interpreter_id,
+            values={
+                "status": QueueState.WAITING.value,
+                "offered_to": None,
+                "accepted_by": None,
+                "accepted_at": None,
+                "session_started_at": None,
+                "updated_at": self._clock(),
+            },
+        )
+
+    async def touch(self, interpreter_id: str) -> int:
+        """The holder shows a sign of life (a message, an open console): every request
+        they hold counts as attended now; how many."""
+        return await self._touch_held(interpreter_id, self._clock())
+
+    async def held(self) -> list[QueueEntry]:
+        """Every request a person holds now (accepted or in session), oldest first."""
+        return await self._held()
+
+    async def time_out_held(self, idle_for: dt.timedelta) -> list[int]:
+        """End held requests whose holder showed no sign (``touch``, or any change of the
+        request) for ``idle_for``: resolved, outcome "timed_out"; the ids, so their
+        citizens can be told."""
+        if idle_for <= dt.timedelta(0):
+            raise ValueError("idle_for must be positive")
+        now = self._clock()
+        return await self._time_out_held(now - idle_for, now)
 
     async def set_details(
         self,
@@ -430,3 +469,16 @@ class HandoffQueue(abc.ABC):
     @abc.abstractmethod
     async def _expire(self, before: dt.datetime, now: dt.datetime) -> list[int]:
         """Expire queued requests created before ``before``; their ids."""
+
+    @abc.abstractmethod
+    async def _touch_held(self, interpreter_id: str, now: dt.datetime) -> int:
+        """Set ``updated_at`` to ``now`` on requests held by ``interpreter_id``; how many."""
+
+    @abc.abstractmethod
+    async def _held(self) -> list[QueueEntry]:
+        """Accepted or in-session requests, oldest first."""
+
+    @abc.abstractmethod
+    async def _time_out_held(self, before: dt.datetime, now: dt.datetime) -> list[int]:
+        """In one statement: held requests last updated before ``before`` → resolved,
+        outcome "timed_out"; their ids."""

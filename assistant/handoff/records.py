@@ -58,8 +58,9 @@ class Outcome(StrEnum):
 
     RESOLVED = "resolved"
     HANDED_BACK = "handed_back"  # the person handed the citizen back to the bot
-    CANCELLED = "cancelled"  # the citizen cancelled (state abandoned)
+    CANCELLED = "cancelled"  # the citizen cancelled or left (state abandoned)
     EXPIRED = "expired"
+    TIMED_OUT = "timed_out"  # the holder showed no sign for too long (state resolved)
 
 
 @dataclass(frozen=True)

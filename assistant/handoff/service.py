@@ -24,7 +24,7 @@ import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -48,9 +48,6 @@ from assistant.push import PushHub
 from assistant.store import Button, Conversation, ConversationStore, Turn
 from assistant.store.base import utcnow
 
-if TYPE_CHECKING:
-    from assistant.conversation import ConversationCore
-
 log = structlog.get_logger(__name__)
 
 HANDOFF_QUEUE_TOPIC = "handoff:queue"
@@ -58,7 +55,13 @@ PERSON_AUTHOR_PREFIX = "person:"
 # Quick replies the gateway answers itself (never sent to the dialogue).
 COMMAND_PREFIX = "sotong:handoff:"
 CANCEL, CALLBACK, VIDEO = "cancel", "callback", "video"
-_CANCEL_WORDS = frozenset({"취소", "요청 취소", "취소할게요", "cancel", "cancel request"})
+# Words that take a citizen out of the queue or out of a session with a person, on
+# every channel. None is a carrier keyword (Twilio reserves CANCEL, END, STOP…: a
+# citizen told to send one would be unsubscribed from every text instead).
+_LEAVE_WORDS = frozenset({"대기취소", "대기 취소", "상담종료", "상담 종료", "leave"})
+# While still queued a plain "취소"/"cancel" leaves too; in a session with a person it
+# is relayed instead — there it is more likely part of what they are discussing.
+_CANCEL_WORDS = _LEAVE_WORDS | {"취소", "요청 취소", "취소할게요", "cancel", "cancel request"}
 # An SMS update only when the place moved this much, or the wait by this many minutes.
 _MATERIAL_PLACES = 3
 _MATERIAL_MINUTES = 30
@@ -88,6 +91,26 @@ class Person(Protocol):
     def centre(self) -> str | None: ...
     @property
     def region(self) -> str | None: ...
+
+
+class CitizenLine(Protocol):
+    """How the service reaches a citizen (``assistant.conversation.ConversationCore``)."""
+
+    async def notify(
+        self,
+        conversation_id: str,
+        text: str,
+        author: str | None = None,
+        buttons: tuple[Button, ...] = (),
+    ) -> Turn: ...
+
+    async def resume(self, conversation_id: str) -> list[OutgoingMessage]: ...
+
+
+class Roster(Protocol):
+    """Who may hold requests (``AccountStore``): a disabled account holds none."""
+
+    async def by_username(self, username: str) -> Any: ...
 
 
 class Auditor(Protocol):
@@ -143,12 +166,17 @@ class SessionDetail:
     transcript: list[Turn]
 
 
-def handoff_command(text: str, payload: str | None) -> str | None:
-    """The gateway command in a citizen's message: cancel, callback, video, or None."""
+def handoff_command(text: str, payload: str | None, *, held: bool = False) -> str | None:
+    """The gateway command in a citizen's message: cancel, callback, video, or None.
+
+    ``held``: a person holds the conversation, so only a leave word or the button
+    leaves (see ``_CANCEL_WORDS``).
+    """
     if payload and payload.startswith(COMMAND_PREFIX):
         command = payload.removeprefix(COMMAND_PREFIX)
         return command if command in (CANCEL, CALLBACK, VIDEO) else None
-    if text.strip().lower().rstrip(".!") in _CANCEL_WORDS:
+    word = " ".join(text.split()).lower().rstrip(".!")
+    if word in (_LEAVE_WORDS if held else _CANCEL_WORDS):
         return CANCEL
     return None
 
@@ -165,8 +193,10 @@ class HandoffService:
         *,
         join_link: Callable[[int], str],
         auditor: Auditor | None = None,
+        roster: Roster | None = None,
         minutes_per_session: int = 15,
         expire_after: dt.timedelta = dt.timedelta(hours=2),
+        hold_timeout: dt.timedelta = dt.timedelta(minutes=15),
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.queue = queue
@@ -177,15 +207,17 @@ class HandoffService:
         self._auditor = auditor
         self._minutes = minutes_per_session
         self._expire_after = expire_after
+        self._hold_timeout = hold_timeout
+        self._roster = roster
         self._clock = clock
-        self._core: ConversationCore | None = None
+        self._core: CitizenLine | None = None
 
-    def attach(self, core: ConversationCore) -> None:
+    def attach(self, core: CitizenLine) -> None:
         """The conversation core that delivers messages and asks the dialogue to resume."""
         self._core = core
 
     @property
-    def core(self) -> ConversationCore:
+    def core(self) -> CitizenLine:
         if self._core is None:
             raise RuntimeError("HandoffService.attach(core) was not called")
         return self._core
@@ -306,13 +338,17 @@ class HandoffService:
     async def command(
         self, conversation: Conversation, command: str, language: str
     ) -> OutgoingMessage:
-        """Carry out a citizen's cancel / call-back / video-appointment choice."""
+        """Carry out a citizen's cancel / call-back / video-appointment choice (only a
+        cancel, which ends the session, while a person holds the conversation)."""
         entry = await self.active(conversation.id)
-        if entry is None or entry.state not in QUEUED:
+        if entry is None or (entry.state not in QUEUED and command != CANCEL):
             return OutgoingMessage(text=say("nothing_to_cancel", language))
         if command == CANCEL:
-            await self.cancel(conversation.id)
-            return OutgoingMessage(text=say("cancelled", language))
+            if not await self.cancel(conversation.id):
+                return OutgoingMessage(text=say("nothing_to_cancel", language))
+            return OutgoingMessage(
+                text=say("left_session" if entry.state in HELD else "cancelled", language)
+            )
         contact = CONTACT_VIDEO if command == VIDEO else CONTACT_CALLBACK
         at = await self._next_opening(entry.skill)
         await self.queue.set_details(entry.id, contact=contact, scheduled_for=at)
@@ -322,14 +358,20 @@ class HandoffService:
         return self.status_message(await self.status_of(updated), language)
 
     async def cancel(self, conversation_id: str) -> bool:
-        """The citizen cancels their queued request; False if none was queued."""
+        """The citizen leaves: their queued request is cancelled, or the session with a
+        person ends (its holder's console is told); False if nothing was open."""
         entry = await self.active(conversation_id)
         if entry is None or not await self.queue.abandon(entry.id):
             return False
-        log.info("handoff.cancelled", request_id=entry.id, conversation_id=conversation_id)
+        log.info("handoff.cancelled", request_id=entry.id, held=entry.state in HELD)
         self._announce(entry)
         await self.refresh_positions()
         return True
+
+    def accepted_message(self, name: str, language: str) -> OutgoingMessage:
+        """Who joined, and how to leave the session (words and a button)."""
+        leave = Button(say("choose_leave", language), COMMAND_PREFIX + CANCEL)
+        return OutgoingMessage(text=say("accepted", language, name=name), buttons=(leave,))
 
     async def relay_from_citizen(self, entry: QueueEntry, turn: Turn) -> None:
         """A citizen's message while a person holds the conversation: tell that person."""
@@ -411,7 +453,8 @@ class HandoffService:
         await self._audit(
             account, "handoff.accept", entry.conversation_id, {"request_id": entry.id}
         )
-        await self._tell(entry, say("accepted", entry.language, name=account.name))
+        joined = self.accepted_message(account.name, entry.language)
+        await self._tell(entry, joined.text, buttons=joined.buttons)
         self._announce(entry)
         await self.refresh_positions()
         return entry
@@ -514,12 +557,61 @@ class HandoffService:
             self._announce(entry)
         return expired
 
+    async def present(self, account: Person) -> int:
+        """The person is at their console (its socket's ping): the sessions they hold are
+        attended; how many."""
+        return await self.queue.touch(account.username)
+
+    async def release_absent(self) -> list[int]:
+        """Free citizens whose person is gone; the request ids freed.
+
+        - A session whose holder showed no sign (a message, an open console) for the
+          hold timeout ends, and the citizen is told the assistant answers again.
+        - A request held by a disabled or deleted account goes back in line in its
+          place (disabling happens in another process, the CLI: checked here).
+        """
+        freed: list[int] = []
+        for request_id in await self.queue.time_out_held(self._hold_timeout):
+            entry = await self.queue.get(request_id)
+            if entry is None:
+                continue
+            log.warning("handoff.timed_out", request_id=request_id, by=entry.accepted_by)
+            with contextlib.suppress(Exception):  # told or not, the citizen is free
+                await self._tell(entry, say("timed_out", entry.language))
+            self._announce(entry)
+            freed.append(request_id)
+        if self._roster is None:
+            return freed
+        for entry in await self.queue.held():
+            holder = entry.accepted_by
+            account = await self._roster.by_username(holder) if holder else None
+            if holder is None or (account is not None and account.active):
+                continue
+            if not await self.queue.release(entry.id, holder):
+                continue
+            # Nor do they count in anyone's estimated wait any more.
+            await self.queue.set_availability(holder, False)
+            log.warning("handoff.released", request_id=entry.id, by=holder)
+            requeued = await self._require(entry.id)
+            status = self.status_message(await self.status_of(requeued), entry.language)
+            with contextlib.suppress(Exception):
+                await self._tell(
+                    requeued,
+                    "\n".join([say("holder_left", entry.language), status.text]),
+                    buttons=status.buttons,
+                )
+            self._announce(entry)
+            freed.append(entry.id)
+        return freed
+
     async def run_upkeep(self, interval_seconds: float = 30.0) -> None:
-        """Background loop: expire stale requests and refresh estimates."""
+        """Background loop: expire stale requests, free citizens whose person is gone,
+        and refresh estimates."""
         while True:
             await asyncio.sleep(interval_seconds)
             try:
                 await self.expire_stale()
+                await self.release_absent()
                 await self.refresh_positions()
             except Exception as exc:  # keep the loop alive whatever one round hits
                 log.warning("handoff.upkeep_failed", error=f"{exc.__class__.__name__}: {exc}")
@@ -530,15 +622,22 @@ class HandoffService:
         entry = await self.queue.get(request_id)
         if entry is None or entry.accepted_by != account.username or entry.state not in HELD:
             return None
+        await self.queue.touch(account.username)
         if entry.state is QueueState.ACCEPTED:
             await self.queue.start_session(request_id, account.username)
             entry = await self._require(request_id)
             self._announce(entry)
         return entry
 
-    async def _tell(self, entry: QueueEntry, text: str, author: str | None = None) -> Turn:
+    async def _tell(
+        self,
+        entry: QueueEntry,
+        text: str,
+        author: str | None = None,
+        buttons: tuple[Button, ...] = (),
+    ) -> Turn:
         """Store a message to the citizen of ``entry`` and send it over their channel."""
-        return await self.core.notify(entry.conversation_id, text, author=author)
+        return await self.core.notify(entry.conversation_id, text, author=author, buttons=buttons)
 
     def _announce(self, entry: QueueEntry) -> None:
         """Tell consoles (and the people concerned) that a request changed."""

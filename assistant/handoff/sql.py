@@ -289,3 +289,33 @@ class SqlHandoffQueue(HandoffQueue):
                 .returning(T.id)
             )
             return sorted(int(row_id) for row_id in result.scalars())
+
+    async def _touch_held(self, interpreter_id: str, now: dt.datetime) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(T.accepted_by == interpreter_id, T.status.in_(_values(HELD)))
+                .values(updated_at=as_utc(now))
+            )
+            return rowcount(result)
+
+    async def _held(self) -> list[QueueEntry]:
+        return await self._select(T.status.in_(_values(HELD)))
+
+    async def _time_out_held(self, before: dt.datetime, now: dt.datetime) -> list[int]:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(
+                    T.status.in_(_values(HELD)),
+                    func.coalesce(T.updated_at, T.accepted_at, T.created_at) < as_utc(before),
+                )
+                .values(
+                    status=QueueState.RESOLVED.value,
+                    outcome=Outcome.TIMED_OUT.value,
+                    ended_at=as_utc(now),
+                    updated_at=as_utc(now),
+                )
+                .returning(T.id)
+            )
+            return sorted(int(row_id) for row_id in result.scalars())

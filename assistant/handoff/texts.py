@@ -31,10 +31,12 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "You are next. Someone will join in about {minutes} minutes.",
     },
     "while_waiting": {
-        "ko": "기다리는 동안 저에게 계속 물어보셔도 됩니다. 취소하려면 '취소'라고 보내세요.",
-        # Not "CANCEL" alone: carriers read it as an opt-out from every text
-        # (assistant/plain_language.py refuses it).
-        "en": "You can keep asking me while you wait. To cancel, send CANCEL REQUEST.",
+        "ko": (
+            "기다리는 동안 저에게 계속 물어보셔도 됩니다. 그만 기다리려면 '대기취소'라고 보내세요."
+        ),
+        # Not "CANCEL": carriers read it as an opt-out from every text
+        # (assistant/plain_language.py refuses it). LEAVE is no carrier keyword.
+        "en": "You can keep asking me while you wait. To leave the queue, send LEAVE.",
     },
     "nobody_now": {
         "ko": "지금은 연결할 수 있는 사람이 없습니다. 전화 예약이나 영상 통화 예약을 고르세요.",
@@ -43,6 +45,7 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "choose_callback": {"ko": "전화 예약", "en": "Call me back"},
     "choose_video": {"ko": "영상 통화 예약", "en": "Video appointment"},
     "choose_cancel": {"ko": "요청 취소", "en": "Cancel request"},
+    "choose_leave": {"ko": "상담 끝내기", "en": "End the chat"},
     "scheduled_callback": {
         "ko": "{when}에 담당자가 전화드립니다. 요청은 그대로 남아 있습니다.",
         "en": "Someone will call you {when}. Your request is kept.",
@@ -60,8 +63,29 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "There is no request to cancel. How can I help you?",
     },
     "accepted": {
-        "ko": "{name} 님이 연결되었습니다. 이제부터 사람이 답합니다.",
-        "en": "{name} has joined. A person answers you from now on.",
+        "ko": (
+            "{name} 님이 연결되었습니다. 이제부터 사람이 답합니다. "
+            "상담을 끝내려면 '상담종료'라고 보내세요."
+        ),
+        "en": "{name} has joined. A person answers you from now on. To end the chat, send LEAVE.",
+    },
+    "left_session": {
+        "ko": "사람 상담을 끝냈습니다. 이제 다시 제가 답합니다. 무엇을 도와드릴까요?",
+        "en": "The chat with the person has ended. I answer you again. How can I help?",
+    },
+    "timed_out": {
+        "ko": (
+            "담당자와 연결이 끊어져 사람 상담을 마쳤습니다. 이제 다시 제가 답합니다. "
+            "사람이 다시 필요하면 '상담원'이라고 보내세요."
+        ),
+        "en": (
+            "We lost the person who was helping you, so that chat has ended. "
+            "I answer you again. To ask for a person again, send PERSON."
+        ),
+    },
+    "holder_left": {
+        "ko": "연결되었던 담당자가 상담을 이어갈 수 없게 되었습니다. 다른 분을 기다립니다.",
+        "en": "The person helping you cannot go on. You are waiting for someone else.",
     },
     "video_link": {
         "ko": "영상 통화 링크입니다.\n{link}",

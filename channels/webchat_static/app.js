@@ -108,6 +108,7 @@
       languageFailed: "언어를 바꾸지 못했습니다. 연결되면 다시 해 보세요.",
       settingFailed: "쉬운 말 설정을 저장하지 못했습니다. 연결되면 다시 해 보세요.",
       cancel: "요청 취소",
+      leave: "상담 끝내기",
       queued: (p, m) => p === 1 ? `다음 차례입니다. 약 ${m}분 남았습니다.` : `${p}번째로 기다리는 중입니다. 약 ${m}분 남았습니다.`,
       nobody: "지금은 연결할 수 있는 사람이 없습니다.",
       scheduled: "예약되었습니다.",
@@ -178,6 +179,7 @@
       languageFailed: "The language could not be changed. Try again when connected.",
       settingFailed: "The easy-read setting could not be saved. Try again when connected.",
       cancel: "Cancel request",
+      leave: "End the chat",
       queued: (p, m) => p === 1 ? `You are next. About ${m} minutes.` : `You are number ${p} in the queue. About ${m} minutes.`,
       nobody: "Nobody can join right now.",
       scheduled: "Your appointment is booked.",
@@ -635,14 +637,16 @@
       else if (state.wait_minutes == null) line.textContent = labels.nobody;
       else line.textContent = labels.queued(state.position, state.wait_minutes);
       handoff.append(line);
-      let cancel = null;
-      if (state.state === "waiting" || state.state === "offered") {
-        cancel = document.createElement("button");
-        cancel.type = "button";
-        cancel.textContent = labels.cancel;
-        cancel.addEventListener("click", () => submit(L().cancel, "sotong:handoff:cancel"));
-        handoff.append(" ", cancel);
-      }
+      // The citizen can always leave: the queue, or a session with a person.
+      const held = state.state === "accepted" || state.state === "in_session";
+      const cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.textContent = held ? labels.leave : labels.cancel;
+      cancel.addEventListener("click", () => {
+        const words = held ? L().leave : L().cancel;
+        submit(words, "sotong:handoff:cancel");
+      });
+      handoff.append(" ", cancel);
       if (hadFocus) (cancel || input).focus();
     }
 

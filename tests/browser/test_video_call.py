@@ -4,7 +4,8 @@ A citizen asks for an interpreter in the web chat (real Rasa); an interpreter, c
 with the admin command, signs in, takes the request on the console and starts video;
 the citizen opens the link they were sent. Both Chromium pages must then decode the
 other side's video (Chromium's fake camera), signalled through the gateway only; again
-after the citizen's page reloads; and a hang-up ends the call on both sides.
+after the citizen's page reloads; and a hang-up ends the call on both sides. Then the
+citizen ends the session from the chat, and the interpreter's console lets it go.
 """
 
 from __future__ import annotations
@@ -139,6 +140,16 @@ def test_an_interpreter_and_a_citizen_see_each_other(browser: Any, stack: Stack)
         expect(chat.get_by_role("heading", name=re.compile("통화가 끝났습니다"))).to_be_visible()
         expect(console.locator("#call-state")).to_contain_text("시민이 통화를 끊었습니다")
         assert chat.evaluate("window.sotongCall.localStream") is None
+
+        # Back in the chat the citizen can always leave the session themselves (review
+        # M4): the banner's button ends it, the bot answers again, the console is told.
+        chat.goto(stack.gateway.url + "/")
+        banner = chat.locator("#handoff")
+        expect(banner).to_contain_text("상담사와 대화 중입니다")
+        banner.get_by_role("button", name="상담 끝내기").click()
+        expect(chat.get_by_role("log")).to_contain_text("사람 상담을 끝냈습니다")
+        expect(banner).to_be_hidden()
+        expect(console.locator("#session")).to_be_hidden()
         print(
             f"[video] media both ways {connected - started:.1f}s after the account was made; "
             f"whole test {time.monotonic() - started:.1f}s; {stats}"

@@ -239,8 +239,8 @@ def test_english_sms_citizen_cancels_as_told_and_stays_subscribed(
     phone = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
     interpreter.post("/availability", {"available": True})
     asked = "\n".join(_sms(gateway, phone, "I need to talk to a person please"))
-    assert "To cancel, send CANCEL REQUEST." in asked
-    cancelled = "\n".join(_sms(gateway, phone, "CANCEL REQUEST"))
+    assert "To leave the queue, send LEAVE." in asked
+    cancelled = "\n".join(_sms(gateway, phone, "LEAVE"))
     assert "I cancelled your request for a person" in cancelled
     answer = "\n".join(_sms(gateway, phone, "How do I apply for basic pension?"))
     assert "basic pension" in answer.lower()

@@ -216,8 +216,8 @@ async def test_changes_from_accepted_and_in_session(
     assert not await queue.hand_back(rid, "kim")
     assert await queue.start_session(rid, "park")
     assert not await queue.start_session(rid, "park")
-    assert not await queue.abandon(rid)  # a started session is ended by its holder
     assert not await queue.resolve(rid, "kim")
+    assert not await queue.release(rid, "kim")  # not the holder
     entry = await queue.get(rid)
     assert entry is not None and entry.state is QueueState.IN_SESSION
 
@@ -243,6 +243,7 @@ async def test_final_states_never_change(
         assert not await queue.hand_back(rid, "park")
         assert not await queue.abandon(rid)
         assert not await queue.decline(rid, "park")
+        assert not await queue.release(rid, "park")
         assert await queue.get(rid) == before
         assert before is not None and before.state.is_final
     assert await queue.expire(dt.timedelta(0)) == []
@@ -276,22 +277,71 @@ async def test_an_offer_holds_the_request_for_that_interpreter_until_declined(
     assert taken is not None and taken.accepted_by == "lee"
 
 
-async def test_the_citizen_may_cancel_until_the_session_starts(
+async def test_the_citizen_may_leave_at_any_point_before_the_end(
     queue: HandoffQueue, store: ConversationStore, clock: ManualClock
 ) -> None:
-    await people(queue, PARK)
-    waiting, offered, accepted = await ask(store), await ask(store), await ask(store)
+    await people(queue, replace(PARK, capacity=2))
+    waiting, offered, accepted, talking = [await ask(store) for _ in range(4)]
     assert await queue.offer(offered, "park")
     assert await queue.accept(accepted, "park") is not None
+    assert await queue.accept(talking, "park") is not None
+    assert await queue.start_session(talking, "park")
     clock.advance(60)
-    for rid in (waiting, offered, accepted):
+    for rid in (waiting, offered, accepted, talking):
         assert await queue.abandon(rid)
         entry = await queue.get(rid)
         assert entry is not None and entry.state is QueueState.ABANDONED
         assert (entry.outcome, entry.ended_at) == (Outcome.CANCELLED.value, clock.now)
     assert await queue.for_interpreter("park") == []
-    # The slot the cancelled request held is free again.
+    # The slots the cancelled requests held are free again.
     assert await queue.accept(await ask(store), "park") is not None
+
+
+async def test_a_released_request_goes_back_in_line_in_its_place(
+    queue: HandoffQueue, store: ConversationStore
+) -> None:
+    await people(queue, PARK, KIM)
+    first, second = await ask(store), await ask(store)
+    assert await queue.accept(first, "park") is not None
+    assert await queue.start_session(first, "park")
+    assert await queue.position(second) == 1
+    assert not await queue.release(first, "kim")  # only its holder's requests
+    assert await queue.release(first, "park")
+    entry = await queue.get(first)
+    assert entry is not None and entry.state is QueueState.WAITING
+    assert (entry.accepted_by, entry.offered_to, entry.session_started_at) == (None, None, None)
+    assert await queue.position(first) == 1 and await queue.position(second) == 2
+    assert not await queue.release(first, "park")  # no longer held
+    taken = await queue.accept(first, "kim")
+    assert taken is not None and taken.accepted_by == "kim"
+
+
+async def test_a_held_request_times_out_when_its_holder_shows_no_sign(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    await people(queue, replace(PARK, capacity=3), KIM)
+    quiet, attended, other, waiting = [await ask(store) for _ in range(4)]
+    for rid in (quiet, attended):
+        assert await queue.accept(rid, "park") is not None
+    assert await queue.accept(other, "kim") is not None
+    assert await queue.start_session(attended, "park")
+    assert [e.id for e in await queue.held()] == [quiet, attended, other]
+    clock.advance(10 * 60)
+    assert await queue.touch("kim") == 1
+    clock.advance(6 * 60)
+    with pytest.raises(ValueError):
+        await queue.time_out_held(dt.timedelta(0))
+    # park showed no sign for 16 minutes, kim for 6.
+    assert await queue.time_out_held(dt.timedelta(minutes=15)) == [quiet, attended]
+    for rid in (quiet, attended):
+        entry = await queue.get(rid)
+        assert entry is not None and entry.state is QueueState.RESOLVED
+        assert (entry.outcome, entry.ended_at) == (Outcome.TIMED_OUT.value, clock.now)
+    assert await queue.touch("park") == 0  # nothing held any more
+    assert [e.id for e in await queue.held()] == [other]
+    waiting_entry = await queue.get(waiting)
+    assert waiting_entry is not None and waiting_entry.state is QueueState.WAITING
+    assert await queue.time_out_held(dt.timedelta(minutes=15)) == []
 
 
 async def test_expire_takes_only_old_queued_requests(

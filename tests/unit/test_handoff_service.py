@@ -94,6 +94,21 @@ class Outbox:
         self.sent.append((conversation_id, message))
 
 
+@dataclass(frozen=True)
+class AccountState:
+    active: bool
+
+
+@dataclass
+class Roster:
+    """Accounts by username, as ``AccountStore.by_username`` answers (None: no account)."""
+
+    accounts: dict[str, AccountState] = field(default_factory=dict)
+
+    async def by_username(self, username: str) -> AccountState | None:
+        return self.accounts.get(username)
+
+
 @dataclass
 class World:
     core: ConversationCore
@@ -105,6 +120,7 @@ class World:
     outputs: dict[str, Outbox]
     clock: ManualClock
     metrics: Metrics
+    roster: Roster
 
     async def conversation(self, channel: str = "webchat") -> str:
         conversation = await self.core.start(channel, address=f"{channel}-citizen")
@@ -130,12 +146,20 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     push = PushHub()
     outputs = {"webchat": Outbox(), "sms": Outbox()}
     core = ConversationCore(store, RasaClient("http://rasa.test", http), metrics, outputs)
+    roster = Roster({p.username: AccountState(True) for p in (KIM, PARK)})
     service = HandoffService(
-        queue, store, push, metrics, join_link=lambda rid: f"/video/{rid}?t=x", clock=clock
+        queue,
+        store,
+        push,
+        metrics,
+        join_link=lambda rid: f"/video/{rid}?t=x",
+        roster=roster,
+        hold_timeout=dt.timedelta(minutes=15),
+        clock=clock,
     )
     core.attach_handoff(service)
     try:
-        yield World(core, service, queue, store, push, rasa, outputs, clock, metrics)
+        yield World(core, service, queue, store, push, rasa, outputs, clock, metrics, roster)
     finally:
         await http.aclose()
         await queue.close()
@@ -228,7 +252,13 @@ async def test_while_a_person_holds_the_conversation_the_bot_is_silent(world: Wo
     events = world.push.subscribe(person_topic("kim"))
     assert await world.service.accept(KIM, entry.id) is not None
     joined = world.outputs["webchat"].sent[-1][1]
-    assert joined.text == "김수어 님이 연결되었습니다. 이제부터 사람이 답합니다."
+    assert joined.text == (
+        "김수어 님이 연결되었습니다. 이제부터 사람이 답합니다. "
+        "상담을 끝내려면 '상담종료'라고 보내세요."
+    )
+    assert [(b.title, b.payload) for b in joined.buttons] == [
+        ("상담 끝내기", COMMAND_PREFIX + "cancel")
+    ]
 
     turn = await world.service.send_to_citizen(KIM, entry.id, "안녕하세요 900101-1234567")
     assert turn is not None and turn.author == "person:kim" and "1234567" not in turn.text
@@ -266,6 +296,89 @@ async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) ->
     assert said == ["상담이 끝났습니다. 고맙습니다.", "다시 소통이 도와드립니다."]
     # The bot answers the next message again.
     assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
+
+
+async def _held_by_kim(world: World, channel: str = "webchat") -> tuple[str, int]:
+    await _available(world, KIM)
+    citizen = await world.conversation(channel)
+    await world.say(citizen, "수어 통역 요청")
+    entry = await world.service.active(citizen)
+    assert entry is not None and await world.service.accept(KIM, entry.id) is not None
+    assert await world.service.send_to_citizen(KIM, entry.id, "안녕하세요") is not None
+    return citizen, entry.id
+
+
+async def test_the_citizen_can_leave_a_session_with_a_person(world: World) -> None:
+    citizen, request_id = await _held_by_kim(world, "sms")
+    events = world.push.subscribe(person_topic("kim"))
+    relayed = await world.say(citizen, "취소")  # part of the talk, not a way out
+    assert relayed.relayed and relayed.replies == ()
+    left = await world.say(citizen, "상담종료")
+    assert [r.text for r in left.replies] == [
+        "사람 상담을 끝냈습니다. 이제 다시 제가 답합니다. 무엇을 도와드릴까요?"
+    ]
+    entry = await world.queue.get(request_id)
+    assert entry is not None and entry.state is QueueState.ABANDONED
+    assert entry.outcome == "cancelled"
+    seen = [events.get_nowait() for _ in range(events.qsize())]
+    assert {"type": "changed", "request_id": request_id} in seen  # the console is told
+    assert await world.service.send_to_citizen(KIM, request_id, "여보세요") is None
+    assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
+
+
+async def test_the_leave_button_ends_a_session_on_the_web(world: World) -> None:
+    citizen, request_id = await _held_by_kim(world)
+    left = await world.say(citizen, "상담 끝내기", payload=COMMAND_PREFIX + "cancel")
+    assert "사람 상담을 끝냈습니다" in left.replies[0].text
+    assert (await world.queue.get(request_id)).state is QueueState.ABANDONED  # type: ignore[union-attr]
+
+
+async def test_a_session_whose_person_is_gone_times_out_back_to_the_assistant(
+    world: World,
+) -> None:
+    citizen, request_id = await _held_by_kim(world, "sms")
+    world.clock.advance(10 * 60)
+    assert await world.service.present(KIM) == 1  # the console's ping
+    world.clock.advance(10 * 60)
+    assert await world.service.release_absent() == []  # seen 10 minutes ago
+    await world.say(citizen, "여보세요?")  # the citizen writing is no sign of the person
+    world.clock.advance(6 * 60)
+    world.outputs["sms"].sent.clear()
+    assert await world.service.release_absent() == [request_id]
+    told = [m.text for cid, m in world.outputs["sms"].sent if cid == citizen]
+    assert told == [
+        "담당자와 연결이 끊어져 사람 상담을 마쳤습니다. 이제 다시 제가 답합니다. "
+        "사람이 다시 필요하면 '상담원'이라고 보내세요."
+    ]
+    entry = await world.queue.get(request_id)
+    assert entry is not None and entry.state is QueueState.RESOLVED
+    assert entry.outcome == "timed_out"
+    assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
+    assert await world.service.release_absent() == []
+
+
+async def test_a_disabled_persons_sessions_go_back_in_line(world: World) -> None:
+    citizen, request_id = await _held_by_kim(world)
+    assert await world.service.release_absent() == []  # kim's account is active
+    world.roster.accounts["kim"] = AccountState(False)  # `sotong accounts disable kim`
+    world.outputs["webchat"].sent.clear()
+    assert await world.service.release_absent() == [request_id]
+    entry = await world.queue.get(request_id)
+    assert entry is not None and entry.state is QueueState.WAITING and entry.accepted_by is None
+    told = world.outputs["webchat"].sent[-1][1]
+    assert told.text.startswith(
+        "연결되었던 담당자가 상담을 이어갈 수 없게 되었습니다. 다른 분을 기다립니다.\n"
+    )
+    assert [b.payload for b in told.buttons][-1] == COMMAND_PREFIX + "cancel"
+    # The bot answers meanwhile; the next person takes the request.
+    assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
+    assert not (await world.queue.get_interpreter("kim")).available  # type: ignore[union-attr]
+    lee = Person("lee", "이통역")
+    await _available(world, lee)
+    assert await world.service.accept(lee, request_id) is not None
+    # An account that no longer exists holds nothing either.
+    world.roster.accounts.pop("lee", None)
+    assert await world.service.release_absent() == [request_id]
 
 
 async def test_a_request_of_another_region_cannot_be_taken(world: World) -> None:
@@ -308,6 +421,13 @@ async def test_sms_citizens_are_texted_only_when_their_place_improves_materially
 
 def test_handoff_commands() -> None:
     assert handoff_command("취소", None) == "cancel"
+    assert handoff_command("대기취소", None) == "cancel"
+    assert handoff_command(" LEAVE ", None) == "cancel"
+    # With a person, "취소" is part of the talk; only a leave word or the button leaves.
+    assert handoff_command("취소", None, held=True) is None
+    assert handoff_command("상담 종료", None, held=True) == "cancel"
+    assert handoff_command("leave", None, held=True) == "cancel"
+    assert handoff_command("x", COMMAND_PREFIX + "cancel", held=True) == "cancel"
     assert handoff_command(" Cancel. ", None) == "cancel"
     assert handoff_command("아무거나", COMMAND_PREFIX + "video") == "video"
     assert handoff_command("x", COMMAND_PREFIX + "nonsense") is None

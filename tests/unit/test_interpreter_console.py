@@ -472,3 +472,36 @@ def test_the_socket_forwards_notifications_only(live: tuple[TestClient, Services
         assert closed.value.code == 4401
     # Unsubscribed when the socket closed.
     assert services.push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed"}) == 0
+
+
+def test_an_open_console_keeps_the_sessions_its_person_holds(
+    live: tuple[TestClient, Services],
+) -> None:
+    """The socket's ping marks its person present: the sessions they hold do not time
+    out back to the assistant while their console is open (review M4)."""
+    client, services = live
+    token = _sign_in(client, services, "interp-a", Role.INTERPRETER)
+
+    async def held_request() -> int:
+        account = await services.accounts.by_username("interp-a")
+        assert account is not None
+        await services.handoff.set_availability(account, True)
+        conversation = await services.core.start("webchat", address="web", language="ko")
+        status = await services.handoff.request(
+            conversation, reason="sign_language", service=None, language="ko"
+        )
+        assert await services.handoff.accept(account, status.request_id) is not None
+        return status.request_id
+
+    async def last_seen(request_id: int) -> object:
+        entry = await services.handoff.queue.get(request_id)
+        assert entry is not None
+        return entry.updated_at
+
+    request_id = client.portal.call(held_request)  # type: ignore[union-attr]
+    accepted = client.portal.call(last_seen, request_id)  # type: ignore[union-attr]
+    with client.websocket_connect("/api/console/ws", headers=_socket_headers(token)) as ws:
+        ws.send_text("ping")
+        assert ws.receive_text() == "pong"
+    seen = client.portal.call(last_seen, request_id)  # type: ignore[union-attr]
+    assert seen > accepted  # type: ignore[operator]

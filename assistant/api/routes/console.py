@@ -350,7 +350,8 @@ async def live(websocket: WebSocket, services: WsServicesDep) -> None:
 
     Only ``{"type": "changed" | "message", "request_id": ...}`` is forwarded; the page
     fetches the rest through the routes above. A text ``ping`` is answered ``pong`` and
-    re-checks the session, so a signed-out or disabled account loses the socket too.
+    re-checks the session, so a signed-out or disabled account loses the socket too;
+    it also marks the person present for the sessions they hold (else those time out).
     """
     session = await websocket_session(websocket, Role.INTERPRETER, Role.STAFF)
     await websocket.accept()  # before closing, so the browser sees the code
@@ -375,6 +376,8 @@ async def live(websocket: WebSocket, services: WsServicesDep) -> None:
                 if await services.accounts.session(current.token) is None:
                     await websocket.close(code=4401, reason="signed out")
                     return
+                # An open console is a person still there for the sessions they hold.
+                await services.handoff.present(current.account)
                 await websocket.send_text("pong")
 
     try:
