@@ -34,12 +34,14 @@ from assistant.profiles import SqlProfileStore
 from assistant.push import PushHub
 from assistant.rasa_client import RasaClient
 from assistant.reminders import ReminderService, SqlReminderStore
+from assistant.retention import NumberErasure, Periods, Retention
 from assistant.services import Services
 from assistant.sms import SqlSmsStateStore
 from assistant.store import SqlConversationStore
 from assistant.store.base import utcnow
 from assistant.store.migrate import upgrade
 from assistant.store.sql import create_engine
+from assistant.trackers import TrackerEraser
 from assistant.video.signalling import SignallingHub
 from assistant.video.tokens import join_path
 from channels import video, webchat, webchat_speech
@@ -82,13 +84,10 @@ HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 
 
 async def _housekeeping(services: Services) -> None:
-    """Background loop: drop records that have served their purpose."""
-    keep = dt.timedelta(days=services.settings.sms_message_record_days)
+    """Background loop: drop what is older than its retention period (review M7)."""
     while True:
         try:
-            dropped = await services.sms_state.forget_messages(dt.datetime.now(dt.UTC) - keep)
-            if dropped:
-                log.info("housekeeping.sms_message_records", dropped=dropped)
+            await services.retention.run(dt.datetime.now(dt.UTC))
         except Exception as exc:  # keep the loop alive whatever one round hits
             log.warning("housekeeping.failed", error=f"{exc.__class__.__name__}: {exc}")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
@@ -137,9 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def carrier_unsubscribed(phone: str) -> None:
             await sms_state.set_opted_out(phone, True, provider_blocked=True)
 
+        outbox_store = SqlOutboxStore(engine)
         outbox = Outbox.from_settings(
             settings,
-            SqlOutboxStore(engine),
+            outbox_store,
             is_suppressed=sms_state.is_opted_out,
             metrics=metrics,
             on_unsubscribed=carrier_unsubscribed,
@@ -165,8 +165,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         voice = VoiceEngines.from_settings(settings)
         calls = SqlCallStore(engine)
         profiles.also_forget(calls)
+        # FORGET erases the number's conversations (and the dialogue's trackers of
+        # them), outbox messages and SMS records too; retention drops the old.
+        trackers = TrackerEraser.from_url(settings.resolved_tracker_url)
+        profiles.also_forget(NumberErasure(store, trackers, outbox_store, sms_state))
         # Handoff to people (issue 6): the queue, accounts with their audit log, video.
         accounts = SqlAccountStore(engine)
+        retention = Retention(
+            Periods.from_settings(settings),
+            store,
+            trackers,
+            outbox_store,
+            calls,
+            accounts,
+            sms_state,
+        )
         key = signing_key(settings)
 
         def join_link(request_id: int) -> str:
@@ -212,6 +225,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             signing_key=key,
             limits=RateLimits(settings),
+            retention=retention,
             engine=engine,
         )
         app.state.services = services
@@ -237,6 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await outbox.stop()
             voice.close()
             await http.aclose()
+            await trackers.close()
             await engine.dispose()
 
     docs = settings.api_docs_enabled

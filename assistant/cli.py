@@ -73,10 +73,17 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 @app.command()
+def _tracker_url(settings: Settings) -> str:
+    """Rasa's tracker store; its SQLite folder made first (Rasa does not make it)."""
+    if settings.rasa_tracker_url is None:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return settings.resolved_tracker_url
+
+
 def run() -> None:
     """Run the whole stack on this machine: train if needed, start Rasa and the gateway."""
 
-    from assistant.stack import RasaServer, default_tracker_url, var_log
+    from assistant.stack import RasaServer, var_log
     from assistant.training import TrainingError, ensure_model
 
     # One secret per run for each internal hop unless the operator set one.
@@ -95,8 +102,8 @@ def run() -> None:
         actions_url=f"http://127.0.0.1:{settings.port}/webhooks/rasa/actions",
         actions_token=os.environ["SOTONG_ACTIONS_TOKEN"],
         auth_token=os.environ["SOTONG_RASA_TOKEN"],
-        tracker_url=os.environ.get("SOTONG_RASA_TRACKER_URL")
-        or default_tracker_url(settings.var_dir),
+        # The same store the gateway erases trackers in (FORGET, retention).
+        tracker_url=_tracker_url(settings),
         log_path=var_log("rasa.log"),
     )
     typer.echo(f"[sotong] starting Rasa on {rasa.url} (log: {rasa.log_path})")

@@ -45,6 +45,25 @@ class Settings(BaseSettings):
     var_dir: Path = Field(PROJECT_DIR / "var", validation_alias=_env("SOTONG_VAR_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("SOTONG_DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=_env("SOTONG_REDIS_URL"))
+    # Rasa's SQL tracker store (nlu/endpoints.yml reads the same variable); the gateway
+    # erases trackers there on FORGET and by retention. Default: var/rasa-tracker.db.
+    rasa_tracker_url: str | None = Field(None, validation_alias=_env("SOTONG_RASA_TRACKER_URL"))
+
+    # ---- how long anything is kept (assistant/retention.py; review M7) ----
+    # Days after a conversation's last turn or change: then it is erased with its turns,
+    # handoff requests, links and the dialogue's tracker.
+    retain_conversation_days: float = Field(
+        90.0, gt=0, validation_alias=_env("SOTONG_RETAIN_CONVERSATION_DAYS")
+    )
+    # Days a finished outbox message (sent, failed, suppressed) keeps its body and number.
+    retain_outbox_days: float = Field(
+        30.0, gt=0, validation_alias=_env("SOTONG_RETAIN_OUTBOX_DAYS")
+    )
+    # Days a call record (number, times, outcome) is kept.
+    retain_call_days: float = Field(90.0, gt=0, validation_alias=_env("SOTONG_RETAIN_CALL_DAYS"))
+    # Days the audit log of staff and interpreter actions is kept: two years, what
+    # Korea's safety-measure standard asks for access records of sensitive data.
+    retain_audit_days: float = Field(730.0, gt=0, validation_alias=_env("SOTONG_RETAIN_AUDIT_DAYS"))
 
     # ---- abuse limits on anonymous routes (assistant/api/ratelimit.py; review H2, H5) ----
     # Written as the `limits` library reads them: "10/minute;60/hour". Per client address
@@ -335,6 +354,12 @@ class Settings(BaseSettings):
         """The async SQLAlchemy URL of the store (a SQLite file under var/ by default)."""
         url = self.database_url or f"sqlite:///{self.var_dir / 'sotong.db'}"
         return to_async_url(url)
+
+    @property
+    def resolved_tracker_url(self) -> str:
+        """The plain URL of Rasa's tracker store (what Rasa is given; a SQLite file
+        beside the gateway's by default)."""
+        return self.rasa_tracker_url or f"sqlite:///{self.var_dir / 'rasa-tracker.db'}"
 
     def problems(self) -> list[str]:
         """Every missing or placeholder value that forbids running in this environment."""

@@ -21,6 +21,7 @@ from assistant.profiles import ProfileStore
 from assistant.push import PushHub
 from assistant.rasa_client import RasaClient
 from assistant.reminders import ReminderService
+from assistant.retention import Retention
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
 from assistant.video.signalling import SignallingHub
@@ -55,4 +56,5 @@ class Services:
     video: SignallingHub  # WebRTC signalling rooms, one per handoff request
     signing_key: bytes  # HMAC key of links that outlive a request (video join links)
     limits: RateLimits  # abuse limits on anonymous routes, shared through Redis if set
+    retention: Retention  # drops what is older than its period (housekeeping)
     engine: AsyncEngine  # the one connection pool every store shares (read by reports)

@@ -85,8 +85,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         ),
     },
     "sms_profile_forgotten": {
-        "ko": "이 번호에 저장된 정보와 기한 알림을 모두 지웠습니다.",
-        "en": "I erased everything kept for this number, and its reminders.",
+        "ko": "이 번호의 대화 기록과 저장된 정보, 기한 알림을 모두 지웠습니다.",
+        "en": "I erased everything kept for this number: conversations, details and reminders.",
     },
     "sms_more_hint": {
         "ko": "더 보려면 '더보기'라고 보내 주세요.",

@@ -250,6 +250,10 @@ class AccountStore(abc.ABC):
         limit = max(1, min(limit, MAX_AUDIT_LIMIT))
         return await self._audit_log(conversation_id, actor_id, action, limit)
 
+    async def drop_audit_before(self, before: dt.datetime) -> int:
+        """Retention: delete audit entries written before ``before``; how many."""
+        return await self._delete_audit_before(before)
+
     # ---- health --------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -315,3 +319,7 @@ class AccountStore(abc.ABC):
         self, conversation_id: str | None, actor_id: int | None, action: str | None, limit: int
     ) -> list[AuditEntry]:
         """Matching entries, newest first."""
+
+    @abc.abstractmethod
+    async def _delete_audit_before(self, before: dt.datetime) -> int:
+        """Delete audit entries with ``at`` before ``before``; how many."""

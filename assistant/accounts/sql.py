@@ -181,3 +181,8 @@ class SqlAccountStore(AccountStore):
         query = query.order_by(AuditRow.id.desc()).limit(limit)
         async with self._sessions() as session:
             return [_audit(row) for row in await session.scalars(query)]
+
+    async def _delete_audit_before(self, before: dt.datetime) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(delete(AuditRow).where(AuditRow.at < as_utc(before)))
+            return rowcount(result)

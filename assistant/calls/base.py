@@ -219,6 +219,10 @@ class CallStore(abc.ABC):
         """Delete every call record from or to ``phone`` (FORGET); how many."""
         return await self._delete_for(phone)
 
+    async def drop_before(self, before: dt.datetime) -> int:
+        """Retention: delete call records unchanged since before ``before``; how many."""
+        return await self._delete_before(before)
+
     async def _require(self, call_sid: str) -> CallRecord:
         record = await self._get(call_sid)
         if record is None:
@@ -259,3 +263,7 @@ class CallStore(abc.ABC):
 
     @abc.abstractmethod
     async def _delete_for(self, phone: str) -> int: ...
+
+    @abc.abstractmethod
+    async def _delete_before(self, before: dt.datetime) -> int:
+        """Delete records last updated before ``before``; how many."""

@@ -114,3 +114,10 @@ class SqlCallStore(CallStore):
                 delete(CallRow).where(or_(CallRow.caller == phone, CallRow.called == phone))
             )
             return rowcount(result)
+
+    async def _delete_before(self, before: dt.datetime) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(CallRow).where(CallRow.updated_at < as_utc(before))
+            )
+            return rowcount(result)

@@ -292,6 +292,20 @@ class OutboxStore(abc.ABC):
         """Messages not yet accepted by Twilio (queued, waiting for a retry, or sending)."""
         return await self._count(OPEN_STATUSES)
 
+    # ---- erasure and retention -----------------------------------------------------
+    async def forget(self, recipient: str) -> int:
+        """FORGET: delete the messages to ``recipient``, queued ones too (they carry
+        what the citizen asked about); how many. One being handed to Twilio this very
+        moment (``sending``, seconds) is left to finish; retention removes it."""
+        statuses = [s for s in OutboxStatus if s is not OutboxStatus.SENDING]
+        return await self._delete(statuses, recipient=recipient)
+
+    async def drop_finished(self, before: dt.datetime) -> int:
+        """Retention: delete messages finished (sent, delivered or not, failed,
+        suppressed) and unchanged since before ``before``; how many."""
+        statuses = [s for s in OutboxStatus if s not in OPEN_STATUSES]
+        return await self._delete(statuses, changed_before=before)
+
     # ---- health --------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -320,6 +334,17 @@ class OutboxStore(abc.ABC):
 
     @abc.abstractmethod
     async def _count(self, statuses: Sequence[OutboxStatus]) -> int: ...
+
+    @abc.abstractmethod
+    async def _delete(
+        self,
+        statuses: Sequence[OutboxStatus],
+        *,
+        recipient: str | None = None,
+        changed_before: dt.datetime | None = None,
+    ) -> int:
+        """Delete messages in ``statuses`` (to ``recipient``, changed before
+        ``changed_before``, when given); how many."""
 
     @abc.abstractmethod
     async def _due_heads(self, now: dt.datetime, limit: int) -> list[int]:

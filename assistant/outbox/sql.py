@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import aliased
@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from assistant.outbox.base import OPEN_STATUSES, OutboxError, OutboxStore
 from assistant.outbox.models import OutboxRow
 from assistant.outbox.records import OutboxMessage, OutboxStatus
-from assistant.store.sql import create_engine, probe
+from assistant.store.sql import create_engine, probe, rowcount
 
 _OPEN = [status.value for status in OPEN_STATUSES]
 
@@ -151,6 +151,22 @@ class SqlOutboxStore(OutboxStore):
                 .where(OutboxRow.status.in_([status.value for status in statuses]))
             )
             return int(count or 0)
+
+    async def _delete(
+        self,
+        statuses: Sequence[OutboxStatus],
+        *,
+        recipient: str | None = None,
+        changed_before: dt.datetime | None = None,
+    ) -> int:
+        query = delete(OutboxRow).where(OutboxRow.status.in_([s.value for s in statuses]))
+        if recipient is not None:
+            query = query.where(OutboxRow.recipient == recipient)
+        if changed_before is not None:
+            query = query.where(OutboxRow.updated_at < changed_before)
+        async with self._sessions.begin() as session:
+            result = await session.execute(query)
+            return rowcount(result)
 
     async def _due_heads(self, now: dt.datetime, limit: int) -> list[int]:
         async with self._sessions() as session:

@@ -184,6 +184,15 @@ class SmsStateStore(abc.ABC):
         minutes; a day is plenty); return how many."""
         return await self._delete_messages_before(before)
 
+    async def forget(self, phone: str) -> int:
+        """FORGET: the number's kept pages and the answers recorded for its finished
+        messages go; how many records. Its opt-out state stays: it is the citizen's
+        own instruction, and the carrier's rule. A message still being answered keeps
+        its record (its retry must get the same answer; the daily drop takes it)."""
+        if await self._get_number(phone) is not None:
+            await self.save_pages(phone, [])
+        return await self._delete_done_messages_of(phone)
+
     # ---- health --------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -239,3 +248,7 @@ class SmsStateStore(abc.ABC):
 
     @abc.abstractmethod
     async def _delete_messages_before(self, cutoff: dt.datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def _delete_done_messages_of(self, phone: str) -> int:
+        """Delete the finished message records of ``phone``; how many."""

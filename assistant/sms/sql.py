@@ -228,3 +228,13 @@ class SqlSmsStateStore(SmsStateStore):
                 delete(SmsMessageRow).where(SmsMessageRow.claimed_at < cutoff)
             )
             return rowcount(result)
+
+    async def _delete_done_messages_of(self, phone: str) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(SmsMessageRow).where(
+                    SmsMessageRow.phone == phone,
+                    SmsMessageRow.status == MessageStatus.DONE.value,
+                )
+            )
+            return rowcount(result)

@@ -226,6 +226,29 @@ class ConversationStore(abc.ABC):
         """Record the web chat conversation a used link opened."""
         await self._update_continuation(token_hash, continued_as=conversation_id)
 
+    # ---- erasure and retention -----------------------------------------------------
+    async def conversations_of_address(self, address: str) -> list[str]:
+        """Ids of every conversation of ``address`` on any channel (a phone number: its
+        SMS and calls) and of the web chats continued from them by link, oldest
+        link first."""
+        found = await self._conversations_of(address)
+        ids: list[str] = []
+        while found:  # a continued web chat may have been continued again
+            ids += found
+            found = [i for i in await self._continued_from(found) if i not in ids]
+        return ids
+
+    async def inactive_conversations(self, before: dt.datetime, limit: int = 500) -> list[str]:
+        """Ids of up to ``limit`` conversations with nothing new since ``before`` —
+        neither a turn nor a change (retention)."""
+        return await self._inactive_since(before, limit)
+
+    async def erase(self, conversation_ids: list[str]) -> int:
+        """Delete the conversations with their turns, handoff requests and links (one
+        transaction); how many conversations. What others keep under their ids (the
+        dialogue's trackers) is the caller's to erase first."""
+        return await self._erase(conversation_ids)
+
     # ---- health --------------------------------------------------------------------
     @abc.abstractmethod
     async def ping(self) -> None:
@@ -300,3 +323,20 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def _requeue_dropped(self, received_before: dt.datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def _conversations_of(self, address: str) -> list[str]:
+        """Ids of the conversations of ``address``, any channel."""
+
+    @abc.abstractmethod
+    async def _continued_from(self, conversation_ids: list[str]) -> list[str]:
+        """Ids of the conversations that links of ``conversation_ids`` opened."""
+
+    @abc.abstractmethod
+    async def _inactive_since(self, before: dt.datetime, limit: int) -> list[str]:
+        """Ids of conversations changed before ``before`` with no turn since."""
+
+    @abc.abstractmethod
+    async def _erase(self, conversation_ids: list[str]) -> int:
+        """Delete the conversations with their turns, handoff requests and links, in
+        one transaction; how many conversations."""

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, event, exists, select, text, update
+from sqlalchemy import CursorResult, delete, event, exists, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import aliased
@@ -341,3 +341,51 @@ class SqlConversationStore(ConversationStore):
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result)
+
+    async def _conversations_of(self, address: str) -> list[str]:
+        async with self._sessions() as session:
+            found = await session.scalars(
+                select(ConversationRow.id).where(ConversationRow.address == address)
+            )
+            return list(found)
+
+    async def _continued_from(self, conversation_ids: list[str]) -> list[str]:
+        async with self._sessions() as session:
+            found = await session.scalars(
+                select(ContinuationRow.continued_as).where(
+                    ContinuationRow.conversation_id.in_(conversation_ids),
+                    ContinuationRow.continued_as.is_not(None),
+                )
+            )
+            return [str(i) for i in found]
+
+    async def _inactive_since(self, before: dt.datetime, limit: int) -> list[str]:
+        recent = exists().where(
+            TurnRow.conversation_id == ConversationRow.id,
+            TurnRow.created_at >= as_utc(before),
+        )
+        async with self._sessions() as session:
+            found = await session.scalars(
+                select(ConversationRow.id)
+                .where(ConversationRow.updated_at < as_utc(before), ~recent)
+                .order_by(ConversationRow.updated_at)
+                .limit(limit)
+            )
+            return list(found)
+
+    async def _erase(self, conversation_ids: list[str]) -> int:
+        if not conversation_ids:
+            return 0
+        erased = 0
+        async with self._sessions.begin() as session:
+            # Children first: no reliance on ON DELETE CASCADE (SQLite applies it only
+            # with its foreign_keys pragma).
+            for table, column in (
+                (HandoffRequestRow, HandoffRequestRow.conversation_id),
+                (ContinuationRow, ContinuationRow.conversation_id),
+                (TurnRow, TurnRow.conversation_id),
+                (ConversationRow, ConversationRow.id),
+            ):
+                result = await session.execute(delete(table).where(column.in_(conversation_ids)))
+            erased = rowcount(result)  # the last statement: the conversations
+        return erased

@@ -565,3 +565,85 @@ async def test_an_opted_out_number_can_still_have_its_data_erased(gateway: Gatew
     assert await gateway.services.sms_state.is_opted_out(CITIZEN)  # still opted out
     assert await gateway.text("저장") == [say("sms_opted_out", "ko")]  # no consent while out
     assert await gateway.services.profiles.get(CITIZEN) is None
+
+
+def _rasa_tracker(path: Path, events: dict[str, int]) -> None:
+    """Rasa's SQL tracker store table (SQLTrackerStore.SQLEvent), with ``count`` events
+    for each sender id, as Rasa writes it (tests/integration/test_forget.py checks the
+    same against a real Rasa server)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL,"
+            " type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255),"
+            " action_name VARCHAR(255), data TEXT)"
+        )
+        for sender, count in events.items():
+            for _ in range(count):
+                db.execute(
+                    "INSERT INTO events (sender_id, type_name, timestamp, data)"
+                    " VALUES (?, 'user', 0, '{\"text\": \"기초연금\"}')",
+                    (sender,),
+                )
+        db.commit()
+
+
+def _tracker_events(path: Path) -> dict[str, int]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        rows = db.execute("SELECT sender_id, count(*) FROM events GROUP BY sender_id").fetchall()
+    return dict(rows)
+
+
+async def test_forget_erases_every_trace_of_the_number(gateway: Gateway, tmp_path: Path) -> None:
+    """Review M7: FORGET erases the number's conversations with their turns and handoff
+    requests, the dialogue's tracker of them, outbox messages and SMS records; the next
+    text starts afresh. The opt-out state and other citizens' data stay."""
+    services = gateway.services
+    other = "+821099998888"
+    assert await gateway.text("기초연금 알려주세요") == ["답: 기초연금 알려주세요"]
+    assert await gateway.text("안녕", From=other) == ["답: 안녕"]
+    mine = await services.store.latest_conversation("sms", CITIZEN)
+    theirs = await services.store.latest_conversation("sms", other)
+    assert mine is not None and theirs is not None
+    await services.store.request_handoff(mine.id, "person", None, "sms", "ko", {})
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # not sent during the test
+    for phone in (CITIZEN, other):
+        await services.outbox.store.enqueue(phone, ["늦은 답"], kind="answer", now=later)
+    tracker = tmp_path / "rasa-tracker.db"
+    _rasa_tracker(tracker, {mine.id: 5, theirs.id: 3})
+
+    assert await gateway.text("삭제") == [say("sms_profile_forgotten", "ko")]
+    forget_sid = f"SM{gateway.sids:032x}"
+
+    assert await services.store.get_conversation(mine.id) is None
+    assert await services.store.transcript(mine.id) == []
+    assert await services.store.handoff_requests(mine.id) == []
+    assert _tracker_events(tracker) == {theirs.id: 3}
+    assert [m.recipient for m in await services.outbox.store.messages()] == [other]
+    # Of the number's SMS records only the FORGET's own is left (a retry of it must
+    # get the same answer); the daily drop takes it.
+    assert [sid for phone, sid in await _message_records(services) if phone == CITIZEN] == [
+        forget_sid
+    ]
+    assert await services.store.get_conversation(theirs.id) is not None
+    # The next text is a new conversation, with no memory of the old one.
+    assert await gateway.text("안녕하세요") == ["답: 안녕하세요"]
+    fresh = await services.store.latest_conversation("sms", CITIZEN)
+    assert fresh is not None and fresh.id != mine.id
+    assert [t.text for t in await services.store.transcript(fresh.id)] == [
+        "안녕하세요",
+        "답: 안녕하세요",
+    ]
+
+
+async def _message_records(services: Services) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from assistant.sms.models import SmsMessageRow
+
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(select(SmsMessageRow.phone, SmsMessageRow.message_sid))
+        return [(str(phone), str(sid)) for phone, sid in rows]

@@ -164,6 +164,58 @@ async def test_a_continuation_link_is_claimed_once_and_never_after_expiry(
     await store.set_continued_as("a" * 64, "f" * 32)
 
 
+async def test_a_numbers_conversations_and_their_continuations_are_erased(
+    store: ConversationStore,
+) -> None:
+    """FORGET's part here (review M7): every conversation of the address on any channel,
+    the web chats continued from them (and from those), with turns, requests and links."""
+    phone = "+821012345678"
+    sms = await store.start_conversation("sms", phone, "ko")
+    call = await store.start_conversation("voice", phone, "ko")
+    web = await store.start_conversation("webchat", "web", "ko")
+    web_again = await store.start_conversation("webchat", "web", "ko")
+    other = await store.start_conversation("sms", "+821099998888", "ko")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    await store.add_continuation("a" * 64, call.id, later)
+    assert await store.claim_continuation("a" * 64) == call.id
+    await store.set_continued_as("a" * 64, web.id)
+    await store.add_continuation("b" * 64, web.id, later)
+    await store.set_continued_as("b" * 64, web_again.id)
+    for conversation in (sms, web, other):
+        inbound, _ = await store.record_inbound(conversation.id, text="기초연금", language="ko")
+        await store.record_outbound(conversation.id, text="답", language="ko", reply_to=inbound.id)
+    await store.request_handoff(sms.id, "person", None, "sms", "ko", {})
+
+    ids = await store.conversations_of_address(phone)
+    assert sorted(ids) == sorted([sms.id, call.id, web.id, web_again.id])
+    assert await store.erase(ids) == 4
+    for erased in ids:
+        assert await store.get_conversation(erased) is None
+        assert await store.transcript(erased) == []
+        assert await store.handoff_requests(erased) == []
+    assert await store.conversations_of_address(phone) == []
+    assert await store.latest_conversation("sms", phone) is None
+    assert [t.text for t in await store.transcript(other.id)] == ["기초연금", "답"]
+    assert await store.erase([]) == 0
+
+
+async def test_inactive_conversations_are_those_with_nothing_new(
+    store: ConversationStore,
+) -> None:
+    quiet = await store.start_conversation("sms", "+821011111111", "ko")
+    await store.record_inbound(quiet.id, text="예전 질문", language="ko")
+    talking = await store.start_conversation("sms", "+821022222222", "ko")
+    await asyncio.sleep(0.01)
+    cut = dt.datetime.now(dt.UTC)
+    await asyncio.sleep(0.01)
+    await store.record_inbound(talking.id, text="방금 질문", language="ko")  # a turn since
+    fresh = await store.start_conversation("webchat", "web", "ko")  # created since
+    assert await store.inactive_conversations(cut) == [quiet.id]
+    everything = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert set(await store.inactive_conversations(everything)) == {quiet.id, talking.id, fresh.id}
+    assert len(await store.inactive_conversations(everything, limit=2)) == 2
+
+
 async def test_ping(store: ConversationStore) -> None:
     await store.ping()
 
