@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     var_dir: Path = Field(PROJECT_DIR / "var", validation_alias=_env("SOTONG_VAR_DIR"))
     database_url: str | None = Field(None, validation_alias=_env("SOTONG_DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=_env("SOTONG_REDIS_URL"))
+    # A web chat id stops working after this long without a message (review M6): on a
+    # shared device the next person cannot read or continue it. A citizen waiting for
+    # a person keeps theirs.
+    webchat_idle_hours: float = Field(
+        24.0, gt=0, validation_alias=_env("SOTONG_WEBCHAT_IDLE_HOURS")
+    )
     # Rasa's SQL tracker store (nlu/endpoints.yml reads the same variable); the gateway
     # erases trackers there on FORGET and by retention. Default: var/rasa-tracker.db.
     rasa_tracker_url: str | None = Field(None, validation_alias=_env("SOTONG_RASA_TRACKER_URL"))

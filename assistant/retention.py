@@ -94,6 +94,12 @@ class Retention:
     accounts: AccountStore
     sms_state: SmsStateStore
 
+    async def erase(self, conversation_ids: list[str]) -> int:
+        """Erase conversations now (a citizen ended one on their device): the dialogue's
+        trackers first, then the conversations; how many conversations."""
+        await self.trackers.erase(conversation_ids)
+        return await self.store.erase(conversation_ids)
+
     async def run(self, now: dt.datetime) -> dict[str, int]:
         """One round: how many of each kind were dropped."""
         dropped = {"conversations": 0}
@@ -102,8 +108,7 @@ class Retention:
             ids = await self.store.inactive_conversations(before)
             if not ids:
                 break
-            await self.trackers.erase(ids)
-            dropped["conversations"] += await self.store.erase(ids)
+            dropped["conversations"] += await self.erase(ids)
         dropped["outbox"] = await self.outbox.drop_finished(now - self.periods.outbox)
         dropped["calls"] = await self.calls.drop_before(now - self.periods.calls)
         dropped["audit"] = await self.accounts.drop_audit_before(now - self.periods.audit)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query, Request, WebSocket
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from assistant import continuation
@@ -21,6 +22,7 @@ from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.push import PushHub
 from assistant.services import Services
 from assistant.store import Conversation, Turn
+from assistant.store.base import utcnow
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
@@ -31,6 +33,11 @@ page_router = APIRouter(include_in_schema=False)
 
 SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
 NO_SESSION = "no such session"
+# The page tells the citizen in their language; "expired" is what it looks for.
+SESSION_EXPIRED = (
+    "This conversation expired after {hours} hours without messages; start a new one. "
+    "새 메시지가 없어 이 대화는 끝났습니다. 새 대화를 시작하세요."
+)
 # WebSocket close code for "past the limit" (4000–4999 are the application's; 4429 reads
 # as HTTP's 429). The page reconnects with backoff.
 SOCKET_TOO_MANY = 4429
@@ -41,23 +48,37 @@ LINK_REFUSED = (
 
 
 async def webchat_conversation(services: Services, session_id: str) -> Conversation | None:
-    """The web chat conversation ``session_id``; None for any other channel's.
+    """The web chat conversation ``session_id``; None for any other channel's, and for
+    one that expired (see ``_find``)."""
+    conversation, _ = await _find(services, session_id)
+    return conversation
+
+
+async def _find(services: Services, session_id: str) -> tuple[Conversation | None, str]:
+    """The conversation, or None and why not (the 404's words).
 
     A session id is the web chat's bearer credential. An SMS, phone or desk
     conversation is never served here by its id (those ids reach staff screens and
     texted links): a citizen continues one on the web through a continuation link,
-    which opens a new web chat conversation (``assistant/continuation.py``).
+    which opens a new web chat conversation (``assistant/continuation.py``). And an id
+    stops working after ``SOTONG_WEBCHAT_IDLE_HOURS`` without a message, so the next
+    person at a shared device cannot read or continue it (review M6) — unless the
+    citizen is waiting for a person or an appointment, whose news reaches this page.
     """
     conversation = await services.store.get_conversation(session_id)
     if conversation is None or conversation.channel != CHANNEL:
-        return None
-    return conversation
+        return None, NO_SESSION
+    hours = services.settings.webchat_idle_hours
+    idle = utcnow() - await services.store.last_activity(conversation)
+    if idle > dt.timedelta(hours=hours) and await services.handoff.active(session_id) is None:
+        return None, SESSION_EXPIRED.format(hours=f"{hours:g}")
+    return conversation, ""
 
 
 async def _own(services: Services, session_id: str) -> Conversation:
-    conversation = await webchat_conversation(services, session_id)
+    conversation, why = await _find(services, session_id)
     if conversation is None:
-        raise HTTPException(404, NO_SESSION)
+        raise HTTPException(404, why)
     return conversation
 
 
@@ -271,6 +292,28 @@ async def transcript(
         accessibility=conversation.accessibility,
         messages=[_turn_out(t) for t in turns],
     )
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {"description": "No such web chat session"}},
+)
+async def end_session(session_id: SessionId, request: Request, services: ServicesDep) -> Response:
+    """End the conversation and erase it ("end and forget on this device"): its
+    transcript, the dialogue's memory of it, and any request for a person (cancelled
+    first, so the person's console is told). Works on an expired id too: the holder of
+    an id may always erase it."""
+    await services.limits.check(services.limits.messages, request, session_id)
+    conversation = await services.store.get_conversation(session_id)
+    if conversation is None or conversation.channel != CHANNEL:
+        raise HTTPException(404, NO_SESSION)
+    await services.handoff.cancel(session_id)
+    await services.retention.erase([session_id])
+    services.push.publish(session_id, {"type": "ended"})  # other tabs of it start anew
+    log.info("webchat.ended", conversation_id=session_id)
+    return Response(status_code=204)
 
 
 class HandoffOut(BaseModel):

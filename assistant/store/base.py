@@ -173,6 +173,11 @@ class ConversationStore(abc.ABC):
         many; the retry loop answers them like any kept message."""
         return await self._requeue_dropped(received_before)
 
+    async def last_activity(self, conversation: Conversation) -> dt.datetime:
+        """When anything last happened in the conversation: its newest turn or change."""
+        newest = await self._last_turn_at(conversation.id)
+        return conversation.updated_at if newest is None else max(newest, conversation.updated_at)
+
     async def pending_turns(self, conversation_id: str | None = None) -> list[Turn]:
         """Inbound turns kept while the dialogue was unreachable, oldest first."""
         return await self._list_pending(conversation_id)
@@ -323,6 +328,10 @@ class ConversationStore(abc.ABC):
 
     @abc.abstractmethod
     async def _requeue_dropped(self, received_before: dt.datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def _last_turn_at(self, conversation_id: str) -> dt.datetime | None:
+        """When the conversation's newest turn was stored; None without turns."""
 
     @abc.abstractmethod
     async def _conversations_of(self, address: str) -> list[str]:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, event, exists, select, text, update
+from sqlalchemy import CursorResult, delete, event, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import aliased
@@ -341,6 +341,15 @@ class SqlConversationStore(ConversationStore):
                 .execution_options(synchronize_session=False)
             )
             return rowcount(result)
+
+    async def _last_turn_at(self, conversation_id: str) -> dt.datetime | None:
+        async with self._sessions() as session:
+            newest = await session.scalar(
+                select(func.max(TurnRow.created_at)).where(
+                    TurnRow.conversation_id == conversation_id
+                )
+            )
+            return maybe_aware(newest)
 
     async def _conversations_of(self, address: str) -> list[str]:
         async with self._sessions() as session:

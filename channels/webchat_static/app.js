@@ -109,6 +109,11 @@
       settingFailed: "쉬운 말 설정을 저장하지 못했습니다. 연결되면 다시 해 보세요.",
       cancel: "요청 취소",
       leave: "상담 끝내기",
+      endChat: "대화 끝내기",
+      endConfirm: "이 대화를 끝내고 이 기기와 서버에서 지울까요? 지운 대화는 다시 볼 수 없습니다.",
+      ended: "대화를 끝내고 지웠습니다. 새 대화를 시작할 수 있습니다.",
+      endFailed: "대화를 지우지 못했습니다. 연결되면 다시 해 보세요.",
+      expired: "오랫동안 새 메시지가 없어 이전 대화는 끝났습니다. 새 대화를 시작합니다.",
       queued: (p, m) => p === 1 ? `다음 차례입니다. 약 ${m}분 남았습니다.` : `${p}번째로 기다리는 중입니다. 약 ${m}분 남았습니다.`,
       nobody: "지금은 연결할 수 있는 사람이 없습니다.",
       scheduled: "예약되었습니다.",
@@ -180,6 +185,11 @@
       settingFailed: "The easy-read setting could not be saved. Try again when connected.",
       cancel: "Cancel request",
       leave: "End the chat",
+      endChat: "End chat",
+      endConfirm: "End this conversation and erase it from this device and our server? It cannot be read again.",
+      ended: "The conversation was ended and erased. You can start a new one.",
+      endFailed: "The conversation could not be erased. Try again when connected.",
+      expired: "The earlier conversation ended after a long time without messages. A new one starts.",
       queued: (p, m) => p === 1 ? `You are next. About ${m} minutes.` : `You are number ${p} in the queue. About ${m} minutes.`,
       nobody: "Nobody can join right now.",
       scheduled: "Your appointment is booked.",
@@ -668,6 +678,8 @@
       }
     }
 
+    let notice = null; // said once the new conversation has started
+
     async function ensureSession() {
       if (continueToken !== null) {
         const token = continueToken;
@@ -696,7 +708,8 @@
           return;
         } catch (error) {
           if (!(error instanceof HttpError) || error.status !== 404) throw error;
-          sessionId = null; // gone (e.g. expired): a new conversation
+          sessionId = null; // gone: a new conversation
+          if (/expired/.test(error.message)) notice = L().expired;
         }
       }
       const created = await api("/api/webchat/sessions", {
@@ -708,6 +721,27 @@
       applyLanguage(created.language);
       reflectAccessibility(created.accessibility);
       saveOutbox();
+      if (notice) announce(status, notice);
+      notice = null;
+    }
+
+    // A conversation that is gone (expired on the server, or ended here or in another
+    // tab) leaves the screen — on a shared device the next person must not read it —
+    // and a new one starts; what was written and not yet sent stays and goes to it.
+    function startOver(words) {
+      dropSocket();
+      clearTimeout(reconnectTimer);
+      started = false;
+      sessionId = null;
+      save(KEYS.session, null);
+      shown.clear();
+      syncedId = 0;
+      for (const item of [...log.children]) {
+        if (!item.dataset.cid || !outbox.some((o) => o.cid === item.dataset.cid)) item.remove();
+      }
+      showHandoff(null);
+      notice = words;
+      begin();
     }
 
     let socket = null;
@@ -790,11 +824,13 @@
         if (data.type === "message" && data.message) showServer(data.message, true);
         else if (data.type === "handoff") showHandoff(data.status);
         else if (data.type === "handoff_changed") refreshHandoff();
+        else if (data.type === "ended") { outbox = []; saveOutbox(); startOver(L().ended); }
       };
-      ws.onclose = () => {
+      ws.onclose = (event) => {
         if (socket !== ws) return;
         socket = null;
         stopPing();
+        if (event.code === 4404) { startOver(L().expired); return; } // the id is gone
         scheduleReconnect();
       };
     }
@@ -835,6 +871,26 @@
     window.addEventListener("offline", markAway);
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible" && !socket) begin();
+    });
+
+    // ---- end and forget on this device (review M6) -------------------------------------
+    $("end-chat").addEventListener("click", async () => {
+      if (!sessionId || !window.confirm(L().endConfirm)) return;
+      let response;
+      try {
+        response = await fetch(`/api/webchat/sessions/${sessionId}`, { method: "DELETE", cache: "no-store" });
+      } catch (e) {
+        announce(status, L().endFailed);
+        return;
+      }
+      if (!response.ok && response.status !== 404) {
+        announce(status, L().endFailed);
+        return;
+      }
+      outbox = []; // "forget" means the unsent words too
+      saveOutbox();
+      startOver(L().ended);
+      input.focus();
     });
 
     // ---- settings ---------------------------------------------------------------------

@@ -558,7 +558,54 @@ def test_an_injected_violation_fails_the_check(context: Any, own_stack: Stack) -
         (artifacts_dir() / name).unlink(missing_ok=True)
 
 
-# ---- display settings ----------------------------------------------------------------
+# ---- end and forget on this device (review M6) -----------------------------------------
+
+
+def test_end_chat_forgets_the_conversation_on_this_device(context: Any, own_stack: Stack) -> None:
+    """A shared device (a library PC, a centre's tablet): "End chat", by keyboard,
+    asks first, then erases the conversation here and on the server; the next person
+    finds an empty page with a new conversation. Dismissing the question keeps it."""
+    from playwright.sync_api import expect
+
+    page = open_chat(context, own_stack.gateway.url)
+    say(page, "주소는 종로구 세종대로예요")
+    old = session_id(page)
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    tab_to(page, "#end-chat")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.citizen")).to_have_count(1)  # kept: the citizen said no
+    assert session_id(page) == old
+
+    questions: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    page.keyboard.press("Enter")
+    expect(page.locator("#status")).to_have_text(
+        "대화를 끝내고 지웠습니다. 새 대화를 시작할 수 있습니다."
+    )
+    assert questions and "지울까요" in questions[0]
+    expect(page.locator("#log li")).to_have_count(0)
+    page.wait_for_function(
+        "(old) => { const k = localStorage.getItem('sotong.session'); return k && k !== old; }",
+        arg=old,
+    )
+    assert (
+        httpx.get(
+            f"{own_stack.gateway.url}/api/webchat/sessions/{old}/messages", timeout=10
+        ).status_code
+        == 404
+    )
+    assert_focus_visible(page)
+    assert_accessible(page, "webchat after end chat")
+    # The page goes on with the new conversation.
+    say(page, "기초연금")
+    assert session_id(page) != old
+    page.close()
+
 
 BACKGROUND = "() => getComputedStyle(document.body).backgroundColor"
 ROOT_FONT = "() => parseFloat(getComputedStyle(document.documentElement).fontSize)"

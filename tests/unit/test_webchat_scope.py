@@ -79,6 +79,7 @@ async def test_another_channels_conversation_is_not_served_by_its_id(
         await client.patch(base, json={"language": "en"}),
         await client.get(f"{base}/handoff"),
         await client.get(f"{base}/messages/{answer.id}/speech"),
+        await client.delete(base),  # nor erased through it
     ]
     assert [r.status_code for r in refused] == [404] * len(refused)
     assert all("주민등록" not in r.text and "안내해" not in r.text for r in refused)
