@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from collections.abc import AsyncIterator
 
@@ -25,7 +27,7 @@ from assistant.catalog import load_catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.handoff import SqlHandoffQueue
-from assistant.handoff.service import HandoffService
+from assistant.handoff.service import AdmissionLimits, HandoffService
 from assistant.links import public_link
 from assistant.logs import configure_logging
 from assistant.metrics import Metrics
@@ -171,15 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         profiles.also_forget(NumberErasure(store, trackers, outbox_store, sms_state))
         # Handoff to people (issue 6): the queue, accounts with their audit log, video.
         accounts = SqlAccountStore(engine)
-        retention = Retention(
-            Periods.from_settings(settings),
-            store,
-            trackers,
-            outbox_store,
-            calls,
-            accounts,
-            sms_state,
-        )
+
         key = signing_key(settings)
 
         def join_link(request_id: int) -> str:
@@ -198,8 +192,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             minutes_per_session=settings.handoff_minutes_per_session,
             expire_after=dt.timedelta(minutes=settings.handoff_expire_minutes),
             hold_timeout=dt.timedelta(minutes=settings.handoff_hold_timeout_minutes),
+            limits=AdmissionLimits(
+                per_conversation_hour=settings.handoff_per_conversation_hour,
+                per_source_hour=settings.handoff_per_source_hour,
+                queue_cap=settings.handoff_queue_cap,
+            ),
+            # Its own key, derived: a source's hash never doubles as a link signature.
+            source_key=hmac.new(key, b"handoff-source", hashlib.sha256).digest(),
         )
         core.attach_handoff(handoff)
+        retention = Retention(
+            Periods.from_settings(settings),
+            store,
+            trackers,
+            outbox_store,
+            calls,
+            accounts,
+            sms_state,
+            handoff.queue,
+        )
         services = Services(
             settings=settings,
             store=store,

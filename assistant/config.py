@@ -323,6 +323,16 @@ class Settings(BaseSettings):
     handoff_hold_timeout_minutes: float = Field(
         15.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_HOLD_TIMEOUT_MINUTES")
     )
+    # Limits on requests for a person (review H2): per conversation and per source (a web
+    # client's address, a phone number) in any hour, and waiting requests per skill and
+    # region. Past one the citizen is told why (with 107) and staff see the refusal.
+    handoff_per_conversation_hour: int = Field(
+        4, ge=1, validation_alias=_env("SOTONG_HANDOFF_PER_CONVERSATION_HOUR")
+    )
+    handoff_per_source_hour: int = Field(
+        10, ge=1, validation_alias=_env("SOTONG_HANDOFF_PER_SOURCE_HOUR")
+    )
+    handoff_queue_cap: int = Field(50, ge=1, validation_alias=_env("SOTONG_HANDOFF_QUEUE_CAP"))
     # How often expiries and the citizens' places in the queue are refreshed.
     handoff_upkeep_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_UPKEEP_SECONDS")

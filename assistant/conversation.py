@@ -17,7 +17,13 @@ from typing import Any
 import structlog
 
 from assistant.handoff.base import QUEUED
-from assistant.handoff.service import CANCEL, COMMAND_PREFIX, HandoffService, handoff_command
+from assistant.handoff.service import (
+    CANCEL,
+    COMMAND_PREFIX,
+    HandoffRefused,
+    HandoffService,
+    handoff_command,
+)
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
@@ -153,7 +159,7 @@ class ConversationCore:
             return await self._keep_for_later(conversation, turn, language, message.channel)
         try:
             replies, handoff = await self._ask_dialogue(
-                conversation, turn, language, message.metadata
+                conversation, turn, language, message.metadata, origin=message.origin
             )
         except RasaUnavailable as exc:
             log.warning("dialogue.unavailable", conversation_id=conversation.id, error=str(exc))
@@ -223,6 +229,8 @@ class ConversationCore:
         turn: Turn,
         language: Language,
         extra_metadata: Mapping[str, Any] | None = None,
+        *,
+        origin: str | None = None,
     ) -> tuple[list[OutgoingMessage], str | None]:
         """Send one stored inbound turn to Rasa; store and return the replies.
 
@@ -244,7 +252,7 @@ class ConversationCore:
         for utterance in utterances:
             if utterance.custom and HANDOFF_KEY in utterance.custom:
                 handoff, queue_message = await self._record_handoff(
-                    conversation, language, utterance.custom[HANDOFF_KEY]
+                    conversation, language, utterance.custom[HANDOFF_KEY], origin
                 )
             if utterance.text:
                 replies.append(await self._store_reply(conversation, turn, language, utterance))
@@ -280,19 +288,24 @@ class ConversationCore:
         return OutgoingMessage(text=stored.text, buttons=stored.buttons, turn_id=stored.id)
 
     async def _record_handoff(
-        self, conversation: Conversation, language: Language, details: Any
-    ) -> tuple[str, OutgoingMessage | None]:
-        """Queue the request the dialogue made; the reason and the status to tell."""
+        self, conversation: Conversation, language: Language, details: Any, origin: str | None
+    ) -> tuple[str | None, OutgoingMessage | None]:
+        """Queue the request the dialogue made; the reason and the status to tell (or,
+        past a limit, no reason and why nothing was queued)."""
         details = details if isinstance(details, dict) else {}
         reason = str(details.get("reason") or "requested")
         service = details.get("service")
         if self._handoff is not None:
-            status = await self._handoff.request(
-                conversation,
-                reason=reason,
-                service=service if isinstance(service, str) else None,
-                language=language,
-            )
+            try:
+                status = await self._handoff.request(
+                    conversation,
+                    reason=reason,
+                    service=service if isinstance(service, str) else None,
+                    language=language,
+                    origin=origin,
+                )
+            except HandoffRefused as refused:
+                return None, self._handoff.refusal_message(refused, language)
             return reason, self._handoff.status_message(status, language)
         request = await self._store.request_handoff(
             conversation.id,

@@ -13,7 +13,8 @@ class IncomingMessage:
     """One message from a citizen, whatever the channel.
 
     ``payload`` is what a quick-reply button carries (sent to the dialogue instead of the
-    text); ``client_message_id`` makes a retried delivery idempotent.
+    text); ``client_message_id`` makes a retried delivery idempotent; ``origin`` is
+    where it came from, for the limits on requests for a person.
     """
 
     conversation_id: str
@@ -22,6 +23,9 @@ class IncomingMessage:
     payload: str | None = None
     client_message_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Who sent it, for abuse limits only (a web client's address, a phone number);
+    # never sent to the dialogue and never stored in clear.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)

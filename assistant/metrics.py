@@ -40,6 +40,13 @@ class Metrics:
             ["channel"],
             registry=self.registry,
         )
+        self.handoff_refused = Counter(
+            "sotong_handoff_refused_total",
+            "Requests for a person not queued, by limit (too_many: per conversation or "
+            "source; busy: the queue is full).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.rejected_webhooks = Counter(
             "sotong_rejected_webhooks_total",
             "Provider webhooks refused, by provider and reason (signature, size, …).",

@@ -25,6 +25,7 @@ import structlog
 from assistant.accounts import AccountStore
 from assistant.calls import CallStore
 from assistant.config import Settings
+from assistant.handoff import HandoffQueue
 from assistant.outbox import OutboxStore
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
@@ -69,6 +70,9 @@ class Periods:
     calls: dt.timedelta
     audit: dt.timedelta
     sms_message_records: dt.timedelta
+    # Refused requests for a person (a source hash and a reason): a month shows a
+    # flood's pattern; not a setting.
+    handoff_refusals: dt.timedelta = dt.timedelta(days=30)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Periods:
@@ -93,6 +97,7 @@ class Retention:
     calls: CallStore
     accounts: AccountStore
     sms_state: SmsStateStore
+    handoff: HandoffQueue
 
     async def erase(self, conversation_ids: list[str]) -> int:
         """Erase conversations now (a citizen ended one on their device): the dialogue's
@@ -114,6 +119,9 @@ class Retention:
         dropped["audit"] = await self.accounts.drop_audit_before(now - self.periods.audit)
         dropped["sms_message_records"] = await self.sms_state.forget_messages(
             now - self.periods.sms_message_records
+        )
+        dropped["handoff_refusals"] = await self.handoff.drop_refusals(
+            now - self.periods.handoff_refusals
         )
         if any(dropped.values()):
             log.info("retention.dropped", **dropped)

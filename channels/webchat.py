@@ -264,6 +264,7 @@ async def send_message(
         channel=CHANNEL,
         payload=body.payload,
         client_message_id=body.client_message_id,
+        origin=client_address(request),
     )
     try:
         result = await services.core.handle(message)

@@ -94,8 +94,8 @@ class CallActions(Protocol):
         """Text the caller a link that continues this conversation; False if impossible."""
         ...
 
-    async def request_callback(self) -> None:
-        """Ask for a person to call back."""
+    async def request_callback(self) -> bool:
+        """Ask for a person to call back; False if it was not taken (past a limit)."""
         ...
 
     async def transfer(self) -> bool:
@@ -512,7 +512,14 @@ class CallDialogue:
         if digit == "1":
             await self._text_link(sign_language=False)
             return
-        await self.actions.request_callback()
+        if not await self.actions.request_callback():
+            # Never promise a call nobody will make (the request queue is full).
+            await self._say(
+                prompt("callback_refused", self.language), prompt("goodbye", self.language)
+            )
+            self.state = State.ENDING
+            self.out.after_playback(self.actions.hang_up)
+            return
         self.handoff = self.handoff or "callback"
         await self._say(prompt("callback_booked", self.language), prompt("goodbye", self.language))
         self.state = State.ENDING

@@ -152,6 +152,16 @@ _PROMPTS: dict[str, dict[Language, str]] = {
         "ko": "상담원이 이 번호로 다시 전화드릴게요. 전화를 끊으셔도 됩니다.",
         "en": "A person will call you back on this number. You can hang up now.",
     },
+    "callback_refused": {
+        "ko": (
+            "죄송해요. 지금은 기다리는 분이 너무 많아 전화 예약을 받을 수 없어요. "
+            "잠시 후 다시 전화 주세요. 수어 통역은 107번에서 언제나 받을 수 있어요."
+        ),
+        "en": (
+            "Sorry, too many people are waiting to book a call back now. Please call again "
+            "later. Sign language relay is always on 107."
+        ),
+    },
     "goodbye": {
         "ko": "전화 주셔서 고맙습니다. 언제든 다시 전화 주세요.",
         "en": "Thank you for calling. Call again any time.",

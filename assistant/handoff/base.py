@@ -359,6 +359,39 @@ class HandoffQueue(abc.ABC):
         now = self._clock()
         return await self._expire(now - older_than, now)
 
+    # ---- admission: limits on requests (review H2) -----------------------------------
+    async def set_origin(self, request_id: int, origin_ref: str) -> bool:
+        """Note where an open request came from (a keyed hash; see ``HandoffService``)."""
+        return await self._update_open(request_id, {"origin_ref": origin_ref})
+
+    async def count_since(
+        self,
+        since: dt.datetime,
+        *,
+        conversation_id: str | None = None,
+        origin_ref: str | None = None,
+    ) -> int:
+        """Requests made since ``since`` (any state) by one conversation or one source."""
+        if (conversation_id is None) == (origin_ref is None):
+            raise ValueError("count by a conversation or by a source")
+        return await self._count_since(
+            since, conversation_id=conversation_id, origin_ref=origin_ref
+        )
+
+    async def record_refusal(self, reason: str, channel: str, origin_ref: str | None) -> None:
+        """Remember a request that was not queued (for staff to see floods)."""
+        await self._insert_refusal(
+            {"at": self._clock(), "reason": reason, "channel": channel, "origin_ref": origin_ref}
+        )
+
+    async def refusals_since(self, since: dt.datetime) -> list[tuple[str, str | None]]:
+        """(reason, source) of every refusal since ``since``."""
+        return await self._refusals_since(since)
+
+    async def drop_refusals(self, before: dt.datetime) -> int:
+        """Retention: forget refusals older than ``before``; how many."""
+        return await self._delete_refusals(before)
+
     # ---- helpers -------------------------------------------------------------------
     async def _end_held(
         self, request_id: int, interpreter_id: str, outcome: Outcome, notes: str | None
@@ -482,3 +515,18 @@ class HandoffQueue(abc.ABC):
     async def _time_out_held(self, before: dt.datetime, now: dt.datetime) -> list[int]:
         """In one statement: held requests last updated before ``before`` → resolved,
         outcome "timed_out"; their ids."""
+
+    @abc.abstractmethod
+    async def _count_since(
+        self, since: dt.datetime, *, conversation_id: str | None, origin_ref: str | None
+    ) -> int:
+        """Requests created since ``since`` by the conversation or the source given."""
+
+    @abc.abstractmethod
+    async def _insert_refusal(self, row: dict[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    async def _refusals_since(self, since: dt.datetime) -> list[tuple[str, str | None]]: ...
+
+    @abc.abstractmethod
+    async def _delete_refusals(self, before: dt.datetime) -> int: ...

@@ -49,10 +49,31 @@ handoff_requests: Table = Table(
     Column("requested_by", String(64), nullable=True),
     Column("told_position", Integer, nullable=True),
     Column("told_wait_minutes", Integer, nullable=True),
+    # Migration 0010: where the request came from, as a keyed hash (never the address
+    # or number itself), for the limits per source.
+    Column("origin_ref", String(32), nullable=True),
     Index("ix_handoff_requests_status_created_at", "status", "created_at"),
     Index("ix_handoff_requests_accepted_by", "accepted_by"),
+    Index("ix_handoff_requests_origin_ref_created_at", "origin_ref", "created_at"),
     extend_existing=True,
 )
+
+
+class HandoffRefusalRow(Base):
+    """A request for a person that was not queued: past a limit (migration 0010).
+
+    Kept for staff to see floods and where they come from; no content, the source
+    only as the same keyed hash as ``origin_ref``."""
+
+    __tablename__ = "handoff_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    origin_ref: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    __table_args__ = (Index("ix_handoff_refusals_at", "at"),)
 
 
 class InterpreterRow(Base):

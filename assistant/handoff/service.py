@@ -22,6 +22,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -125,6 +128,25 @@ class Auditor(Protocol):
     ) -> object: ...
 
 
+class HandoffRefused(Exception):
+    """A request for a person was not queued: past a limit (``reason``: "too_many" per
+    conversation or source, "busy" when the queue is full)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class AdmissionLimits:
+    """How many requests for a person are taken (review H2): per conversation and per
+    source in any hour, and waiting at once per skill and region."""
+
+    per_conversation_hour: int = 4
+    per_source_hour: int = 10
+    queue_cap: int = 50
+
+
 @dataclass(frozen=True)
 class QueueStatus:
     """What the citizen is told about their request."""
@@ -155,6 +177,14 @@ class QueueStatus:
             "contact": self.contact,
             "scheduled_for": self.scheduled_for.isoformat() if self.scheduled_for else None,
         }
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """Requests for a person refused lately (see ``HandoffService.refused_recently``)."""
+
+    total: int
+    from_one_source: int  # the most from any one source
 
 
 @dataclass(frozen=True)
@@ -197,6 +227,8 @@ class HandoffService:
         minutes_per_session: int = 15,
         expire_after: dt.timedelta = dt.timedelta(hours=2),
         hold_timeout: dt.timedelta = dt.timedelta(minutes=15),
+        limits: AdmissionLimits | None = None,
+        source_key: bytes | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.queue = queue
@@ -209,6 +241,10 @@ class HandoffService:
         self._expire_after = expire_after
         self._hold_timeout = hold_timeout
         self._roster = roster
+        self._limits = limits or AdmissionLimits()
+        # Sources are kept as keyed hashes: an IPv4 address hashed without a key is
+        # found again by trying them all.
+        self._source_key = source_key or secrets.token_bytes(32)
         self._clock = clock
         self._core: CitizenLine | None = None
 
@@ -232,11 +268,20 @@ class HandoffService:
         language: str,
         region: str | None = None,
         requested_by: Person | None = None,
+        origin: str | None = None,
     ) -> QueueStatus:
-        """Queue a request for a person (or return the one already open) and its status."""
+        """Queue a request for a person (or return the one already open) and its status.
+
+        ``origin`` is where the citizen wrote from (a web client's address, a phone
+        number). A citizen's own request past a limit raises ``HandoffRefused`` (and is
+        recorded for staff); a staff member's request for a walk-in is always queued.
+        """
         existing = await self.queue.active_for_conversation(conversation.id)
         if existing is not None:
             return await self.status_of(existing)
+        source = self._source_ref(origin)
+        if requested_by is None:
+            await self._admit(conversation, source, reason, region)
         record = await self._store.request_handoff(
             conversation.id,
             reason=reason,
@@ -246,6 +291,8 @@ class HandoffService:
             accessibility=conversation.accessibility,
         )
         await self.queue.route(record.id, region=region, skill=skill_for_reason(reason))
+        if source is not None:
+            await self.queue.set_origin(record.id, source)
         if requested_by is not None:
             await self.queue.set_details(record.id, requested_by=requested_by.username)
             await self._audit(
@@ -263,6 +310,21 @@ class HandoffService:
         await self.queue.mark_told(record.id, status.position, status.wait_minutes)
         self._announce(entry)
         return status
+
+    def refusal_message(self, refused: HandoffRefused, language: str) -> OutgoingMessage:
+        """Why no request was queued, and the 107 relay centre, which is always there."""
+        key = "refused_busy" if refused.reason == "busy" else "refused_too_many"
+        return OutgoingMessage(text="\n".join([say(key, language), relay_centre(language)]))
+
+    async def refused_recently(self, within: dt.timedelta = dt.timedelta(hours=1)) -> Refusals:
+        """Requests refused lately, and how many of them came from one source: what
+        staff see of a flood (the console's queue)."""
+        found = await self.queue.refusals_since(self._clock() - within)
+        by_source: dict[str, int] = {}
+        for _, source in found:
+            if source is not None:
+                by_source[source] = by_source.get(source, 0) + 1
+        return Refusals(total=len(found), from_one_source=max(by_source.values(), default=0))
 
     async def active(self, conversation_id: str) -> QueueEntry | None:
         """The conversation's open request (queued or held), or None."""
@@ -617,6 +679,40 @@ class HandoffService:
                 log.warning("handoff.upkeep_failed", error=f"{exc.__class__.__name__}: {exc}")
 
     # ---- helpers ---------------------------------------------------------------------
+    def _source_ref(self, origin: str | None) -> str | None:
+        if not origin:
+            return None
+        return hmac.new(self._source_key, origin.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def _admit(
+        self, conversation: Conversation, source: str | None, reason: str, region: str | None
+    ) -> None:
+        """Raise ``HandoffRefused`` when a limit is reached (and record it)."""
+        hour_ago = self._clock() - dt.timedelta(hours=1)
+        limits = self._limits
+        refusal: str | None = None
+        if await self.queue.count_since(hour_ago, conversation_id=conversation.id) >= (
+            limits.per_conversation_hour
+        ):
+            refusal = "too_many"
+        elif source is not None and await self.queue.count_since(hour_ago, origin_ref=source) >= (
+            limits.per_source_hour
+        ):
+            refusal = "too_many"
+        else:
+            queued = await self.queue.waiting(region=region, skill=skill_for_reason(reason))
+            if len(queued) >= limits.queue_cap:
+                refusal = "busy"
+        if refusal is None:
+            return
+        await self.queue.record_refusal(refusal, conversation.channel, source)
+        self._metrics.handoff_refused.labels(refusal).inc()
+        log.warning(
+            "abuse.handoff_refused", reason=refusal, source=source, channel=conversation.channel
+        )
+        self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
+        raise HandoffRefused(refusal)
+
     async def _holding(self, account: Person, request_id: int) -> QueueEntry | None:
         """The request if ``account`` holds it, moved into session on first contact."""
         entry = await self.queue.get(request_id)

@@ -26,7 +26,9 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
+    delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -36,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.handoff.base import HELD, QUEUED, HandoffQueue
-from assistant.handoff.models import InterpreterRow, handoff_requests
+from assistant.handoff.models import HandoffRefusalRow, InterpreterRow, handoff_requests
 from assistant.handoff.records import (
     SIGN_LANGUAGE_REASON,
     SKILL_KSL,
@@ -319,3 +321,37 @@ class SqlHandoffQueue(HandoffQueue):
                 .returning(T.id)
             )
             return sorted(int(row_id) for row_id in result.scalars())
+
+    async def _count_since(
+        self, since: dt.datetime, *, conversation_id: str | None, origin_ref: str | None
+    ) -> int:
+        query = (
+            select(func.count()).select_from(handoff_requests).where(T.created_at >= as_utc(since))
+        )
+        if conversation_id is not None:
+            query = query.where(T.conversation_id == conversation_id)
+        if origin_ref is not None:
+            query = query.where(T.origin_ref == origin_ref)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def _insert_refusal(self, row: dict[str, Any]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(HandoffRefusalRow).values(**{k: _bind(v) for k, v in row.items()})
+            )
+
+    async def _refusals_since(self, since: dt.datetime) -> list[tuple[str, str | None]]:
+        R = HandoffRefusalRow
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(R.reason, R.origin_ref).where(R.at >= as_utc(since)).order_by(R.at)
+            )
+            return [(str(reason), origin) for reason, origin in rows]
+
+    async def _delete_refusals(self, before: dt.datetime) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(HandoffRefusalRow).where(HandoffRefusalRow.at < as_utc(before))
+            )
+            return rowcount(result)

@@ -83,6 +83,16 @@ _TEXTS: dict[str, dict[Language, str]] = {
             "I answer you again. To ask for a person again, send PERSON."
         ),
     },
+    "refused_busy": {
+        "ko": (
+            "지금은 기다리는 분이 너무 많아 새 요청을 받을 수 없습니다. 잠시 후 다시 요청해 주세요."
+        ),
+        "en": "Too many people are waiting now to take a new request. Please ask again later.",
+    },
+    "refused_too_many": {
+        "ko": "짧은 시간에 요청이 너무 많았습니다. 한 시간쯤 뒤에 다시 요청할 수 있습니다.",
+        "en": "There were too many requests in a short time. You can ask again in about an hour.",
+    },
     "holder_left": {
         "ko": "연결되었던 담당자가 상담을 이어갈 수 없게 되었습니다. 다른 분을 기다립니다.",
         "en": "The person helping you cannot go on. You are waiting for someone else.",

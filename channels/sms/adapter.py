@@ -352,6 +352,7 @@ class SmsInbound:
                 channel=CHANNEL,
                 client_message_id=sms.message_sid,
                 metadata=metadata,
+                origin=sms.from_number,
             )
         )
         text = "\n\n".join(r.as_plain_text().strip() for r in result.replies if r.text.strip())

@@ -28,6 +28,7 @@ from assistant import continuation
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
 from assistant.handoff.records import CONTACT_CALLBACK
+from assistant.handoff.service import HandoffRefused
 from assistant.language import Language, as_language
 from assistant.messages import IncomingMessage
 from assistant.privacy import phone_tail
@@ -211,17 +212,26 @@ class VoiceCallActions:
             return False
         return True
 
-    async def request_callback(self) -> None:
-        """Queue a request for a person to call back."""
+    async def request_callback(self) -> bool:
+        """Queue a request for a person to call back; False if not taken."""
         conversation = await self._services.store.get_conversation(self._conversation_id)
         if conversation is None:
-            return
+            return False
         handoff = self._services.handoff
         # The call's open request (if any) becomes a call-back; else a new one.
-        status = await handoff.request(
-            conversation, reason="callback", service=None, language=self.language
-        )
+        try:
+            status = await handoff.request(
+                conversation,
+                reason="callback",
+                service=None,
+                language=self.language,
+                origin=conversation.address,
+            )
+        except HandoffRefused as refused:
+            log.warning("voice.callback_refused", reason=refused.reason)
+            return False
         await handoff.queue.set_details(status.request_id, contact=CONTACT_CALLBACK)
+        return True
 
     async def transfer(self) -> bool:
         """Move the call to the community centre (a call update with ``<Dial>``)."""

@@ -47,6 +47,7 @@
     queueTable: $("queue-table"),
     queueBody: $("queue-body"),
     queueEmpty: $("queue-empty"),
+    queueRefused: $("queue-refused"),
     mine: $("mine"),
     mineEmpty: $("mine-empty"),
     session: $("session"),
@@ -254,6 +255,13 @@
     }
     el.queueTable.hidden = queue.waiting.length === 0;
     el.queueEmpty.hidden = queue.waiting.length > 0;
+    // Requests past a limit were not queued: a flood (or one citizen asking over and
+    // over) shows here, with how much of it came from one place.
+    const refused = queue.refused || { last_hour: 0, from_one_source: 0 };
+    el.queueRefused.hidden = refused.last_hour === 0;
+    el.queueRefused.textContent = refused.last_hour === 0 ? "" :
+      `최근 1시간 동안 제한을 넘어 받지 않은 요청 ${refused.last_hour}건 (한 곳에서 최대 ${refused.from_one_source}건) · ` +
+      `${refused.last_hour} request(s) refused past a limit in the last hour (up to ${refused.from_one_source} from one source)`;
 
     el.mine.replaceChildren();
     for (const item of queue.mine) {

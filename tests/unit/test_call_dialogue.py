@@ -30,6 +30,7 @@ class FakeActions:
     done: list[str] = field(default_factory=list)
     transfer_ok: bool = True
     link_ok: bool = True
+    callback_ok: bool = True
     wants_number: bool = False  # the question just asked wants a number
 
     async def ask(
@@ -48,8 +49,9 @@ class FakeActions:
         self.done.append(f"link:{'sign' if sign_language else 'continue'}")
         return self.link_ok
 
-    async def request_callback(self) -> None:
+    async def request_callback(self) -> bool:
         self.done.append("callback")
+        return self.callback_ok
 
     async def transfer(self) -> bool:
         self.done.append("transfer")
@@ -327,6 +329,22 @@ async def test_without_a_transfer_number_a_call_back_is_offered(parts) -> None:
     assert dialogue.state is State.OFFER and "일일공" in out.last  # 110, digit by digit
     await dialogue.on_key("2")
     assert "callback" in actions.done and "다시 전화드릴게요" in out.last
+    await out.play_out()
+    assert actions.done[-1] == "hang_up"
+
+
+async def test_a_call_back_that_was_not_taken_is_never_promised(parts) -> None:
+    dialogue, actions, out = parts
+    actions.transfer_ok = False
+    actions.callback_ok = False  # the request queue is full (review H2)
+    actions.replies = [DialogueReply(texts=("…",), handoff="person")]
+    await dialogue.on_key("0")
+    await dialogue.on_key("1")
+    await out.play_out()
+    await dialogue.on_key("2")
+    assert "다시 전화드릴게요" not in out.last
+    assert "전화 예약을 받을 수 없어요" in out.last and "일공칠번" in out.last  # 107, spoken
+    assert dialogue.handoff != "callback"
     await out.play_out()
     assert actions.done[-1] == "hang_up"
 

@@ -369,6 +369,43 @@ async def test_expire_takes_only_old_queued_requests(
         assert entry is not None and entry.state is state
 
 
+# ---- admission: limits on requests (review H2) ------------------------------------------
+async def test_requests_are_counted_by_conversation_and_by_source(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    first, second = await ask(store), await ask(store)
+    assert await queue.set_origin(first, "a" * 32)
+    assert await queue.set_origin(second, "a" * 32)
+    entry = await queue.get(first)
+    assert entry is not None
+    since = clock.now - dt.timedelta(minutes=1)
+    assert await queue.count_since(since, origin_ref="a" * 32) == 2
+    assert await queue.count_since(since, origin_ref="b" * 32) == 0
+    assert await queue.count_since(since, conversation_id=entry.conversation_id) == 1
+    assert await queue.abandon(first)  # an ended request still counts in its hour
+    assert await queue.count_since(since, origin_ref="a" * 32) == 2
+    assert not await queue.set_origin(first, "c" * 32)  # over: nothing changes
+    clock.advance(3601)  # an hour and a second after both were made
+    assert await queue.count_since(clock.now - dt.timedelta(hours=1), origin_ref="a" * 32) == 0
+    with pytest.raises(ValueError):
+        await queue.count_since(since)
+
+
+async def test_refusals_are_kept_for_staff_and_dropped_by_age(
+    queue: HandoffQueue, clock: ManualClock
+) -> None:
+    await queue.record_refusal("too_many", "webchat", "a" * 32)
+    clock.advance(60)
+    await queue.record_refusal("busy", "sms", None)
+    assert await queue.refusals_since(clock.now - dt.timedelta(minutes=5)) == [
+        ("too_many", "a" * 32),
+        ("busy", None),
+    ]
+    assert await queue.refusals_since(clock.now - dt.timedelta(seconds=30)) == [("busy", None)]
+    assert await queue.drop_refusals(clock.now - dt.timedelta(seconds=30)) == 1
+    assert await queue.refusals_since(clock.now - dt.timedelta(days=1)) == [("busy", None)]
+
+
 # ---- who may accept ---------------------------------------------------------------------
 async def test_accept_needs_an_available_interpreter_with_the_skill(
     queue: HandoffQueue, store: ConversationStore
@@ -643,6 +680,31 @@ async def test_ping_fails_without_schema(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         await empty.ping()
     await empty.close()
+
+
+def test_migration_0010_follows_0009_matches_the_models_and_goes_back(tmp_path: Path) -> None:
+    import assistant.handoff.models  # noqa: F401  (origin_ref, handoff_refusals)
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
+    revision = script.get_revision("0010")
+    assert revision is not None and revision.down_revision == "0009"
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        ours = [d for d in diffs if "handoff_re" in repr(d) or "origin_ref" in repr(d)]
+        assert ours == []
+        command.downgrade(config, "0009")
+        assert "handoff_refusals" not in inspect(engine).get_table_names()
+        columns = {c["name"] for c in inspect(engine).get_columns("handoff_requests")}
+        assert "origin_ref" not in columns
+        command.upgrade(config, "head")
+        assert "handoff_refusals" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
 
 
 def test_migration_0006_follows_0005_and_is_the_only_head() -> None:

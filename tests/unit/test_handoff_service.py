@@ -25,6 +25,7 @@ from assistant.handoff.records import CONTACT_VIDEO, SEOUL, QueueEntry
 from assistant.handoff.service import (
     COMMAND_PREFIX,
     HANDOFF_QUEUE_TOPIC,
+    AdmissionLimits,
     HandoffService,
     QueueStatus,
     _material,
@@ -379,6 +380,72 @@ async def test_a_disabled_persons_sessions_go_back_in_line(world: World) -> None
     # An account that no longer exists holds nothing either.
     world.roster.accounts.pop("lee", None)
     assert await world.service.release_absent() == [request_id]
+
+
+async def _ask_from(world: World, origin: str, channel: str = "webchat") -> Any:
+    citizen = await world.conversation(channel)
+    return citizen, await world.core.handle(
+        IncomingMessage(citizen, "수어 통역 요청", channel=channel, origin=origin)
+    )
+
+
+async def test_a_flood_from_one_source_is_refused_and_shown_to_staff(world: World) -> None:
+    """The review's H2 reproduction, through the core: one address opening sessions and
+    asking for an interpreter in each. The first ten are queued, the rest refused in
+    plain words (with 107); staff see the refusals and that they came from one place;
+    a citizen elsewhere is still queued."""
+    flood = "203.0.113.9"
+    for _ in range(10):
+        _, result = await _ask_from(world, flood)
+        assert result.handoff == "sign_language"
+    _, refused = await _ask_from(world, flood)
+    assert refused.handoff is None
+    told = refused.replies[-1].text
+    assert told.startswith("짧은 시간에 요청이 너무 많았습니다.") and "107" in told
+    assert (
+        world.metrics.registry.get_sample_value(
+            "sotong_handoff_refused_total", {"reason": "too_many"}
+        )
+        == 1
+    )
+    neighbour, queued = await _ask_from(world, "198.51.100.20")
+    assert queued.handoff == "sign_language" and await world.service.active(neighbour)
+    seen = await world.service.refused_recently()
+    assert (seen.total, seen.from_one_source) == (1, 1)
+    world.clock.advance(3601)  # an hour later the source may ask again
+    _, again = await _ask_from(world, flood)
+    assert again.handoff == "sign_language"
+    assert (await world.service.refused_recently()).total == 0
+
+
+async def test_one_conversation_asking_over_and_over_is_refused(world: World) -> None:
+    citizen = await world.conversation("sms")
+    for _ in range(4):
+        await world.say(citizen, "상담원")
+        assert (await world.say(citizen, "대기취소")).replies
+    refused = await world.say(citizen, "상담원")
+    assert refused.handoff is None and "요청이 너무 많았습니다" in refused.replies[-1].text
+    assert await world.service.active(citizen) is None
+
+
+async def test_a_full_queue_refuses_new_requests_but_never_a_walk_in(world: World) -> None:
+    world.service._limits = AdmissionLimits(queue_cap=2)  # a small queue for the test
+    for origin in ("a", "b"):
+        _, result = await _ask_from(world, origin)
+        assert result.handoff == "sign_language"
+    _, refused = await _ask_from(world, "c")
+    assert refused.replies[-1].text.startswith("지금은 기다리는 분이 너무 많아")
+    # A staff member asking for a walk-in citizen at the desk is always queued.
+    walk_in = await world.store.get_conversation(await world.conversation("desk"))
+    assert walk_in is not None
+    status = await world.service.request(
+        walk_in, reason="sign_language", service=None, language="ko", requested_by=PARK
+    )
+    assert status.position == 3
+    assert (
+        world.metrics.registry.get_sample_value("sotong_handoff_refused_total", {"reason": "busy"})
+        == 1
+    )
 
 
 async def test_a_request_of_another_region_cannot_be_taken(world: World) -> None:

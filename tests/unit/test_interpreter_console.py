@@ -35,6 +35,7 @@ from tests.consoles import BASE, PASSWORD, RRN, ConsoleApp, Person, console_sett
 ADDRESS = "서울시 종로구 세종대로 209"
 SERVICE = "disability_allowance"
 PHONE = "+821012345678"
+NO_REFUSALS = {"last_hour": 0, "from_one_source": 0}
 
 
 class Console(ConsoleApp):
@@ -161,7 +162,11 @@ async def test_accept_gives_the_masked_transcript_and_a_second_accept_conflicts(
     assert entry is not None and entry.accepted_by == "interp-a"
 
     # Accepted: out of everyone's waiting list, in A's own list.
-    assert (await b.get("/api/console/queue")).json() == {"waiting": [], "mine": []}
+    assert (await b.get("/api/console/queue")).json() == {
+        "waiting": [],
+        "mine": [],
+        "refused": NO_REFUSALS,
+    }
     mine = (await a.get("/api/console/queue")).json()["mine"]
     assert [m["id"] for m in mine] == [request_id]
 
@@ -397,6 +402,23 @@ async def test_the_page_needs_an_interpreter_or_staff_session(console: Console) 
     assert (await admin.get("/interpreter")).status_code == 403
     for asset in ("interpreter.js", "console.css"):
         assert (await anonymous.get(f"/static/consoles/{asset}")).status_code == 200
+
+
+async def test_staff_see_requests_refused_past_a_limit(console: Console) -> None:
+    """A flood of requests for a person is visible on the console (review H2): how many
+    were refused in the last hour and how many came from one source — never who."""
+    a = await console.available("interp-a")
+    assert (await a.get("/api/console/queue")).json()["refused"] == {
+        "last_hour": 0,
+        "from_one_source": 0,
+    }
+    queue = console.services.handoff.queue
+    for _ in range(3):
+        await queue.record_refusal("too_many", "webchat", "a" * 32)
+    await queue.record_refusal("busy", "sms", "b" * 32)
+    response = await a.get("/api/console/queue")
+    assert response.json()["refused"] == {"last_hour": 4, "from_one_source": 3}
+    assert "a" * 32 not in response.text
 
 
 # ---- the live socket (Starlette's TestClient: it speaks WebSocket) -------------------

@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from assistant.accounts import Passwords, Role, SqlAccountStore
 from assistant.calls import SqlCallStore
+from assistant.handoff import SqlHandoffQueue
 from assistant.outbox import OutboxStatus, SqlOutboxStore
 from assistant.retention import NumberErasure, Periods, Retention
 from assistant.sms import SqlSmsStateStore
@@ -44,6 +45,7 @@ class Stores:
     accounts: SqlAccountStore
     sms: SqlSmsStateStore
     trackers: TrackerEraser
+    handoff: SqlHandoffQueue
     url: str
 
     def retention(self) -> Retention:
@@ -55,6 +57,7 @@ class Stores:
             self.calls,
             self.accounts,
             self.sms,
+            self.handoff,
         )
 
     async def tracker(self, sender_ids: list[str]) -> None:
@@ -103,6 +106,7 @@ async def stores(migrated_url: str) -> AsyncIterator[Stores]:
         SqlAccountStore.from_url(migrated_url, clock=clock, passwords=cheap),
         SqlSmsStateStore.from_url(migrated_url, clock=clock),
         TrackerEraser.from_url(migrated_url),
+        SqlHandoffQueue.from_url(migrated_url, clock=clock),
         migrated_url,
     )
     try:
@@ -110,6 +114,7 @@ async def stores(migrated_url: str) -> AsyncIterator[Stores]:
     finally:
         for store in (made.conversations, made.outbox, made.calls, made.accounts, made.sms):
             await store.close()
+        await made.handoff.close()
         await made.trackers.close()
 
 
@@ -126,6 +131,7 @@ async def test_each_kind_of_record_goes_after_its_period(stores: Stores) -> None
     (claimed,) = await stores.outbox.claim_due(limit=1, lease_seconds=60, now=T0)
     assert claimed.id == sent.id
     await stores.outbox.mark_sent(claimed, "SM" + "2" * 32, now=T0)
+    await stores.handoff.record_refusal("too_many", "webchat", "f" * 32)
 
     stores.clock.advance(60 * 86400)  # 60 days on: the other citizen writes again
     await stores.conversations.record_inbound(revived.id, text="다시 질문", language="ko")
@@ -140,6 +146,7 @@ async def test_each_kind_of_record_goes_after_its_period(stores: Stores) -> None
         "calls": 1,
         "audit": 0,
         "sms_message_records": 0,
+        "handoff_refusals": 1,
     }
     assert await stores.conversations.get_conversation(old.id) is None
     assert await stores.conversations.get_conversation(revived.id) is not None

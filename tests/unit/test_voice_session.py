@@ -116,8 +116,8 @@ class FakeActions:
     async def text_link(self, sign_language: bool) -> bool:
         return False
 
-    async def request_callback(self) -> None:
-        pass
+    async def request_callback(self) -> bool:
+        return True
 
     async def transfer(self) -> bool:
         return False

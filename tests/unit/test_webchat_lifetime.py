@@ -24,6 +24,8 @@ from sqlalchemy import select, update
 
 from assistant.app import create_app
 from assistant.config import Settings
+from assistant.conversation import ConversationNotFound
+from assistant.messages import IncomingMessage
 from assistant.services import Services
 from assistant.store.models import ConversationRow, TurnRow
 
@@ -163,3 +165,23 @@ async def test_an_expired_id_can_still_be_erased(
     await _age(services, session_id, 48)
     assert (await client.delete(f"/api/webchat/sessions/{session_id}")).status_code == 204
     assert await services.store.get_conversation(session_id) is None
+
+
+async def test_a_message_carries_its_source_for_the_limits_on_requests_for_a_person(
+    gateway: tuple[httpx.AsyncClient, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web client's address goes with the message to the core (and from there to
+    the limits per source of review H2), never into what the dialogue receives."""
+    client, services = gateway
+    created = await client.post("/api/webchat/sessions", json={"language": "ko"})
+    session_id = created.json()["session_id"]
+    seen: list[IncomingMessage] = []
+
+    async def handle(message: IncomingMessage) -> None:
+        seen.append(message)
+        raise ConversationNotFound(message.conversation_id)
+
+    monkeypatch.setattr(services.core, "handle", handle)
+    await client.post(f"/api/webchat/sessions/{session_id}/messages", json={"text": "수어 통역"})
+    assert [m.origin for m in seen] == ["127.0.0.1"]
+    assert "127.0.0.1" not in str(seen[0].metadata)

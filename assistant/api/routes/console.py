@@ -100,9 +100,17 @@ class SummaryOut(BaseModel):
     scheduled_for: str | None = None
 
 
+class RefusedOut(BaseModel):
+    """Requests for a person refused in the last hour (a flood shows here)."""
+
+    last_hour: int
+    from_one_source: int  # the most of them from any one address or number
+
+
 class QueueOut(BaseModel):
     waiting: list[SummaryOut]
     mine: list[SummaryOut]
+    refused: RefusedOut
 
 
 class TurnOut(BaseModel):
@@ -232,14 +240,17 @@ async def availability(
 
 @router.get("/queue", response_model=QueueOut)
 async def queue(session: InterpreterSession, services: ServicesDep) -> QueueOut:
-    """Requests waiting that the caller may take, and those offered to or held by them."""
+    """Requests waiting that the caller may take, those offered to or held by them, and
+    how many requests were refused in the last hour (past a limit: a flood)."""
     account = session.account
     now = utcnow()
     waiting = await services.handoff.queue_for(account)
     mine = await services.handoff.sessions_for(account)
+    refused = await services.handoff.refused_recently()
     return QueueOut(
         waiting=[_summary(services, e, account.username, now) for e in waiting],
         mine=[_summary(services, e, account.username, now) for e in mine],
+        refused=RefusedOut(last_hour=refused.total, from_one_source=refused.from_one_source),
     )
 
 
