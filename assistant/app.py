@@ -51,6 +51,7 @@ from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
 from channels.voice import adapter as voice_adapter
 from channels.voice import status as voice_status
+from channels.voice.admission import CallAdmission
 from channels.voice.call_control import CallControl
 from consoles import STATIC_DIR as CONSOLES_STATIC_DIR
 from voice.engines import VoiceEngines
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             phone_menu=load_menu(catalog),
             calls=calls,
             call_control=CallControl.from_settings(settings),
+            call_admission=CallAdmission(settings.voice_max_calls),
             accounts=accounts,
             handoff=handoff,
             video=SignallingHub(

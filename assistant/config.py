@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     # first call instead (the unit tests, which start many short-lived apps).
     voice_preload: bool = Field(True, validation_alias=_env("SOTONG_VOICE_PRELOAD"))
     # Threads running Vosk (it releases the GIL); one per core is the useful most.
+    # Calls the line takes at once (review M10); the next caller hears "busy" and gets a
+    # text. The phone benchmark meets its speed goals at 12 on 2 cores (README).
+    voice_max_calls: int = Field(12, ge=1, validation_alias=_env("SOTONG_VOICE_MAX_CALLS"))
     voice_asr_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_VOICE_ASR_THREADS"))
     # Of those threads, at most this many decode web chat recordings at once (never all
     # of them while there are two or more): the rest always serve the phone line.

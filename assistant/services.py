@@ -25,6 +25,7 @@ from assistant.retention import Retention
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
 from assistant.video.signalling import SignallingHub
+from channels.voice.admission import CallAdmission
 from channels.voice.call_control import CallControl
 from voice.engines import VoiceEngines
 from voice.phone_menu import MenuNode
@@ -51,6 +52,7 @@ class Services:
     phone_menu: tuple[MenuNode, ...]  # the keypad tree of the phone line, checked at start
     calls: CallStore  # one record per phone call: who, when, how it ended
     call_control: CallControl  # live-call updates over Twilio's REST API (transfers)
+    call_admission: CallAdmission  # how many calls the line takes at once
     accounts: AccountStore  # staff, interpreters and admins; console sessions; the audit log
     handoff: HandoffService  # the queue for a person and everything around it (issue 6)
     video: SignallingHub  # WebRTC signalling rooms, one per handoff request

@@ -176,6 +176,27 @@ _PROMPTS: dict[str, dict[Language, str]] = {
             "Please call again later, or call 110, the government help line."
         ),
     },
+    "line_busy": {
+        "ko": (
+            "죄송합니다. 지금은 전화가 많아 연결할 수 없습니다. "
+            "곧 문자로 안내를 보내 드릴게요. 문자로 물어보셔도 바로 답해 드립니다."
+        ),
+        "en": (
+            "Sorry, all our lines are busy. We will send you a text message now. "
+            "You can also ask us by text."
+        ),
+    },
+    # Texted to a caller the busy line could not take (review M10).
+    "sms_line_busy": {
+        "ko": (
+            "소통 민원 도우미입니다. 방금은 전화가 많아 연결하지 못했습니다. "
+            "궁금한 민원을 이 번호로 문자로 보내시면 바로 답해 드립니다. 다시 전화 주셔도 됩니다."
+        ),
+        "en": (
+            "This is Sotong. Our lines were busy when you called. Text your question to "
+            "this number and we answer at once, or call again."
+        ),
+    },
     "sms_continue": {
         "ko": "소통 안내를 이어서 보시려면 이 링크를 누르세요: {link}",
         "en": "To go on with Sotong, open this link: {link}",

@@ -33,6 +33,7 @@ from assistant.language import Language, as_language
 from assistant.messages import IncomingMessage
 from assistant.privacy import phone_tail
 from assistant.profiles import CitizenProfile, ProfileError
+from assistant.profiles.records import check_phone
 from assistant.rasa_client import RasaUnavailable
 from assistant.services import Services
 from channels.voice import twiml
@@ -84,6 +85,8 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
         # No speech engine: say so with Twilio's own <Say> rather than a silent line.
         log.error("voice.line_unavailable", reason=services.voice.problem)
         return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
+    if not services.call_admission.admit(call_sid):
+        return await _line_busy(services, call_sid, caller)
     try:
         known = await services.calls.get(call_sid)
         if known is not None and known.conversation_id:
@@ -120,6 +123,34 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
         },
     )
     return _twiml(body)
+
+
+async def _line_busy(services: Services, call_sid: str, caller: str) -> Response:
+    """The line is full (review M10): a short spoken "busy" in the caller's language,
+    and a text that says they can ask by SMS — never silence, never a queue of calls
+    that would slow every other caller down."""
+    profile = await _profile(services, caller)
+    language: Language = as_language(profile.language) if profile else "ko"
+    services.metrics.calls.labels("busy").inc()
+    log.warning(
+        "voice.line_busy",
+        call_sid=call_sid,
+        caller=phone_tail(caller),
+        active=services.call_admission.active,
+    )
+    try:
+        check_phone(caller)  # an anonymous or withheld number cannot be texted
+        await services.outbox.send_sms(
+            caller,
+            prompt("sms_line_busy", language),
+            kind="line_busy",
+            dedupe_key=f"line-busy:{call_sid}",  # Twilio's webhook retry texts once
+        )
+    except ProfileError:
+        pass
+    except Exception as exc:  # the spoken answer goes out whatever the outbox does
+        log.warning("voice.line_busy_text_failed", error=exc.__class__.__name__)
+    return _twiml(twiml.say_and_hang_up(prompt("line_busy", language), language))
 
 
 def _twiml(body: str) -> Response:
@@ -366,6 +397,7 @@ class MediaStream:
             return False
         self._call = event
         self._outcome = "in_call"
+        self._services.call_admission.started(event.call_sid)
         actions = VoiceCallActions(self._services, event, conversation_id, self._end_call)
         await actions.load()
         self._actions = actions
@@ -414,6 +446,8 @@ class MediaStream:
         if self._ws.client_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self._ws.close()
+        if self._call is not None:
+            self._services.call_admission.ended(self._call.call_sid)
         seconds = round(time.monotonic() - self._started_at, 1)
         self._services.metrics.calls.labels(self._outcome).inc()
         if self._call is not None:

@@ -19,6 +19,7 @@ from assistant.metrics import Metrics
 from assistant.profiles import ProfileError
 from channels.voice import adapter
 from channels.voice.adapter import stream_token
+from channels.voice.admission import CallAdmission
 
 PUBLIC = "https://sotong.example"
 TOKEN = "e" * 32
@@ -32,6 +33,8 @@ class Fakes:
     calls: list[str] = field(default_factory=list)
     store_down: bool = False
     voice_problem: str | None = None
+    max_calls: int = 12
+    texts: list[tuple[str, str, str | None]] = field(default_factory=list)  # to, body, key
 
 
 @pytest.fixture
@@ -54,6 +57,13 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         known = call_sid in fakes.calls
         return SimpleNamespace(conversation_id="d" * 32) if known else None
 
+    async def send_sms(
+        to: str, body: str, *, kind: str, dedupe_key: str | None = None
+    ) -> list[int]:
+        if dedupe_key not in {key for _, _, key in fakes.texts}:
+            fakes.texts.append((to, body, dedupe_key))
+        return [1]
+
     async def no_profile(phone: str) -> None:
         if not phone.startswith("+"):
             raise ProfileError("not E.164")
@@ -70,14 +80,18 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         profiles=SimpleNamespace(get=no_profile),
         core=SimpleNamespace(start=start),
         calls=SimpleNamespace(call_started=call_started, get=get),
+        call_admission=CallAdmission(fakes.max_calls),
+        outbox=SimpleNamespace(send_sms=send_sms),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
         yield http
 
 
-async def ring(client: httpx.AsyncClient, caller: str = CALLER) -> httpx.Response:
-    form = {"CallSid": CALL_SID, "From": caller, "To": "+15005550006", "CallStatus": "ringing"}
+async def ring(
+    client: httpx.AsyncClient, caller: str = CALLER, call_sid: str = CALL_SID
+) -> httpx.Response:
+    form = {"CallSid": call_sid, "From": caller, "To": "+15005550006", "CallStatus": "ringing"}
     signature = RequestValidator(TOKEN).compute_signature(PUBLIC + "/webhooks/twilio/voice", form)
     return await client.post(
         "/webhooks/twilio/voice", data=form, headers={"X-Twilio-Signature": signature}
@@ -137,3 +151,28 @@ async def test_no_speech_engine_gets_a_spoken_apology(client: httpx.AsyncClient)
 async def test_unsigned_calls_are_refused(client: httpx.AsyncClient) -> None:
     response = await client.post("/webhooks/twilio/voice", data={"CallSid": CALL_SID})
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("fakes", [Fakes(max_calls=1)])
+async def test_a_full_line_says_busy_and_texts_the_caller(
+    client: httpx.AsyncClient, fakes: Fakes
+) -> None:
+    """Review M10: past SOTONG_VOICE_MAX_CALLS the next caller hears a short "busy" in
+    their language and gets a text saying they can ask by SMS; never silence, never a
+    stream. Twilio retrying that webhook texts no second time."""
+    assert "<Stream" in (await ring(client)).text  # the one place on the line
+    busy_sid = "CA" + "b" * 32
+    for _ in range(2):  # the webhook and Twilio's retry of it
+        response = await ring(client, caller="+821099998888", call_sid=busy_sid)
+        root = ET.fromstring(response.text)
+        say = root.find("Say")
+        assert say is not None and "전화가 많아 연결할 수 없습니다" in (say.text or "")
+        assert root.find("Hangup") is not None and root.find("Connect") is None
+    assert [(to, key) for to, _, key in fakes.texts] == [("+821099998888", f"line-busy:{busy_sid}")]
+    assert "문자로 보내시면 바로 답해 드립니다" in fakes.texts[0][1]
+    assert "다시 전화" in fakes.texts[0][1]
+    # A withheld number hears the same, and nothing is texted.
+    withheld = await ring(client, caller="anonymous", call_sid="CA" + "a" * 32)
+    assert "<Say" in withheld.text and len(fakes.texts) == 1
+    # The first call's webhook, retried, is still the same call on the line.
+    assert "<Stream" in (await ring(client)).text
