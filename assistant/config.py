@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     )
     limit_sockets: str = Field("60/minute", validation_alias=_env("SOTONG_LIMIT_SOCKETS"))
     # Frames a client may send on one WebSocket per second (bursts of twice that).
+    # Console sign-in (review M5): attempts per client address, attempts by everyone
+    # together (each costs an argon2 hash: this bounds the CPU), and failures per
+    # username and address in windows that grow — 5 in 15 minutes, then 10 an hour,
+    # then 20 a day: the wait grows with the guessing, and nobody else is locked out.
+    limit_login: str = Field("20/minute;200/day", validation_alias=_env("SOTONG_LIMIT_LOGIN"))
+    limit_login_all: str = Field("120/minute", validation_alias=_env("SOTONG_LIMIT_LOGIN_ALL"))
+    limit_login_failures: str = Field(
+        "5/15minutes;10/hour;20/day", validation_alias=_env("SOTONG_LIMIT_LOGIN_FAILURES")
+    )
     limit_socket_frames_per_second: float = Field(
         5.0, gt=0, validation_alias=_env("SOTONG_LIMIT_SOCKET_FRAMES_PER_SECOND")
     )
@@ -349,6 +358,9 @@ class Settings(BaseSettings):
         "limit_speech",
         "limit_session_speech",
         "limit_sockets",
+        "limit_login",
+        "limit_login_all",
+        "limit_login_failures",
     )
     @classmethod
     def _limits_parse(cls, value: str) -> str:

@@ -137,6 +137,8 @@ def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = N
             "SOTONG_LIMIT_SOCKETS": "100000/minute",
             # The same for requests for a person per source, and the queue's size (the
             # limits are tests/unit/test_handoff_service.py's).
+            "SOTONG_LIMIT_LOGIN": "100000/minute",
+            "SOTONG_LIMIT_LOGIN_ALL": "100000/minute",
             "SOTONG_HANDOFF_PER_SOURCE_HOUR": "100000",
             "SOTONG_HANDOFF_QUEUE_CAP": "100000",
             "SOTONG_TWILIO_API_URL": "http://127.0.0.1:9",

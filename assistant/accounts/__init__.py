@@ -2,7 +2,7 @@
 of what they did with citizens' conversations."""
 
 from assistant.accounts.base import AccountStore
-from assistant.accounts.passwords import Passwords
+from assistant.accounts.passwords import Passwords, PasswordsBusy
 from assistant.accounts.records import (
     Account,
     AccountError,
@@ -20,6 +20,7 @@ __all__ = [
     "AccountStore",
     "AuditEntry",
     "Passwords",
+    "PasswordsBusy",
     "Role",
     "SqlAccountStore",
     "WebSession",

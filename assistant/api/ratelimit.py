@@ -74,6 +74,11 @@ class RateLimits:
         )
         self.sockets = Rule.parse("webchat.socket", settings.limit_sockets)
         self.frames_per_second = settings.limit_socket_frames_per_second
+        # Console sign-in (review M5): attempts per address and by everyone together;
+        # failures per username and address (counted only when a sign-in fails).
+        self.login = Rule.parse("console.login", settings.limit_login)
+        self.login_all = Rule.parse("console.login_all", settings.limit_login_all)
+        self.login_failures = Rule.parse("console.login_failure", settings.limit_login_failures)
 
     async def retry_after(self, rule: Rule, address: str, session: str | None = None) -> int:
         """Count one use of ``rule``; 0 when allowed, else the seconds to wait."""
@@ -87,6 +92,25 @@ class RateLimits:
                     stats = await self._limiter.get_window_stats(item, rule.name, scope, key)
                     wait = max(wait, max(1, math.ceil(stats.reset_time - time.time())))
         return wait
+
+    async def wait_for(self, rule: Rule, key: str) -> int:
+        """Seconds until ``key`` may use ``rule`` again, counting nothing (0: now)."""
+        wait = 0
+        for item in rule.per_address:
+            if not await self._limiter.test(item, rule.name, "address", key):
+                stats = await self._limiter.get_window_stats(item, rule.name, "address", key)
+                wait = max(wait, max(1, math.ceil(stats.reset_time - time.time())))
+        return wait
+
+    async def count(self, rule: Rule, key: str) -> None:
+        """Count one use of ``rule`` by ``key`` (a failure, where only failures count)."""
+        for item in rule.per_address:
+            await self._limiter.hit(item, rule.name, "address", key)
+
+    async def forget(self, rule: Rule, key: str) -> None:
+        """Drop what ``key`` has used of ``rule`` (a sign-in succeeded)."""
+        for item in rule.per_address:
+            await self._limiter.clear(item, rule.name, "address", key)
 
     async def check(self, rule: Rule, request: Request, session: str | None = None) -> None:
         """Raise 429 (with ``Retry-After``) when ``request`` goes past ``rule``."""

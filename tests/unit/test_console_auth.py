@@ -36,8 +36,9 @@ from assistant.api.auth import (
     page_guard,
     websocket_session,
 )
+from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import auth as auth_routes
-from assistant.config import to_async_url
+from assistant.config import Settings, to_async_url
 from assistant.handoff import SqlHandoffQueue
 from assistant.store.migrate import upgrade
 from assistant.store.sql import create_engine
@@ -59,18 +60,28 @@ def database_url(tmp_path: Path) -> str:
     return url
 
 
-def make_app(database_url: str, env: str = "development") -> FastAPI:
-    """The auth routers, one dummy route per role, and accounts kim/park/admin."""
+def make_app(
+    database_url: str,
+    env: str = "development",
+    passwords: Passwords | None = None,
+    **limits: str,
+) -> FastAPI:
+    """The auth routers, one dummy route per role, and accounts kim/park/admin
+    (``limits``: sign-in limits other than the settings' defaults)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url)
-        accounts = SqlAccountStore(engine, passwords=Passwords(CHEAP))
+        accounts = SqlAccountStore(engine, passwords=passwords or Passwords(CHEAP))
         for username, (name, role) in PEOPLE.items():
             if await accounts.by_username(username) is None:
                 await accounts.create(username, PASSWORD, name, role, "종로1가동", "seoul")
         settings = SimpleNamespace(console_session_hours=12.0, env=env, public_url=None)
-        app.state.services = SimpleNamespace(accounts=accounts, settings=settings)
+        app.state.services = SimpleNamespace(
+            accounts=accounts,
+            settings=settings,
+            limits=RateLimits(Settings(_env_file=None, **limits)),
+        )
         try:
             yield
         finally:
@@ -199,38 +210,73 @@ def test_login_needs_the_pages_header_and_json(client: TestClient) -> None:
     assert as_form.status_code == 422 and "set-cookie" not in as_form.headers
 
 
-def test_too_many_failures_are_refused_for_a_while(client: TestClient) -> None:
-    for _ in range(auth_routes.MAX_FAILURES):
-        response = client.post(
-            "/api/auth/login",
-            json={"username": "kim", "password": "wrong password!"},
-            headers=LOGIN_HEADERS,
-        )
-        assert response.status_code == 401
+def _try(client: TestClient, username: str, password: str) -> int:
+    response = client.post(
+        "/api/auth/login",
+        json={"username": username, "password": password},
+        headers=LOGIN_HEADERS,
+    )
+    return response.status_code
+
+
+def test_failures_of_one_username_make_it_wait_longer_and_longer(client: TestClient) -> None:
+    """Review M5: 5 failures in 15 minutes per username and address, then the longer
+    windows: the wait grows with the guessing; other usernames are not affected, and a
+    success forgets the failures."""
+    assert [_try(client, "kim", "wrong password!") for _ in range(5)] == [401] * 5
     limited = client.post(
         "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
     )
     assert limited.status_code == 429  # even the right password, until the window passes
-    assert int(limited.headers["retry-after"]) > 0
+    assert 60 < int(limited.headers["retry-after"]) <= 15 * 60
+    assert "로그인 실패가 너무 많습니다" in limited.json()["detail"]
     sign_in(client, "park")  # another username is not affected
+    assert _try(client, "admin", "wrong password!") == 401
+    sign_in(client, "admin")  # a success forgets the failures
+    assert [_try(client, "admin", "wrong password!") for _ in range(4)] == [401] * 4
+    assert _try(client, "admin", PASSWORD) == 200
 
 
-def test_the_limiter_forgets_after_its_window() -> None:
-    now = [0.0]
-    limiter = auth_routes.LoginLimiter(max_failures=2, window_seconds=60, clock=lambda: now[0])
-    key = ("kim", "10.0.0.1")
-    limiter.failed(key)
-    limiter.failed(key)
-    assert limiter.retry_after(key) == 61
-    assert limiter.retry_after(("kim", "10.0.0.2")) is None
-    now[0] = 30
-    assert limiter.retry_after(key) == 31
-    now[0] = 60.5
-    assert limiter.retry_after(key) is None
-    limiter.failed(key)
-    limiter.succeeded(key)
-    limiter.failed(key)
-    assert limiter.retry_after(key) is None
+def test_attempts_per_address_and_by_everyone_are_limited(database_url: str) -> None:
+    """A new random username each time never fails the same name twice: attempts per
+    address (and by everyone together, which bounds the argon2 CPU) stop it."""
+    app = make_app(database_url, limit_login="3/minute", limit_login_all="5/minute")
+    with TestClient(app) as client:
+        codes = [_try(client, f"guess{i}", "x" * 1024) for i in range(4)]
+        assert codes == [401, 401, 401, 429]
+    everyone = make_app(database_url, limit_login="100/minute", limit_login_all="2/minute")
+    with TestClient(everyone) as client:
+        assert [_try(client, f"guess{i}", "x") for i in range(3)] == [401, 401, 429]
+
+
+def test_a_flood_of_password_checks_is_refused_not_queued(database_url: str) -> None:
+    """At most workers + max_waiting argon2 checks at once; the next sign-in gets 503
+    with Retry-After at once instead of waiting behind them (and the event loop's own
+    threads, which send SMS and transfer calls, never run argon2)."""
+    slow = Passwords(
+        PasswordHasher(time_cost=2, memory_cost=65536, parallelism=1), workers=1, max_waiting=1
+    )
+    app = make_app(database_url, passwords=slow, limit_login="1000/minute")
+    with TestClient(app) as client:
+
+        async def flood() -> list[int]:
+            import httpx
+
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                attempts = [
+                    http.post(
+                        "/api/auth/login",
+                        json={"username": f"nobody{i}", "password": "x"},
+                        headers=LOGIN_HEADERS,
+                    )
+                    for i in range(6)
+                ]
+                return [r.status_code for r in await asyncio.gather(*attempts)]
+
+        codes = client.portal.call(flood)  # type: ignore[union-attr]
+        assert codes.count(503) >= 1 and set(codes) <= {401, 503}
+        assert _try(client, "kim", PASSWORD) == 200  # once the flood is over
 
 
 def test_me(client: TestClient) -> None:

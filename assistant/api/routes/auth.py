@@ -8,31 +8,33 @@ this API never grants, so nobody can sign a browser in to an account of theirs
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from assistant.accounts import WebSession
+from assistant.accounts import PasswordsBusy, WebSession
 from assistant.api.auth import NOT_SIGNED_IN, SESSION_COOKIE, AnySession, current_session
 from assistant.api.deps import ServicesDep
+from assistant.api.ratelimit import client_address
 from assistant.api.schemas import AccountOut, account_out
 from consoles import STATIC_DIR
 
 REQUESTED_WITH = "sotong"
-# Failed sign-ins allowed per username and address in a window, then 429 until the
-# oldest failure leaves the window.
-MAX_FAILURES = 10
-FAILURE_WINDOW_SECONDS = 15 * 60
-_MAX_TRACKED = 10_000
 
 BAD_LOGIN = "아이디 또는 비밀번호가 맞지 않습니다. / Wrong username or password."
 TOO_MANY = (
     "로그인 실패가 너무 많습니다. 잠시 후 다시 하세요. / Too many failed sign-ins. Try again later."
+)
+TOO_MANY_ATTEMPTS = (
+    "로그인 시도가 너무 많습니다. 잠시 후 다시 하세요. "
+    "/ Too many sign-in attempts. Try again later."
+)
+BUSY = (
+    "로그인이 몰려 있습니다. 몇 초 뒤에 다시 하세요. "
+    "/ Many sign-ins at once. Try again in a few seconds."
 )
 NOT_FROM_PAGE = "로그인 화면에서 로그인하세요. / Sign in from the sign-in page."
 
@@ -55,67 +57,6 @@ def _signed_in(session: WebSession) -> SignedIn:
     return SignedIn(account=account_out(session.account), csrf_token=session.csrf_token)
 
 
-class LoginLimiter:
-    """Failed sign-ins per (username, address), in memory.
-
-    Per process: with several gateway processes an attacker gets that many times the
-    attempts, which argon2's cost still keeps slow; a shared limit would need Redis.
-    """
-
-    def __init__(
-        self,
-        max_failures: int = MAX_FAILURES,
-        window_seconds: float = FAILURE_WINDOW_SECONDS,
-        clock: Any = time.monotonic,
-    ) -> None:
-        self._max = max_failures
-        self._window = window_seconds
-        self._clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def retry_after(self, key: tuple[str, str]) -> int | None:
-        """Seconds until ``key`` may try again, or None if it may now."""
-        failures = self._recent(key)
-        if len(failures) < self._max:
-            return None
-        return max(1, int(failures[0] + self._window - self._clock()) + 1)
-
-    def failed(self, key: tuple[str, str]) -> None:
-        """Count one failed sign-in."""
-        if key not in self._failures and len(self._failures) >= _MAX_TRACKED:
-            self._prune()
-        self._failures.setdefault(key, deque()).append(self._clock())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        """Forget the failures of ``key``."""
-        self._failures.pop(key, None)
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        horizon = self._clock() - self._window
-        while failures and failures[0] <= horizon:
-            failures.popleft()
-        if not failures:
-            self._failures.pop(key, None)
-        return failures
-
-    def _prune(self) -> None:
-        for key in list(self._failures):
-            self._recent(key)
-        # Still full of live entries: drop the oldest keys rather than grow without bound.
-        while len(self._failures) >= _MAX_TRACKED:
-            self._failures.pop(next(iter(self._failures)))
-
-
-def _limiter(request: Request) -> LoginLimiter:
-    """The app's limiter (made on first use; it lives on the app, not in the module)."""
-    limiter: LoginLimiter | None = getattr(request.app.state, "login_limiter", None)
-    if limiter is None:
-        limiter = LoginLimiter()
-        request.app.state.login_limiter = limiter
-    return limiter
-
-
 @router.post("/login")
 async def login(
     body: LoginIn,
@@ -127,19 +68,33 @@ async def login(
     """Sign in: sets the session cookie and returns the CSRF token for unsafe requests."""
     if x_requested_with != REQUESTED_WITH:
         raise HTTPException(403, NOT_FROM_PAGE)
-    address = request.client.host if request.client else "?"
-    key = (body.username.strip().lower(), address)
-    limiter = _limiter(request)
-    wait = limiter.retry_after(key)
-    if wait is not None:
-        log.warning("console.login_limited", username=key[0])
+    username = body.username.strip()
+    address = client_address(request)
+    limits = services.limits
+    # Every attempt costs an argon2 hash: attempts per address and by everyone together
+    # are limited first, then failures of this username from this address (review M5).
+    wait = max(
+        await limits.retry_after(limits.login, address),
+        await limits.retry_after(limits.login_all, "everyone"),
+    )
+    if wait:
+        log.warning("abuse.login_flood", retry_after=wait)
+        raise HTTPException(429, TOO_MANY_ATTEMPTS, headers={"Retry-After": str(wait)})
+    failures_key = f"{username.lower()}|{address}"
+    wait = await limits.wait_for(limits.login_failures, failures_key)
+    if wait:
+        log.warning("console.login_limited", username=username.lower(), retry_after=wait)
         raise HTTPException(429, TOO_MANY, headers={"Retry-After": str(wait)})
-    account = await services.accounts.authenticate(body.username.strip(), body.password)
+    try:
+        account = await services.accounts.authenticate(username, body.password)
+    except PasswordsBusy:
+        log.warning("abuse.login_busy")
+        raise HTTPException(503, BUSY, headers={"Retry-After": "2"}) from None
     if account is None:
-        limiter.failed(key)
-        log.info("console.login_failed", username=key[0])
+        await limits.count(limits.login_failures, failures_key)
+        log.info("console.login_failed", username=username.lower())
         raise HTTPException(401, BAD_LOGIN)
-    limiter.succeeded(key)
+    await limits.forget(limits.login_failures, failures_key)
     settings = services.settings
     session = await services.accounts.start_session(account, hours=settings.console_session_hours)
     await services.accounts.record_audit(account, "login")
