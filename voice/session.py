@@ -56,6 +56,9 @@ from voice.second_pass import TurnRefiner
 from voice.turns import TurnSettings
 
 log = structlog.get_logger(__name__)
+# Key presses waiting for the dialogue at most: a caller (or a machine) pressing keys
+# faster than they are answered loses the extras instead of queueing dialogue turns.
+MAX_KEYS_WAITING = 3
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ class CallSession:
         self._reply_clock: float | None = None
         self._options = options
         self._inputs: asyncio.Queue[_Input | None] = asyncio.Queue()
+        self._keys_waiting = 0  # key presses queued and not yet taken by the dialogue
         self._after_playback: list[Callable[[], Awaitable[None]]] = []
         self._silence_timer: asyncio.TimerHandle | None = None
         self._pause_timer: asyncio.TimerHandle | None = None
@@ -145,6 +149,12 @@ class CallSession:
             self._cancel_silence()
             await self.player.interrupt()
             self._reply_clock = time.monotonic()
+            if self._keys_waiting >= MAX_KEYS_WAITING:
+                # Keys pressed faster than the dialogue answers them (each may be a
+                # dialogue turn): the extra presses are dropped, not queued (review M10).
+                log.info("voice.key_dropped", waiting=self._keys_waiting)
+                return
+            self._keys_waiting += 1
             self._inputs.put_nowait(("key", event.digit))
         elif isinstance(event, MarkPlayed):
             await self.player.mark_played(event.name)
@@ -199,6 +209,7 @@ class CallSession:
                 if kind == "begin":
                     await self.dialogue.begin()
                 elif kind == "key":
+                    self._keys_waiting -= 1
                     await self.dialogue.on_key(str(value))
                 elif kind == "heard":
                     assert isinstance(value, Heard)

@@ -20,10 +20,17 @@ from voice.asr import CallRecognizer, SpeechModels, Transcript
 from voice.call_dialogue import DialogueReply
 from voice.codec import pcm_to_ulaw
 from voice.engines import VoiceEngines
-from voice.events import CallerAudio, MarkPlayed, OutboundEvent, PlaceMark, PlayAudio
+from voice.events import (
+    CallerAudio,
+    KeyPressed,
+    MarkPlayed,
+    OutboundEvent,
+    PlaceMark,
+    PlayAudio,
+)
 from voice.phone_menu import MenuNode
 from voice.second_pass import SecondPassSettings
-from voice.session import CallOptions, CallSession
+from voice.session import MAX_KEYS_WAITING, CallOptions, CallSession
 from voice.whisper import WhisperResult
 
 SILENCE = pcm_to_ulaw(b"\x00\x00" * 160)
@@ -242,3 +249,29 @@ async def test_a_caller_who_goes_on_is_not_acknowledged_mid_sentence() -> None:
         await quiet(session, 1.0)
         assert heard_before == []
         assert not any(what.startswith("ack-") for _, what in line.after(ended))
+
+
+async def test_keys_pressed_faster_than_answered_are_dropped_not_queued() -> None:
+    """Review M10: each key may be a dialogue turn; a caller (or a machine) pressing
+    keys faster than they are answered loses the extras instead of queueing turns."""
+    async with call(whisper_delay=0.0) as (session, _, _):
+        taken: list[str] = []
+        release = asyncio.Event()
+
+        async def slow_key(digit: str) -> None:
+            taken.append(digit)
+            await release.wait()
+
+        session.dialogue.on_key = slow_key  # type: ignore[method-assign]
+        for digit in "1234567890":
+            await session.handle(KeyPressed(digit))
+        await asyncio.sleep(0.05)
+        release.set()
+        await asyncio.sleep(0.05)
+        # The first presses, in order: at most the waiting ones plus one being answered
+        # (whether the first was taken before the others arrived is the loop's timing).
+        assert MAX_KEYS_WAITING <= len(taken) <= 1 + MAX_KEYS_WAITING
+        assert taken == list("1234567890")[: len(taken)]
+        await session.handle(KeyPressed("#"))  # once answered, keys are taken again
+        await asyncio.sleep(0.05)
+        assert taken[-1] == "#"
