@@ -31,6 +31,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from assistant.accounts import Role, WebSession
 
 SESSION_COOKIE = "sotong_console"
+# The same cookie whenever it is Secure (https, and always in production): the __Host-
+# prefix makes browsers refuse it unless Secure, Path=/ and without Domain, so no other
+# host under the domain (a subdomain someone else runs) can set or shadow it (review M5).
+HOST_SESSION_COOKIE = "__Host-sotong_console"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALL_ROLES: tuple[Role, ...] = tuple(Role)
@@ -44,13 +48,20 @@ BAD_CSRF = (
 _STATE_KEY = "console_session"
 
 
+def session_cookie(settings: Any, scheme: str) -> str:
+    """The session cookie's name for a request over ``scheme`` (http/https/ws/wss)."""
+    secure = scheme in ("https", "wss") or getattr(settings, "env", "") == "production"
+    return HOST_SESSION_COOKIE if secure else SESSION_COOKIE
+
+
 async def current_session(request: Request) -> WebSession | None:
     """The live session of the request's cookie, or None (read once per request)."""
     if hasattr(request.state, _STATE_KEY):
         cached: WebSession | None = getattr(request.state, _STATE_KEY)
         return cached
-    token = request.cookies.get(SESSION_COOKIE)
-    found = await request.app.state.services.accounts.session(token) if token else None
+    services = request.app.state.services
+    token = request.cookies.get(session_cookie(services.settings, request.url.scheme))
+    found = await services.accounts.session(token) if token else None
     setattr(request.state, _STATE_KEY, found)
     return found
 
@@ -179,10 +190,11 @@ async def websocket_session(websocket: WebSocket, *roles: Role) -> WebSession | 
     """
     if not _same_origin(websocket):
         return None
-    token = websocket.cookies.get(SESSION_COOKIE)
+    services = websocket.app.state.services
+    token = websocket.cookies.get(session_cookie(services.settings, websocket.url.scheme))
     if not token:
         return None
-    session: WebSession | None = await websocket.app.state.services.accounts.session(token)
+    session: WebSession | None = await services.accounts.session(token)
     if session is None or session.account.role not in frozenset(roles or ALL_ROLES):
         return None
     return session

@@ -27,6 +27,7 @@ from assistant.accounts import Passwords, Role, SqlAccountStore, WebSession
 from assistant.accounts.cli import accounts_app, parse_hours
 from assistant.api.auth import (
     CSRF_HEADER,
+    HOST_SESSION_COOKIE,
     SESSION_COOKIE,
     AdminSession,
     InterpreterSession,
@@ -182,8 +183,22 @@ def test_the_cookie_is_secure_over_https_and_in_production(database_url: str) ->
         response = behind_proxy.post(
             "/api/auth/login", json={"username": "kim", "password": PASSWORD}, headers=LOGIN_HEADERS
         )
-        flags = {p.strip().lower() for p in set_cookie_header(response).split(";")[1:]}
+        cookie = set_cookie_header(response)
+        flags = {p.strip().lower() for p in cookie.split(";")[1:]}
         assert "secure" in flags
+        # The __Host- prefix (review M5): Secure, Path=/ and no Domain, so no other host
+        # under the domain can set or shadow it; the plain name is not accepted then.
+        assert cookie.startswith(f"{HOST_SESSION_COOKIE}=") and "path=/" in flags
+        assert not any(flag.startswith("domain") for flag in flags)
+        token = cookie.split(";")[0].split("=", 1)[1]
+        with_prefix = behind_proxy.get(
+            "/api/test/interpreter", headers={"cookie": f"{HOST_SESSION_COOKIE}={token}"}
+        )
+        assert with_prefix.status_code == 200
+        shadowed = behind_proxy.get(
+            "/api/test/interpreter", headers={"cookie": f"{SESSION_COOKIE}={token}"}
+        )
+        assert shadowed.status_code == 401
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(client: TestClient) -> None:

@@ -16,7 +16,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from assistant.accounts import PasswordsBusy, WebSession
-from assistant.api.auth import NOT_SIGNED_IN, SESSION_COOKIE, AnySession, current_session
+from assistant.api.auth import (
+    HOST_SESSION_COOKIE,
+    NOT_SIGNED_IN,
+    AnySession,
+    current_session,
+    session_cookie,
+)
 from assistant.api.deps import ServicesDep
 from assistant.api.ratelimit import client_address
 from assistant.api.schemas import AccountOut, account_out
@@ -98,12 +104,13 @@ async def login(
     settings = services.settings
     session = await services.accounts.start_session(account, hours=settings.console_session_hours)
     await services.accounts.record_audit(account, "login")
+    name = session_cookie(settings, request.url.scheme)
     response.set_cookie(
-        SESSION_COOKIE,
+        name,
         session.token,
         max_age=int(settings.console_session_hours * 3600),
         path="/",
-        secure=request.url.scheme == "https" or settings.env == "production",
+        secure=name == HOST_SESSION_COOKIE,  # the prefix requires it; no Domain, ever
         httponly=True,
         samesite="strict",
     )
@@ -113,11 +120,16 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(session: AnySession, services: ServicesDep, response: Response) -> dict[str, bool]:
+async def logout(
+    session: AnySession, services: ServicesDep, request: Request, response: Response
+) -> dict[str, bool]:
     """Sign this browser out (needs the CSRF header like every unsafe request)."""
     await services.accounts.end_session(session.token)
     await services.accounts.record_audit(session.account, "logout")
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    name = session_cookie(services.settings, request.url.scheme)
+    response.delete_cookie(
+        name, path="/", secure=name == HOST_SESSION_COOKIE, httponly=True, samesite="strict"
+    )
     return {"ok": True}
 
 
