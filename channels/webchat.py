@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from assistant import continuation
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.ratelimit import FrameBudget, client_address
-from assistant.api.schemas import ButtonOut, MessageText
+from assistant.api.schemas import ButtonOut, MessageText, refusals
 from assistant.api.sockets import run_until_first_ends
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
@@ -28,7 +28,9 @@ CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).resolve().parent / "webchat_static"
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/api/webchat", tags=["webchat"])
+router = APIRouter(
+    prefix="/api/webchat", tags=["webchat"], responses=refusals(404, 410, 413, 422, 429)
+)
 page_router = APIRouter(include_in_schema=False)
 
 SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]

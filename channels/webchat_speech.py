@@ -30,6 +30,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 from assistant.config import Settings
 from assistant.language import Language, as_language
 from assistant.services import Services
@@ -41,7 +42,9 @@ from voice.recording import recognise_recording
 from voice.spoken_forms import URL_NOTICE, for_speech
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/api/webchat", tags=["webchat"])
+router = APIRouter(
+    prefix="/api/webchat", tags=["webchat"], responses=refusals(404, 413, 422, 429, 503)
+)
 
 MAX_AUDIO_BYTES = 1024 * 1024
 """Largest accepted upload (30 s of 16 kHz PCM16 mono is 960 044 bytes)."""

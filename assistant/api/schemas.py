@@ -3,7 +3,7 @@ a quick-reply button."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel
 
@@ -48,3 +48,31 @@ def account_out(account: Account) -> AccountOut:
 class ButtonOut(BaseModel):
     title: str
     payload: str
+
+
+class ErrorOut(BaseModel):
+    """A refusal: a sentence in plain words (FastAPI's own 422 gives a list of what was
+    wrong with each field instead)."""
+
+    detail: str | list[Any]
+
+
+_REFUSALS: dict[int, str] = {
+    400: "Malformed request",
+    401: "Not signed in, or the wrong username or password",
+    403: "Refused: unsigned or wrongly signed, the wrong role, or no CSRF token",
+    404: "No such thing here (or not yours)",
+    409: "Taken by someone else",
+    410: "The link was used or has expired",
+    413: "The request body is too large",
+    422: "A value is missing or not allowed",
+    429: "Too many requests: try again after Retry-After seconds",
+    503: "Not available just now: try again after Retry-After seconds",
+}
+
+
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals an operation may answer, for its OpenAPI (``responses=``): every
+    status a route can send is declared, which tests/integration/test_openapi_fuzz.py
+    checks against the running gateway."""
+    return {code: {"model": ErrorOut, "description": _REFUSALS[code]} for code in codes}

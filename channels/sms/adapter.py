@@ -28,6 +28,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Response
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
@@ -48,7 +49,9 @@ CHANNEL = "sms"
 RATE_WINDOW_SECONDS = 60
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["sms"])
+router = APIRouter(
+    prefix="/webhooks/twilio", tags=["sms"], responses=refusals(400, 403, 413, 422, 503)
+)
 
 
 class Outcome(StrEnum):

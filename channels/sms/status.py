@@ -15,6 +15,7 @@ import structlog
 from fastapi import APIRouter, Request, Response
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm
 from assistant.outbox.records import TWILIO_STATUSES
 from assistant.outbox.service import STATUS_ID_PARAM, STATUS_PATH
@@ -22,7 +23,7 @@ from channels.sms.wire import parse_status
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["sms"])
+router = APIRouter(tags=["sms"], responses=refusals(400, 403, 413, 422))
 
 
 def _outbox_id(request: Request) -> int | None:

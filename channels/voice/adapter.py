@@ -21,11 +21,12 @@ import time
 from collections.abc import Awaitable, Callable
 
 import structlog
-from fastapi import APIRouter, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Response, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from assistant import continuation
 from assistant.api.deps import ServicesDep, WsServicesDep
+from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
 from assistant.handoff.records import CONTACT_CALLBACK
 from assistant.handoff.service import HandoffRefused
@@ -47,7 +48,9 @@ CHANNEL = "voice"
 START_TIMEOUT_SECONDS = 10.0
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["voice"])
+router = APIRouter(
+    prefix="/webhooks/twilio", tags=["voice"], responses=refusals(400, 403, 413, 422)
+)
 # Slots the screenings ask a number for (nlu/domain/screening.yml): typed on the keypad.
 NUMBER_SLOTS = frozenset({"age", "baby_months"})
 
@@ -80,7 +83,7 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
     public_url = services.settings.public_url or ""
     if not call_sid.startswith("CA"):
         log.warning("voice.bad_call_request", has_sid=bool(call_sid))
-        return Response(status_code=400, content="CallSid missing")
+        raise HTTPException(400, "CallSid missing")
     if services.voice.problem is not None:
         # No speech engine: say so with Twilio's own <Say> rather than a silent line.
         log.error("voice.line_unavailable", reason=services.voice.problem)

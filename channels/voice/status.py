@@ -23,6 +23,7 @@ import structlog
 from fastapi import APIRouter, Response
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm
 from assistant.calls import CallStatus, parse_call_status
 from assistant.privacy import phone_tail
@@ -33,7 +34,7 @@ STATUS_PATH = "/webhooks/twilio/voice/status"
 _MAX_SID = 64
 _MAX_ADDRESS = 64
 
-router = APIRouter(tags=["voice"])
+router = APIRouter(tags=["voice"], responses=refusals(400, 403, 413, 422))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
     ActionMissingDomainException,
@@ -21,12 +22,36 @@ from rasa_sdk.interfaces import (
 )
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 
 router = APIRouter(prefix="/webhooks/rasa", tags=["rasa"])
+
+
+class ActionErrorOut(BaseModel):
+    """A refusal in the Rasa action server's own shape (Rasa reads it)."""
+
+    error: str
+    action_name: str | None = None
+
+
+def _rasa_refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    why = {
+        400: "Not an action call",
+        403: "Wrong or missing token",
+        404: "No such action",
+        449: "The action needs the domain (Rasa sends it again)",
+    }
+    return {code: {"model": ActionErrorOut, "description": why[code]} for code in codes}
+
+
 log = structlog.get_logger(__name__)
 
 
-@router.post("/actions", summary="Run a custom action for Rasa")
+@router.post(
+    "/actions",
+    summary="Run a custom action for Rasa",
+    responses={**_rasa_refusals(400, 403, 404, 449), **refusals(413)},
+)
 async def run_action(request: Request, services: ServicesDep) -> JSONResponse:
     expected = services.settings.actions_token
     if expected is not None:

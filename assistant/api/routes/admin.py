@@ -15,14 +15,14 @@ from fastapi.responses import FileResponse
 from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import AdminSession, page_guard
 from assistant.api.deps import ServicesDep
-from assistant.api.schemas import AccountOut, account_out
+from assistant.api.schemas import AccountOut, account_out, refusals
 from assistant.handoff.stats import Containment, HandoffFigures, handoff_figures
 from assistant.store.base import utcnow
 from consoles import STATIC_DIR
 
 MAX_DAYS = 366
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=refusals(401, 403, 422))
 page_router = APIRouter(include_in_schema=False)
 
 AdminPage = Annotated[WebSession, Depends(page_guard(Role.ADMIN))]

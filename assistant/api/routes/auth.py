@@ -25,7 +25,7 @@ from assistant.api.auth import (
 )
 from assistant.api.deps import ServicesDep
 from assistant.api.ratelimit import client_address
-from assistant.api.schemas import AccountOut, account_out
+from assistant.api.schemas import AccountOut, account_out, refusals
 from consoles import STATIC_DIR
 
 REQUESTED_WITH = "sotong"
@@ -45,7 +45,11 @@ BUSY = (
 NOT_FROM_PAGE = "로그인 화면에서 로그인하세요. / Sign in from the sign-in page."
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/api/auth", tags=["console sign-in"])
+router = APIRouter(
+    prefix="/api/auth",
+    tags=["console sign-in"],
+    responses=refusals(401, 403, 413, 422, 429, 503),
+)
 page_router = APIRouter(include_in_schema=False)
 
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import InterpreterSession, page_guard, websocket_session
 from assistant.api.deps import ServicesDep, WsServicesDep
-from assistant.api.schemas import AccountOut, MessageText, account_out
+from assistant.api.schemas import AccountOut, MessageText, account_out, refusals
 from assistant.api.sockets import run_until_first_ends
 from assistant.handoff import QueueEntry
 from assistant.handoff.service import (
@@ -42,7 +42,11 @@ from assistant.store.base import utcnow
 from consoles import STATIC_DIR
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/api/console", tags=["console"])
+router = APIRouter(
+    prefix="/api/console",
+    tags=["console"],
+    responses=refusals(401, 403, 404, 409, 413, 422),
+)
 page_router = APIRouter(include_in_schema=False)
 
 NOT_FOUND = "no such request"

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from assistant.api.deps import ServicesDep
+from assistant.api.schemas import refusals
 from assistant.rasa_client import RasaUnavailable
 from assistant.store import StoreError
 
@@ -21,8 +23,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+class ReadyOut(BaseModel):
+    """Whether every part is up ("ready" / "not ready") and what each one said."""
+
+    status: str
+    checks: dict[str, Any]
+
+
 @router.get(
-    "/readyz", summary="Rasa has loaded its model, the store answers, speech models are loaded"
+    "/readyz",
+    summary="Rasa has loaded its model, the store answers, speech models are loaded",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Some part is not ready"}},
 )
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, Any] = {}
@@ -50,7 +62,15 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     )
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "The metrics"},
+        **refusals(401, 404),
+    },
+)
 async def metrics(request: Request, services: ServicesDep) -> Response:
     """Prometheus metrics: with ``SOTONG_METRICS_TOKEN`` set, only for ``Authorization:
     Bearer <token>`` (else 401); without one, open outside production, 404 in it."""

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 from assistant.accounts import AuditEntry, Role, WebSession
 from assistant.api.auth import StaffSession, page_guard
 from assistant.api.deps import ServicesDep
-from assistant.api.schemas import ButtonOut, MessageText
+from assistant.api.schemas import ButtonOut, MessageText, refusals
 from assistant.catalog.discussed import services_discussed
 from assistant.conversation import ConversationNotFound
 from assistant.messages import IncomingMessage, OutgoingMessage
@@ -45,7 +45,7 @@ NOT_FOUND = "no such walk-in session"
 LIST_LIMIT = 100
 
 log = structlog.get_logger(__name__)
-router = APIRouter(prefix="/api/staff", tags=["staff"])
+router = APIRouter(prefix="/api/staff", tags=["staff"], responses=refusals(401, 403, 404, 413, 422))
 page_router = APIRouter(include_in_schema=False)
 
 SessionId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]
