@@ -22,8 +22,9 @@ Decisions
   (7) days ahead: then last month's (someone writing only "the 20th" on the 5th means
   the 20th that has been). A day the month does not have ("31일" in November) also means
   the last month that has it.
-- A date with a year is taken as written, but one more than ``MAX_FUTURE_DAYS`` ahead
-  is not an event date (most likely a typo) and gives None.
+- A date with a year is taken as written, but one more than ``MAX_FUTURE_DAYS`` ahead,
+  or in a year more than ``OLDEST_YEARS_BACK`` before today's, is not an event date
+  (most likely a typo) and gives None.
 - Two-digit years ("26.11.20", "11/20/26") are ambiguous between orders and give None.
 - Anything else, or an impossible date ("2월 30일"), gives None: the caller asks again.
 """
@@ -38,6 +39,9 @@ from collections.abc import Callable
 from typing import Final
 
 MAX_FUTURE_DAYS: Final = 60
+# A date written with a year at most this many years before today's (every legal
+# deadline the reminders know is far shorter).
+OLDEST_YEARS_BACK: Final = 2
 DAY_ONLY_FUTURE_DAYS: Final = 7
 
 _MONTHS: Final[dict[str, int]] = {
@@ -121,6 +125,10 @@ def _with_year(
 ) -> dt.date | None:
     candidate = _date(year, month, day)
     if candidate is None or candidate > today + dt.timedelta(days=max_future_days):
+        return None
+    # A year long past ("0001.01.01", found by the property test) is a typo, not a life
+    # event whose deadline could still be ahead.
+    if candidate.year < today.year - OLDEST_YEARS_BACK:
         return None
     return candidate
 

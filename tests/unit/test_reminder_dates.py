@@ -120,3 +120,11 @@ def test_a_bare_day_of_the_month(text: str, today: dt.date, expected: dt.date) -
 def test_the_future_window_is_a_parameter() -> None:
     assert parse_event_date("11/30", TODAY, max_future_days=0) == dt.date(2025, 11, 30)
     assert parse_event_date("2026-11-30", TODAY, max_future_days=0) is None
+
+
+@pytest.mark.parametrize("text", ["0001.01.01", "1900-01-01", "1999년 5월 5일"])
+def test_a_year_long_past_is_not_an_event_date(text: str) -> None:
+    """Found by the property test (test_parsers_properties.py): a written year far back
+    was taken as is — no deadline of a life event can still be ahead then."""
+    assert parse_event_date(text, dt.date(2026, 12, 4)) is None
+    assert parse_event_date("2024.12.04", dt.date(2026, 12, 4)) == dt.date(2024, 12, 4)
