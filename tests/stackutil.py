@@ -79,6 +79,15 @@ class GatewayProcess:
     def wait_ready(self, timeout: float = 180.0) -> None:
         self._wait_for("/readyz", timeout, "ready")
 
+    def kill(self) -> None:
+        """``kill -9``: what a crash looks like (nothing is flushed or answered)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
