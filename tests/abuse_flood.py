@@ -26,6 +26,7 @@ from tests.twilio_wire import SMS_PATH, signed, sms_form
 
 FLOODER = "203.0.113.66"
 CITIZEN = "198.51.100.7"
+CITIZEN_PAUSE_SECONDS = 2.5
 QUESTIONS = [
     "기초연금 신청 방법 알려주세요",
     "전입신고 하려면 뭐가 필요해요",
@@ -58,6 +59,7 @@ class FloodResult:
     citizen_web_ms: list[float] = field(default_factory=list)
     citizen_sms_ms: list[float] = field(default_factory=list)
     citizen_unanswered: int = 0
+    unanswered_detail: Counter[str] = field(default_factory=Counter)
 
     def p(self, values: list[float], q: float) -> float:
         if not values:
@@ -74,7 +76,8 @@ class FloodResult:
                 f"  citizen {name:<9} turns {len(values):>3}  p50 {self.p(values, 50):7.0f} ms"
                 f"  p95 {self.p(values, 95):7.0f} ms"
             )
-        lines.append(f"  citizen unanswered        {self.citizen_unanswered}")
+        detail = f" {dict(self.unanswered_detail)}" if self.unanswered_detail else ""
+        lines.append(f"  citizen unanswered        {self.citizen_unanswered}{detail}")
         return "\n".join(lines)
 
 
@@ -147,6 +150,7 @@ async def _citizen(url: str, result: FloodResult, until: float) -> None:
             result.citizen_web_ms.append((time.monotonic() - started) * 1000)
             if response.status_code != 200 or not response.json().get("messages"):
                 result.citizen_unanswered += 1
+                result.unanswered_detail[f"web {response.status_code}"] += 1
             phone = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
             form = sms_form(phone, question)
             started = time.monotonic()
@@ -154,7 +158,10 @@ async def _citizen(url: str, result: FloodResult, until: float) -> None:
             result.citizen_sms_ms.append((time.monotonic() - started) * 1000)
             if sms.status_code != 200 or not ET.fromstring(sms.content).findall("Message"):
                 result.citizen_unanswered += 1
-            await asyncio.sleep(0.5)
+                result.unanswered_detail[f"sms {sms.status_code}"] += 1
+            # A person's pace: a message every few seconds (a session may send 30 a
+            # minute; this loop without a pause would pass that itself).
+            await asyncio.sleep(CITIZEN_PAUSE_SECONDS)
 
 
 async def run_floods(url: str, seconds: float, workers: int = 3) -> FloodResult:
