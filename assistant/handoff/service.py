@@ -710,7 +710,8 @@ class HandoffService:
         log.warning(
             "abuse.handoff_refused", reason=refusal, source=source, channel=conversation.channel
         )
-        self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
+        # Consoles are not told at once: a flood would make every console refetch at its
+        # rate. They see the count with their next queue fetch.
         raise HandoffRefused(refusal)
 
     async def _holding(self, account: Person, request_id: int) -> QueueEntry | None:
