@@ -284,7 +284,7 @@ async def send_message(
 
 @router.get("/sessions/{session_id}/messages", response_model=TranscriptOut)
 async def transcript(
-    session_id: SessionId, services: ServicesDep, after: Annotated[int, Query(ge=0)] = 0
+    session_id: SessionId, services: ServicesDep, after: Annotated[int, Query(ge=0, le=2**62)] = 0
 ) -> TranscriptOut:
     """The transcript, optionally only messages after id ``after`` (for reconnects)."""
     conversation = await _own(services, session_id)

@@ -65,6 +65,7 @@ _REFUSALS: dict[int, str] = {
     409: "Taken by someone else",
     410: "The link was used or has expired",
     413: "The request body is too large",
+    415: "Not the content type this route takes",
     422: "A value is missing or not allowed",
     429: "Too many requests: try again after Retry-After seconds",
     503: "Not available just now: try again after Retry-After seconds",

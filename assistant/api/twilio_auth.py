@@ -92,6 +92,15 @@ async def verified_twilio_form(request: Request, services: ServicesDep) -> FormD
         log.error("twilio.not_configured", path=request.url.path)
         raise HTTPException(status_code=403, detail="Twilio webhooks are not configured")
     signature = request.headers.get(SIGNATURE_HEADER)
+    # Twilio posts application/x-www-form-urlencoded: every value a string. A multipart
+    # body with a file would reach the validator as an UploadFile and fail it with a
+    # TypeError (a 500; review L2), so anything else is refused first.
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        services.metrics.rejected_webhooks.labels("twilio", "content_type").inc()
+        raise HTTPException(
+            status_code=415, detail="Twilio posts application/x-www-form-urlencoded"
+        )
     form = await request.form()
     if not signature or not RequestValidator(token).validate(url, form, signature):
         services.metrics.rejected_webhooks.labels("twilio", "signature").inc()

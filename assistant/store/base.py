@@ -24,6 +24,17 @@ from assistant.store.records import (
     TurnStatus,
 )
 
+# NUL (PostgreSQL's TEXT refuses it: a 500 and a lost message) and the bidirectional
+# embedding, override and isolate controls (they would reorder numbers or links on an
+# interpreter's screen); neither belongs in what a citizen or the bot says (review L4).
+_UNSTORABLE = str.maketrans(dict.fromkeys([0, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+def _storable(text: str) -> str:
+    """What is kept of a text: those characters dropped, resident registration numbers
+    masked."""
+    return mask_rrn(text.translate(_UNSTORABLE))
+
 
 class StoreError(RuntimeError):
     """The store cannot be used (unreachable, schema missing, …)."""
@@ -111,10 +122,10 @@ class ConversationStore(abc.ABC):
         turn = await self._insert_turn(
             conversation_id=conversation_id,
             direction=TurnDirection.INBOUND,
-            text=mask_rrn(text),
+            text=_storable(text),
             language=language,
             status=TurnStatus.RECEIVED,
-            payload=mask_rrn(payload) if payload is not None else None,
+            payload=_storable(payload) if payload is not None else None,
             buttons=(),
             client_message_id=client_message_id,
             reply_to=None,
@@ -141,7 +152,7 @@ class ConversationStore(abc.ABC):
         turn = await self._insert_turn(
             conversation_id=conversation_id,
             direction=TurnDirection.OUTBOUND,
-            text=mask_rrn(text),
+            text=_storable(text),
             language=language,
             status=TurnStatus.SENT,
             payload=None,

@@ -50,7 +50,7 @@ RATE_WINDOW_SECONDS = 60
 
 log = structlog.get_logger(__name__)
 router = APIRouter(
-    prefix="/webhooks/twilio", tags=["sms"], responses=refusals(400, 403, 413, 422, 503)
+    prefix="/webhooks/twilio", tags=["sms"], responses=refusals(400, 403, 413, 415, 422, 503)
 )
 
 

@@ -23,7 +23,7 @@ from channels.sms.wire import parse_status
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(tags=["sms"], responses=refusals(400, 403, 413, 422))
+router = APIRouter(tags=["sms"], responses=refusals(400, 403, 413, 415, 422))
 
 
 def _outbox_id(request: Request) -> int | None:

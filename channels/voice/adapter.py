@@ -49,7 +49,7 @@ START_TIMEOUT_SECONDS = 10.0
 
 log = structlog.get_logger(__name__)
 router = APIRouter(
-    prefix="/webhooks/twilio", tags=["voice"], responses=refusals(400, 403, 413, 422)
+    prefix="/webhooks/twilio", tags=["voice"], responses=refusals(400, 403, 413, 415, 422)
 )
 # Slots the screenings ask a number for (nlu/domain/screening.yml): typed on the keypad.
 NUMBER_SLOTS = frozenset({"age", "baby_months"})

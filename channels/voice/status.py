@@ -34,7 +34,7 @@ STATUS_PATH = "/webhooks/twilio/voice/status"
 _MAX_SID = 64
 _MAX_ADDRESS = 64
 
-router = APIRouter(tags=["voice"], responses=refusals(400, 403, 413, 422))
+router = APIRouter(tags=["voice"], responses=refusals(400, 403, 413, 415, 422))
 
 
 @dataclass(frozen=True)

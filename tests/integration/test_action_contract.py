@@ -81,7 +81,10 @@ def test_action_webhook_refuses_a_wrong_token(stack: Stack) -> None:
     body = {"next_action": "action_offer_choices", "tracker": {}, "domain": {}}
     assert httpx.post(url, json=body, timeout=5).status_code == 403
     assert httpx.post(url, params={"token": "wrong"}, json=body, timeout=5).status_code == 403
-    listed = httpx.get(url, timeout=5).json()
+    # Review L3: a non-ASCII token is a refusal, not a 500; the list needs the token too.
+    assert httpx.post(url, params={"token": "é"}, json=body, timeout=5).status_code == 403
+    assert httpx.get(url, timeout=5).status_code == 403
+    listed = httpx.get(url, params={"token": stack.rasa.actions_token}, timeout=5).json()
     assert {"name": "action_answer_service"} in listed
 
 

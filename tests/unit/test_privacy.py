@@ -66,6 +66,21 @@ def test_logs_show_conversation_ids_only_as_references(capsys: pytest.CaptureFix
     assert log_reference(session) != log_reference(session[::-1])
 
 
+def test_a_value_cannot_forge_a_key_value_log_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Review L5 feared that a username typed at sign-in with a line break writes a
+    second, forged line in the key-value format. structlog's ConsoleRenderer writes such
+    a value as its repr (quoted, the break as \\n), so no line can be forged; this test
+    keeps it so."""
+    configure_logging(json_output=False)
+    forged = "kim\n2026-01-01T00:00:00Z [error    ] forged line"
+    structlog.get_logger("t").info("console.login_failed", username=forged)
+    err = capsys.readouterr().err
+    lines = [row for row in err.splitlines() if row.strip()]
+    assert not any(row.startswith("2026-01-01T00:00:00Z") for row in lines)
+    assert any("username='kim\\n2026-01-01" in row for row in lines)
+    configure_logging(json_output=True)  # as the other tests expect
+
+
 # ---- however it is typed (review M11), checked by hypothesis ---------------------------
 _SEPARATORS = ["-", "", " ", " - ", "−", "－", "–", "—", ".", "_", "/", "‐"]
 _INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]

@@ -651,3 +651,21 @@ async def _message_records(services: Services) -> list[tuple[str, str]]:
     async with services.engine.connect() as conn:
         rows = await conn.execute(select(SmsMessageRow.phone, SmsMessageRow.message_sid))
         return [(str(phone), str(sid)) for phone, sid in rows]
+
+
+async def test_a_multipart_form_with_a_file_is_refused_not_a_500(gateway: Gateway) -> None:
+    """Review L2: a multipart body with a file reached the signature check as an
+    UploadFile and failed it with a TypeError (500). Twilio posts url-encoded forms only."""
+    response = await gateway.client.post(
+        PATH,
+        files={"Body": ("hostname", b"sotong\n", "text/plain")},
+        data={"From": CITIZEN},
+        headers={"X-Twilio-Signature": "x"},
+    )
+    assert response.status_code == 415
+    assert "x-www-form-urlencoded" in response.json()["detail"]
+    as_json = await gateway.client.post(
+        PATH, json={"Body": "x"}, headers={"X-Twilio-Signature": "x"}
+    )
+    assert as_json.status_code == 415
+    assert await gateway.text("안녕") == ["답: 안녕"]  # a real webhook still works

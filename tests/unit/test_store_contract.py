@@ -230,3 +230,18 @@ async def test_ping_fails_without_schema(tmp_path: Path) -> None:
 def test_unknown_database_scheme_refused() -> None:
     with pytest.raises(StoreError, match="unsupported"):
         SqlConversationStore.from_url("mysql+aiomysql://x/y")
+
+
+async def test_a_nul_character_is_dropped_not_a_failed_insert(store: ConversationStore) -> None:
+    """Review L4: PostgreSQL's TEXT refuses U+0000, so a message holding one was lost;
+    and a right-to-left override would reorder a number on the interpreter's screen."""
+    conversation = await store.start_conversation("webchat", "web", "ko")
+    said, _ = await store.record_inbound(
+        conversation.id, text="a\x00b", language="ko", payload="/x\x00"
+    )
+    answer = await store.record_outbound(conversation.id, text="답\x00", language="ko")
+    assert (said.text, said.payload, answer.text) == ("ab", "/x", "답")
+    turned, _ = await store.record_inbound(
+        conversation.id, text="번호 \u202e1234\u202c", language="ko"
+    )
+    assert turned.text == "번호 1234"

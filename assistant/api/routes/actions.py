@@ -23,6 +23,7 @@ from rasa_sdk.interfaces import (
 
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import refusals
+from assistant.services import Services
 
 router = APIRouter(prefix="/webhooks/rasa", tags=["rasa"])
 
@@ -53,11 +54,8 @@ log = structlog.get_logger(__name__)
     responses={**_rasa_refusals(400, 403, 404, 449), **refusals(413)},
 )
 async def run_action(request: Request, services: ServicesDep) -> JSONResponse:
-    expected = services.settings.actions_token
-    if expected is not None:
-        given = request.query_params.get("token", "")
-        if not hmac.compare_digest(given, expected.get_secret_value()):
-            return JSONResponse({"error": "invalid token"}, status_code=403)
+    if not _token_ok(request, services):
+        return JSONResponse({"error": "invalid token"}, status_code=403)
     try:
         action_call: Any = await request.json()
     except ValueError:
@@ -79,6 +77,26 @@ async def run_action(request: Request, services: ServicesDep) -> JSONResponse:
     return JSONResponse(result.model_dump() if result else None)
 
 
-@router.get("/actions", summary="List the registered custom actions")
-async def list_actions(services: ServicesDep) -> list[dict[str, str]]:
+@router.get(
+    "/actions",
+    summary="List the registered custom actions",
+    responses=_rasa_refusals(403),
+    response_model=None,
+)
+async def list_actions(
+    request: Request, services: ServicesDep
+) -> list[dict[str, str]] | JSONResponse:
+    if not _token_ok(request, services):
+        return JSONResponse({"error": "invalid token"}, status_code=403)
     return [item.model_dump() for item in services.executor.list_actions()]
+
+
+def _token_ok(request: Request, services: Services) -> bool:
+    """The request carries the actions token (Rasa's endpoint URL has it), or none is
+    set (development). Compared as bytes: a non-ASCII token is a refusal, not a
+    TypeError (review L3)."""
+    expected = services.settings.actions_token
+    if expected is None:
+        return True
+    given = request.query_params.get("token", "")
+    return hmac.compare_digest(given.encode(), expected.get_secret_value().encode())

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, WebSocket
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -42,6 +43,9 @@ from assistant.store.base import utcnow
 from consoles import STATIC_DIR
 
 log = structlog.get_logger(__name__)
+# Database ids: bounded, so a huge number is a 422, not an overflow in the driver (a
+# 500 on SQLite; review L4).
+RequestId = Annotated[int, PathParam(ge=1, le=2**62)]
 router = APIRouter(
     prefix="/api/console",
     tags=["console"],
@@ -260,10 +264,10 @@ async def queue(session: InterpreterSession, services: ServicesDep) -> QueueOut:
 
 @router.get("/requests/{request_id}", response_model=DetailOut)
 async def request_detail(
-    request_id: int,
+    request_id: RequestId,
     session: InterpreterSession,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> DetailOut:
     """Context and transcript of a request offered to or held by the caller (404 else).
 
@@ -301,7 +305,9 @@ async def _viewed_before(
 
 
 @router.post("/requests/{request_id}/accept", response_model=DetailOut)
-async def accept(request_id: int, session: InterpreterSession, services: ServicesDep) -> DetailOut:
+async def accept(
+    request_id: RequestId, session: InterpreterSession, services: ServicesDep
+) -> DetailOut:
     """Take a request; 409 when someone else took it or it is not the caller's to take
     (another region or skill, unavailable, at capacity, no such request)."""
     account = session.account
@@ -318,7 +324,9 @@ async def accept(request_id: int, session: InterpreterSession, services: Service
 
 
 @router.post("/requests/{request_id}/decline", response_model=DoneOut)
-async def decline(request_id: int, session: InterpreterSession, services: ServicesDep) -> DoneOut:
+async def decline(
+    request_id: RequestId, session: InterpreterSession, services: ServicesDep
+) -> DoneOut:
     """Give a request offered to the caller back to the queue (404 unless offered to them)."""
     if not await services.handoff.decline(session.account, request_id):
         raise HTTPException(404, NOT_FOUND)
@@ -327,7 +335,7 @@ async def decline(request_id: int, session: InterpreterSession, services: Servic
 
 @router.post("/requests/{request_id}/messages", response_model=TurnOut)
 async def send_message(
-    request_id: int, body: MessageIn, session: InterpreterSession, services: ServicesDep
+    request_id: RequestId, body: MessageIn, session: InterpreterSession, services: ServicesDep
 ) -> TurnOut:
     """Write to the citizen over their own channel (404 unless the caller holds it)."""
     turn = await services.handoff.send_to_citizen(session.account, request_id, body.text)
@@ -338,7 +346,7 @@ async def send_message(
 
 @router.post("/requests/{request_id}/video", response_model=VideoOut)
 async def start_video(
-    request_id: int, session: InterpreterSession, services: ServicesDep
+    request_id: RequestId, session: InterpreterSession, services: ServicesDep
 ) -> VideoOut:
     """Send the citizen a video-call link; the link (404 unless the caller holds it)."""
     url = await services.handoff.start_video(session.account, request_id)
@@ -349,7 +357,7 @@ async def start_video(
 
 @router.post("/requests/{request_id}/close", response_model=DoneOut)
 async def close(
-    request_id: int, body: CloseIn, session: InterpreterSession, services: ServicesDep
+    request_id: RequestId, body: CloseIn, session: InterpreterSession, services: ServicesDep
 ) -> DoneOut:
     """End a held session with notes; ``hand_back`` lets the bot speak again."""
     notes = body.notes.strip() if body.notes else None

@@ -230,7 +230,7 @@ async def walkin_transcript(
     session_id: SessionId,
     session: StaffSession,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> TranscriptOut:
     """The walk-in's transcript (only messages after id ``after``, for polling) and the
     status of its request for a person. The interpreter's messages land here too."""
