@@ -121,7 +121,8 @@ def test_production_talks_to_twilio_over_https_only(tmp_path) -> None:
         "actions_token": "a" * 32,
         "secret_key": "s" * 32,
     }
-    assert "SOTONG_TWILIO_API_URL must be an https:// URL in production" in Settings(
-        **values, twilio_api_url="http://twilio.example"
-    ).problems()
+    assert (
+        "SOTONG_TWILIO_API_URL must be an https:// URL in production"
+        in Settings(**values, twilio_api_url="http://twilio.example").problems()
+    )
     assert Settings(**values, twilio_api_url="https://api.twilio.com").problems() == []
