@@ -80,7 +80,9 @@ def _count(form: Mapping[str, object], name: str, default: int, problems: list[s
     raw = _text(form, name, problems)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
+    # ASCII digits only: "²".isdigit() is true but int() refuses it (found by the
+    # property tests; it was a ValueError, not a refusal).
+    if not (raw.isascii() and raw.isdigit()):
         problems.append(name)
         return default
     return int(raw)
@@ -153,11 +155,16 @@ def parse_status(form: Mapping[str, object]) -> StatusReport | None:
     """The report in a verified status-callback form, or None if it is not one."""
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = form.get("MessageStatus") or form.get("SmsStatus")
-    if not isinstance(sid, str) or not isinstance(status, str) or not sid or not status:
+    if not isinstance(sid, str) or not isinstance(status, str):
+        return None
+    # Blank once stripped is no report (a sid of spaces was one; found by the property
+    # tests).
+    sid, status = sid.strip(), status.strip()
+    if not sid or not status:
         return None
     code = form.get("ErrorCode")
     return StatusReport(
-        message_sid=sid.strip(),
-        status=status.strip().lower(),
+        message_sid=sid,
+        status=status.lower(),
         error_code=code.strip() or None if isinstance(code, str) else None,
     )

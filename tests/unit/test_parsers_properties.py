@@ -230,3 +230,18 @@ def test_web_chat_settings_are_known_needs_each_yes_or_no(body: dict[str, Any]) 
     except ValidationError:
         return
     assert all(isinstance(v, bool) for v in settings_in.given().values())
+
+
+def test_what_the_property_tests_found_in_twilio_forms() -> None:
+    """Two finds of the properties above, kept as examples: a count in other digits
+    ("²" passes str.isdigit) raised ValueError instead of a refusal, and a status
+    callback whose sid is blanks was taken as a report."""
+    form = {"MessageSid": "SM" + "0" * 32, "From": "+821012345678", "NumMedia": "²"}
+    try:
+        parse_inbound(form)
+    except MalformedSms:
+        pass
+    else:
+        raise AssertionError("a count written in other digits was accepted")
+    assert parse_status({"MessageSid": " ", "MessageStatus": "0"}) is None
+    assert parse_status({"MessageSid": "SM1", "MessageStatus": " "}) is None
