@@ -39,6 +39,16 @@ class Trackers(Protocol):
     async def erase(self, conversation_ids: Sequence[str]) -> int: ...
 
 
+async def erase_conversations(
+    store: ConversationStore, trackers: Trackers, conversation_ids: list[str]
+) -> int:
+    """Erase conversations: the dialogue's trackers first (if their store fails, the
+    conversations, and with them the way to find the trackers, are still there), then
+    the conversations; how many conversations."""
+    await trackers.erase(conversation_ids)
+    return await store.erase(conversation_ids)
+
+
 @dataclass
 class NumberErasure:
     """FORGET for one number, beyond the profile (an ``Erasable`` of ``ProfileStore``)."""
@@ -50,11 +60,9 @@ class NumberErasure:
 
     async def forget(self, phone: str) -> int:
         """Erase what is kept about ``phone``; how many records (tracker events count
-        once per conversation). Trackers go first: if their store fails, the
-        conversations, and with them the way to find the trackers, are still there."""
+        once per conversation)."""
         ids = await self.store.conversations_of_address(phone)
-        await self.trackers.erase(ids)
-        count = await self.store.erase(ids)
+        count = await erase_conversations(self.store, self.trackers, ids)
         log.info("retention.number_forgotten", conversations=count)
         count += await self.outbox.forget(phone)
         count += await self.sms_state.forget(phone)
@@ -100,10 +108,8 @@ class Retention:
     handoff: HandoffQueue
 
     async def erase(self, conversation_ids: list[str]) -> int:
-        """Erase conversations now (a citizen ended one on their device): the dialogue's
-        trackers first, then the conversations; how many conversations."""
-        await self.trackers.erase(conversation_ids)
-        return await self.store.erase(conversation_ids)
+        """Erase conversations now (a citizen ended one on their device); how many."""
+        return await erase_conversations(self.store, self.trackers, conversation_ids)
 
     async def run(self, now: dt.datetime) -> dict[str, int]:
         """One round: how many of each kind were dropped."""
@@ -128,4 +134,4 @@ class Retention:
         return dropped
 
 
-__all__ = ["NumberErasure", "Periods", "Retention", "Trackers"]
+__all__ = ["NumberErasure", "Periods", "Retention", "Trackers", "erase_conversations"]

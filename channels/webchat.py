@@ -71,8 +71,13 @@ async def _find(services: Services, session_id: str) -> tuple[Conversation | Non
     if conversation is None or conversation.channel != CHANNEL:
         return None, NO_SESSION
     hours = services.settings.webchat_idle_hours
+    limit = dt.timedelta(hours=hours)
+    # Every request of the page passes here: a conversation changed within the limit
+    # needs no look at its turns (its last activity is at least that recent).
+    if utcnow() - conversation.updated_at <= limit:
+        return conversation, ""
     idle = utcnow() - await services.store.last_activity(conversation)
-    if idle > dt.timedelta(hours=hours) and await services.handoff.active(session_id) is None:
+    if idle > limit and await services.handoff.active(session_id) is None:
         return None, SESSION_EXPIRED.format(hours=f"{hours:g}")
     return conversation, ""
 

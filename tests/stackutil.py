@@ -112,6 +112,26 @@ class Stack:
         self.gateway.stop()
         self.rasa.stop()
 
+    def sms_conversation(self, phone: str) -> str:
+        """The id of the SMS conversation of ``phone`` in the stack's store (SQLite)."""
+        import asyncio
+
+        from assistant.config import to_async_url
+        from assistant.store import SqlConversationStore
+
+        async def find() -> str:
+            store = SqlConversationStore.from_url(
+                to_async_url(f"sqlite:///{self.var_dir / 'sotong.db'}")
+            )
+            try:
+                conversation = await store.latest_conversation("sms", phone)
+                assert conversation is not None, f"no SMS conversation of {phone}"
+                return conversation.id
+            finally:
+                await store.close()
+
+        return asyncio.run(find())
+
 
 def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """Configure (not start) a gateway + Rasa pair on free ports, storing under var_dir."""

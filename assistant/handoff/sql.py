@@ -273,18 +273,32 @@ class SqlHandoffQueue(HandoffQueue):
             return rowcount(result) == 1
 
     async def _expire(self, before: dt.datetime, now: dt.datetime) -> list[int]:
+        return await self._end_where(
+            QueueState.EXPIRED,
+            Outcome.EXPIRED,
+            now,
+            T.status.in_(_values(QUEUED)),
+            T.created_at < as_utc(before),
+            # An appointment waits for its time, not for the queue's patience.
+            or_(T.scheduled_for.is_(None), T.scheduled_for < as_utc(before)),
+        )
+
+    async def _end_where(
+        self,
+        state: QueueState,
+        outcome: Outcome,
+        now: dt.datetime,
+        *conditions: ColumnElement[bool],
+    ) -> list[int]:
+        """In one statement: every request matching ``conditions`` ends in ``state`` with
+        ``outcome``; their ids."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 update(handoff_requests)
-                .where(
-                    T.status.in_(_values(QUEUED)),
-                    T.created_at < as_utc(before),
-                    # An appointment waits for its time, not for the queue's patience.
-                    or_(T.scheduled_for.is_(None), T.scheduled_for < as_utc(before)),
-                )
+                .where(*conditions)
                 .values(
-                    status=QueueState.EXPIRED.value,
-                    outcome=Outcome.EXPIRED.value,
+                    status=state.value,
+                    outcome=outcome.value,
                     ended_at=as_utc(now),
                     updated_at=as_utc(now),
                 )
@@ -305,22 +319,13 @@ class SqlHandoffQueue(HandoffQueue):
         return await self._select(T.status.in_(_values(HELD)))
 
     async def _time_out_held(self, before: dt.datetime, now: dt.datetime) -> list[int]:
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(handoff_requests)
-                .where(
-                    T.status.in_(_values(HELD)),
-                    func.coalesce(T.updated_at, T.accepted_at, T.created_at) < as_utc(before),
-                )
-                .values(
-                    status=QueueState.RESOLVED.value,
-                    outcome=Outcome.TIMED_OUT.value,
-                    ended_at=as_utc(now),
-                    updated_at=as_utc(now),
-                )
-                .returning(T.id)
-            )
-            return sorted(int(row_id) for row_id in result.scalars())
+        return await self._end_where(
+            QueueState.RESOLVED,
+            Outcome.TIMED_OUT,
+            now,
+            T.status.in_(_values(HELD)),
+            func.coalesce(T.updated_at, T.accepted_at, T.created_at) < as_utc(before),
+        )
 
     async def _count_since(
         self, since: dt.datetime, *, conversation_id: str | None, origin_ref: str | None

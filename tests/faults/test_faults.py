@@ -100,19 +100,6 @@ def _transcripts(stack: Stack, conversation_ids: list[str]) -> dict[str, list[Tu
     return asyncio.run(read())
 
 
-def _conversation_of(stack: Stack, phone: str) -> str:
-    async def find() -> str:
-        store = _store(stack)
-        try:
-            found = await store.latest_conversation("sms", phone)
-            assert found is not None
-            return found.id
-        finally:
-            await store.close()
-
-    return asyncio.run(find())
-
-
 def tally(stack: Stack, sent: dict[str, list[str]], wait: float = 60.0) -> Tally:
     """Count, waiting up to ``wait`` s for kept messages to be answered: for each
     conversation, the texts its citizen sent."""
@@ -228,7 +215,7 @@ def test_gateway_killed_mid_sms_turn(faults_stack: Stack, twilio: TwilioDouble) 
     # Twilio retries a webhook that got no answer, with the same MessageSid.
     for phone, question, sid in zip(phones, QUESTIONS, sids, strict=True):
         assert _sms(stack.gateway.url, phone, question, sid) is not None
-    sent = {_conversation_of(stack, p): [q] for p, q in zip(phones, QUESTIONS, strict=True)}
+    sent = {stack.sms_conversation(p): [q] for p, q in zip(phones, QUESTIONS, strict=True)}
     result = tally(stack, sent)
     print(f"[faults] gateway kill -9 mid SMS turn: {result}")
     assert (result.answered, result.answered_twice) == (result.sent, 0), str(result)
@@ -250,7 +237,7 @@ def test_rasa_killed_and_restarted(faults_stack: Stack) -> None:
         assert _sms(stack.gateway.url, phone, question, "SM" + secrets.token_hex(16))
     stack.rasa.start()
     stack.rasa.wait_ready()
-    sent = {session: list(QUESTIONS), _conversation_of(stack, phone): list(QUESTIONS)}
+    sent = {session: list(QUESTIONS), stack.sms_conversation(phone): list(QUESTIONS)}
     result = tally(stack, sent, wait=90)
     print(f"[faults] Rasa killed and restarted: {result}")
     assert (result.answered, result.answered_twice) == (result.sent, 0), str(result)
@@ -315,7 +302,7 @@ def test_outbox_texts_get_through_twilio_failures(
     plan(twilio)  # type: ignore[operator]
     stack.rasa.start()
     stack.rasa.wait_ready()
-    result = tally(stack, {_conversation_of(stack, phone): list(QUESTIONS)}, wait=90)
+    result = tally(stack, {stack.sms_conversation(phone): list(QUESTIONS)}, wait=90)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         bodies = [m.body for m in twilio.received if m.to == phone]

@@ -202,7 +202,7 @@ def test_sms_citizen_is_handed_to_an_interpreter_and_back(
     assert "사람 상담을 요청했습니다" in asked
     assert "약 15분" in asked and "취소" in asked
 
-    conversation_id = _conversation_of(handoff_stack, phone)
+    conversation_id = handoff_stack.sms_conversation(phone)
     request_id = interpreter.take(conversation_id)
     _eventually(lambda: any("김수어 님이 연결되었습니다" in t for t in _texts_to(twilio, phone)))
 
@@ -274,22 +274,5 @@ def _request_of(stack: Stack, conversation_id: str) -> int:
             return entry.id
         finally:
             await queue.close()
-
-    return asyncio.run(find())
-
-
-def _conversation_of(stack: Stack, phone: str) -> str:
-    from assistant.store import SqlConversationStore
-
-    url = to_async_url(f"sqlite:///{stack.var_dir / 'sotong.db'}")
-
-    async def find() -> str:
-        store = SqlConversationStore.from_url(url)
-        try:
-            conversation = await store.latest_conversation("sms", phone)
-            assert conversation is not None
-            return conversation.id
-        finally:
-            await store.close()
 
     return asyncio.run(find())
