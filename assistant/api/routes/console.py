@@ -367,44 +367,96 @@ async def close(
     return DoneOut()
 
 
+# How often an idle console socket re-checks its session (review L14): a sign-out or a
+# disabled account closes it within this time even when no notification comes.
+SESSION_RECHECK_SECONDS = 5.0
+_CONSOLE_ROLES = (Role.INTERPRETER, Role.STAFF)
+
+
+class _SessionCheck:
+    """Whether a console socket's session still holds; closes the socket once if not.
+
+    One per socket, shared by its loops. A check is one account-store read, done before
+    each batch of notifications, on every ``ping`` and on a timer while idle: never per
+    frame.
+    """
+
+    def __init__(self, websocket: WebSocket, services: Services, session: WebSession) -> None:
+        self._websocket = websocket
+        self._services = services
+        self._token = session.token
+        self.closed = False
+
+    async def holds(self) -> bool:
+        """True while the session is live (not signed out or expired), its account
+        enabled and still of a console role; else close with 4401 and return False."""
+        if self.closed:
+            return False
+        current = await self._services.accounts.session(self._token)
+        if current is not None and current.account.role in _CONSOLE_ROLES:
+            return True
+        if not self.closed:  # another loop may have closed it during the read
+            self.closed = True
+            await self._websocket.close(code=4401, reason="signed out")
+        return False
+
+
 @router.websocket("/ws")
 async def live(websocket: WebSocket, services: WsServicesDep) -> None:
     """Notifications for the console: queue changes and the caller's own requests.
 
     Only ``{"type": "changed" | "message", "request_id": ...}`` is forwarded; the page
-    fetches the rest through the routes above. A text ``ping`` is answered ``pong`` and
-    re-checks the session, so a signed-out or disabled account loses the socket too;
-    it also marks the person present for the sessions they hold (else those time out).
+    fetches the rest through the routes above. The session is re-checked before each
+    batch of notifications, on every text ``ping`` (answered ``pong``) and every
+    ``SESSION_RECHECK_SECONDS`` while idle, so a signed-out or disabled account loses
+    the socket (4401) before it is told anything more (review L14). A ``ping`` also
+    marks the person present for the sessions they hold (else those time out).
     """
-    session = await websocket_session(websocket, Role.INTERPRETER, Role.STAFF)
+    session = await websocket_session(websocket, *_CONSOLE_ROLES)
     await websocket.accept()  # before closing, so the browser sees the code
     if session is None:
         await websocket.close(code=4401, reason="sign in")
         return
     topics = (HANDOFF_QUEUE_TOPIC, person_topic(session.account.username))
     queues = [(topic, services.push.subscribe(topic)) for topic in topics]
+    check = _SessionCheck(websocket, services, session)
 
     async def forward(queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:
-            event = await queue.get()
-            if event.get("type") in _FORWARDED_TYPES:
-                await websocket.send_json(
-                    {"type": event["type"], "request_id": event.get("request_id")}
-                )
+            batch = [await queue.get()]
+            # What is already waiting goes out after the same one check.
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            notes = [
+                {"type": event["type"], "request_id": event.get("request_id")}
+                for event in batch
+                if event.get("type") in _FORWARDED_TYPES
+            ]
+            if not notes:
+                continue
+            if not await check.holds():
+                return
+            for note in notes:
+                await websocket.send_json(note)
 
     async def listen(current: WebSession) -> None:
         while True:
             data = await websocket.receive_text()
             if data == "ping":
-                if await services.accounts.session(current.token) is None:
-                    await websocket.close(code=4401, reason="signed out")
+                if not await check.holds():
                     return
                 # An open console is a person still there for the sessions they hold.
                 await services.handoff.present(current.account)
                 await websocket.send_text("pong")
 
+    async def recheck() -> None:
+        while True:
+            await asyncio.sleep(SESSION_RECHECK_SECONDS)
+            if not await check.holds():
+                return
+
     try:
-        await run_until_first_ends(*(forward(q) for _, q in queues), listen(session))
+        await run_until_first_ends(*(forward(q) for _, q in queues), listen(session), recheck())
     finally:
         for topic, q in queues:
             services.push.unsubscribe(topic, q)
