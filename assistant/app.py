@@ -20,6 +20,7 @@ from assistant.actions import build_executor
 from assistant.api.auth import PageDenied, page_denied_handler
 from assistant.api.headers import SecurityHeaders
 from assistant.api.limits import BodySizeLimit
+from assistant.api.outage import store_outage_handler
 from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import actions, admin, auth, console, health, staff
 from assistant.calls import SqlCallStore
@@ -30,6 +31,7 @@ from assistant.handoff import SqlHandoffQueue
 from assistant.handoff.service import AdmissionLimits, HandoffService
 from assistant.links import public_link
 from assistant.logs import configure_logging
+from assistant.loops import BackgroundLoops
 from assistant.metrics import Metrics
 from assistant.outbox import Outbox, SqlOutboxStore
 from assistant.profiles import SqlProfileStore
@@ -42,6 +44,7 @@ from assistant.sms import SqlSmsStateStore
 from assistant.store import SqlConversationStore
 from assistant.store.base import utcnow
 from assistant.store.migrate import upgrade
+from assistant.store.outage import OUTAGES
 from assistant.store.sql import create_engine
 from assistant.trackers import TrackerEraser
 from assistant.video.signalling import SignallingHub
@@ -69,6 +72,13 @@ async def _answer_kept_messages(services: Services) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
+            # SMS kept on disk while the database was out (review M12); once the
+            # dialogue answers too, so the citizen is not told "kept" a second time.
+            if sms_adapter.sms_spool(services.settings).waiting():
+                if (await services.rasa.status()).model_loaded:
+                    texted = await sms_adapter.answer_kept(services)
+                    if texted:
+                        log.info("sms.kept_answered", count=texted)
             requeued = await services.store.requeue_dropped(dt.datetime.now(dt.UTC) - dropped_after)
             if requeued:
                 log.warning("pending.dropped_turns_kept", count=requeued)
@@ -116,7 +126,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, database_url)
         # One engine (one connection pool) for every store of the process.
-        engine = create_engine(database_url)
+        engine = create_engine(
+            database_url,
+            query_timeout=settings.db_query_timeout_seconds,
+            connect_timeout=settings.db_connect_timeout_seconds,
+        )
         store = SqlConversationStore(engine)
         catalog = load_catalog()
         metrics = Metrics()
@@ -240,6 +254,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             limits=RateLimits(settings),
             retention=retention,
             engine=engine,
+            loops=BackgroundLoops(),
         )
         app.state.services = services
         if settings.voice_preload:
@@ -247,19 +262,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else:
             voice.ready = True  # loaded by the first call that needs it
             warm_task = asyncio.create_task(asyncio.sleep(0))
-        retry_task = asyncio.create_task(_answer_kept_messages(services))
-        housekeeping_task = asyncio.create_task(_housekeeping(services))
-        upkeep_task = asyncio.create_task(handoff.run_upkeep(settings.handoff_upkeep_seconds))
-        outbox.start()
-        reminders.start()
+        loops = services.loops
+        loops.start("kept-messages", _answer_kept_messages(services))
+        loops.start("housekeeping", _housekeeping(services))
+        loops.start("handoff-upkeep", handoff.run_upkeep(settings.handoff_upkeep_seconds))
+        loops.watch("outbox", outbox.start())
+        loops.watch("reminders", reminders.start())
         log.info("gateway.started", rasa=settings.rasa_url, services=len(catalog))
         try:
             yield
         finally:
-            for task in (warm_task, retry_task, housekeeping_task, upkeep_task):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            warm_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await warm_task
+            await loops.cancel("kept-messages", "housekeeping", "handoff-upkeep")
             await reminders.stop()
             await outbox.stop()
             voice.close()
@@ -303,6 +319,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # People's consoles (issue 6): sign-in, interpreters, staff desks, the admin view;
     # and the video call between a person and a citizen.
     app.add_exception_handler(PageDenied, page_denied_handler)
+    # The database out: 503 in plain words, never a 500 (review M12).
+    for outage in OUTAGES:
+        app.add_exception_handler(outage, store_outage_handler)
     for module in (auth, console, staff, admin, video):
         app.include_router(module.router)
         app.include_router(module.page_router)

@@ -106,6 +106,15 @@ class Settings(BaseSettings):
     websocket_max_bytes: int = Field(
         64 * 1024, ge=1024, validation_alias=_env("SOTONG_WEBSOCKET_MAX_BYTES")
     )
+    # How long a statement may wait for the database (a lock, a pooled connection, the
+    # statement itself), and opening a connection: an outage becomes a plain answer
+    # and a kept message well inside Twilio's 15 s, not a hung request (review M12).
+    db_query_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, validation_alias=_env("SOTONG_DB_QUERY_TIMEOUT_SECONDS")
+    )
+    db_connect_timeout_seconds: float = Field(
+        3.0, gt=0, le=60, validation_alias=_env("SOTONG_DB_CONNECT_TIMEOUT_SECONDS")
+    )
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))
     # FastAPI's API pages (/docs, /redoc, /openapi.json): on unless production.
     api_docs: bool | None = Field(None, validation_alias=_env("SOTONG_API_DOCS"))

@@ -15,6 +15,7 @@ from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.handoff.service import HandoffService
+from assistant.loops import BackgroundLoops
 from assistant.metrics import Metrics
 from assistant.outbox import Outbox
 from assistant.profiles import ProfileStore
@@ -60,3 +61,4 @@ class Services:
     limits: RateLimits  # abuse limits on anonymous routes, shared through Redis if set
     retention: Retention  # drops what is older than its period (housekeeping)
     engine: AsyncEngine  # the one connection pool every store shares (read by reports)
+    loops: BackgroundLoops  # background loops, watched so /readyz tells a dead one

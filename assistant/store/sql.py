@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import CursorResult, delete, event, exists, func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import aliased
@@ -111,28 +112,66 @@ async def probe(
         raise error(f"{what} unavailable: {exc.__class__.__name__}") from exc
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so readers never block writers."""
+# How long a statement may wait for the database: a lock (SQLite), a pooled connection
+# or the statement itself (PostgreSQL). Well under Twilio's 15 s webhook wait, so an
+# outage becomes a plain answer and a kept message, not a hung request (review M12).
+QUERY_TIMEOUT_SECONDS = 5.0
+# How long opening a connection may take (PostgreSQL; a blackholed host hangs for minutes).
+CONNECT_TIMEOUT_SECONDS = 3.0
+
+
+def create_engine(
+    url: str,
+    *,
+    query_timeout: float = QUERY_TIMEOUT_SECONDS,
+    connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+) -> AsyncEngine:
+    """An async engine whose every wait is bounded (``query_timeout``, ``connect_timeout``
+    in seconds). SQLite gets WAL, so readers never block writers."""
     if url.startswith("sqlite"):
         # hide_parameters: an error's text never carries the values (a citizen's
         # message, a phone number) into a log line (review M8).
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": query_timeout}, hide_parameters=True
+        )
+        busy_ms = int(query_timeout * 1000)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
 
         return engine
     if url.startswith("postgresql"):
         return create_async_engine(
-            url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            pool_timeout=query_timeout,
+            hide_parameters=True,
+            connect_args=_postgres_timeouts(url, query_timeout, connect_timeout),
         )
     # Fail loudly: never fall back to some other store.
     raise StoreError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
+
+
+def _postgres_timeouts(url: str, query_timeout: float, connect_timeout: float) -> dict[str, Any]:
+    """libpq's connect timeout and a server-side statement timeout, added to whatever
+    the URL says (its own ``options``, e.g. a search path, are kept; its own
+    ``connect_timeout`` wins)."""
+    query = make_url(url).query
+    options = query.get("options")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    timeout = f"-c statement_timeout={int(query_timeout * 1000)}"
+    return {
+        "connect_timeout": query.get("connect_timeout") or max(1, round(connect_timeout)),
+        "options": f"{options} {timeout}" if options else timeout,
+    }
 
 
 class SqlConversationStore(ConversationStore):

@@ -40,9 +40,11 @@ from assistant.reminders import ReminderService, is_cancel_request, is_setup_req
 from assistant.services import Services
 from assistant.sms import ClaimTimeout, NumberState, RateDecision, SmsStateStore
 from assistant.store import ConversationStore
+from assistant.store.outage import OUTAGES, is_outage
 from assistant.texts import say
 from channels.sms.keywords import Keyword, KeywordMatch, match_keyword
 from channels.sms.segments import SmsBudget, paginate
+from channels.sms.spool import SmsSpool
 from channels.sms.wire import TWIML_MEDIA_TYPE, InboundSms, MalformedSms, parse_inbound, twiml
 
 CHANNEL = "sms"
@@ -392,6 +394,8 @@ async def incoming_sms(form: TwilioForm, services: ServicesDep) -> Response:
         return Response(content=twiml(()), media_type=TWIML_MEDIA_TYPE)
     try:
         messages = answering.result()
+    except OUTAGES as exc:
+        return _kept_for_later(services, sms, exc)
     except ClaimTimeout as exc:
         # The first delivery is still being answered; Twilio may retry this one later.
         log.warning("sms.duplicate_still_processing", message_sid=sms.message_sid)
@@ -401,24 +405,66 @@ async def incoming_sms(form: TwilioForm, services: ServicesDep) -> Response:
     return Response(content=twiml(messages), media_type=TWIML_MEDIA_TYPE)
 
 
+def _kept_for_later(services: Services, sms: InboundSms, exc: BaseException) -> Response:
+    """The database is out (review M12): keep the message on disk, tell the citizen it
+    was kept, and answer it by text when the database is back (``answer_kept``)."""
+    log.error("sms.store_outage", message_sid=sms.message_sid, error=exc.__class__.__name__)
+    services.metrics.sms_inbound.labels(Outcome.DEGRADED.value).inc()
+    try:
+        sms_spool(services.settings).keep(sms)
+    except OSError as disk:  # the disk too: Twilio's Fallback URL is the last resort
+        log.critical("sms.spool_failed", message_sid=sms.message_sid, error=str(disk))
+        raise HTTPException(status_code=503, detail="message not kept") from disk
+    language = choose_language(sms.body, DEFAULT_LANGUAGE)
+    return Response(
+        content=twiml((say("dialogue_unavailable", language),)), media_type=TWIML_MEDIA_TYPE
+    )
+
+
+def sms_spool(settings: Settings) -> SmsSpool:
+    """Where incoming SMS wait while the database is out."""
+    return SmsSpool(settings.var_dir / "spool" / "sms")
+
+
+async def answer_kept(services: Services) -> int:
+    """Answer, by text through the outbox, the SMS kept while the database was out
+    (one round; the caller repeats it). Returns how many were answered."""
+
+    async def answer(sms: InboundSms) -> None:
+        messages = await SmsInbound.from_services(services).answer(sms)
+        await _text_answer(services, sms, messages)
+
+    return await sms_spool(services.settings).replay(answer)
+
+
 # Answers that outlived their webhook: kept referenced until they are sent.
 _late: set[asyncio.Future[Any]] = set()
 
 
-def _send_late(services: Services, sms: InboundSms, task: asyncio.Future[Any]) -> None:
-    """Text an answer that came after the webhook was answered, through the outbox."""
-    if task.cancelled() or task.exception() is not None:
-        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
-        return
-    body = "\n\n".join(part for part in task.result() if part.strip())
-    if not body:
-        return
-
-    async def send() -> None:
+async def _text_answer(services: Services, sms: InboundSms, messages: tuple[str, ...]) -> None:
+    """Text an answer the webhook could not carry, through the outbox (once per sid)."""
+    body = "\n\n".join(part for part in messages if part.strip())
+    if body:
         await services.outbox.send_sms(
             sms.from_number, body, kind="answer", dedupe_key=f"sms-late:{sms.message_sid}"
         )
 
-    sending = asyncio.ensure_future(send())
+
+def _send_late(services: Services, sms: InboundSms, task: asyncio.Future[Any]) -> None:
+    """Text an answer that came after the webhook was answered, through the outbox; if
+    the database failed under it, keep the message to answer later."""
+    if task.cancelled():
+        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
+        return
+    exc = task.exception()
+    if exc is not None:
+        if is_outage(exc):
+            with contextlib.suppress(OSError):
+                sms_spool(services.settings).keep(sms)
+                log.error("sms.store_outage_kept", message_sid=sms.message_sid)
+                return
+        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
+        return
+    sending = asyncio.ensure_future(_text_answer(services, sms, task.result()))
     _late.add(sending)
     sending.add_done_callback(_late.discard)

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import sqlite3
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from assistant.services import Services
 from assistant.sms import SqlSmsStateStore
 from assistant.store import TurnDirection, TurnStatus
 from assistant.texts import say
-from channels.sms.adapter import SmsOutput
+from channels.sms.adapter import SmsOutput, answer_kept
 from channels.sms.segments import encoding_of, segment_count
 from tests.clock import ManualClock
 
@@ -193,9 +194,8 @@ async def gateway(tmp_path: Path, settings_extra: dict[str, Any]) -> AsyncIterat
         services.core = core
         clock = ManualClock(dt.datetime(2026, 11, 30, 9, 0, 0, tzinfo=dt.UTC))
         original_state = services.sms_state
-        services.sms_state = SqlSmsStateStore.from_url(
-            services.settings.resolved_database_url, clock=clock
-        )
+        # The app's own engine: its waits are the settings' (an outage test shortens them).
+        services.sms_state = SqlSmsStateStore(services.engine, clock=clock)
         transport = httpx.ASGITransport(app=app)
         try:
             async with httpx.AsyncClient(transport=transport, base_url=INTERNAL) as client:
@@ -503,6 +503,54 @@ async def test_a_slow_answer_goes_out_by_the_outbox_not_past_twilios_wait(
             break
         await asyncio.sleep(0.05)
     assert [m.body for m in queued] == ["답: 기초연금 알려주세요"]
+
+
+@contextlib.contextmanager
+def _database_locked(settings: Settings) -> Iterator[None]:
+    """Another process holds SQLite's write lock: every write waits, then fails."""
+    lock = sqlite3.connect(settings.var_dir / "sotong.db", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        lock.execute("COMMIT")
+        lock.close()
+
+
+@pytest.mark.parametrize("settings_extra", [{"db_query_timeout_seconds": 0.5}])
+async def test_database_out_message_kept_on_disk_and_answered_when_back(
+    gateway: Gateway,
+) -> None:
+    # Twilio never retries a messaging webhook that failed: a 500 would lose the
+    # message (review M12). The citizen is told it was kept; it is answered later.
+    services = gateway.services
+    spool = services.settings.var_dir / "spool" / "sms"
+    with _database_locked(services.settings):
+        response = await gateway.post(gateway.form("기초연금 850315-1987654 알려주세요"))
+        assert response.status_code == 200, response.text
+        assert messages(response) == [say("dialogue_unavailable", "ko")]
+        (kept,) = spool.iterdir()
+        assert kept.stat().st_mode & 0o777 == 0o600
+        assert "1987654" not in kept.read_text(encoding="utf-8")  # masked on disk too
+        assert await answer_kept(services) == 0  # still out: it stays
+        assert len(list(spool.iterdir())) == 1
+    assert gateway.rasa.calls == []
+    assert await answer_kept(services) == 1
+    assert list(spool.iterdir()) == []
+    queued = await services.outbox.store.messages(recipient=CITIZEN)
+    assert [m.kind for m in queued] == ["answer"]
+    assert queued[0].body.startswith("답: 기초연금")
+    assert "1987654" not in queued[0].body
+    assert await answer_kept(services) == 0  # answered once
+
+
+@pytest.mark.parametrize("settings_extra", [{"db_query_timeout_seconds": 0.5}])
+async def test_database_out_web_routes_answer_503_in_plain_words(gateway: Gateway) -> None:
+    with _database_locked(gateway.services.settings):
+        response = await gateway.client.post("/api/webchat/sessions", json={"language": "ko"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"]
+    assert "다시 보내 주세요" in response.json()["detail"]
 
 
 def test_the_dialogue_gives_up_before_the_sms_budget() -> None:

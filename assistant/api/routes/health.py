@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from typing import Any
 
@@ -16,6 +17,9 @@ from assistant.rasa_client import RasaUnavailable
 from assistant.store import StoreError
 
 router = APIRouter(tags=["health"])
+
+# How long each readiness check may take.
+CHECK_SECONDS = 3.0
 
 
 @router.get("/healthz", summary="The process is alive")
@@ -39,23 +43,34 @@ class ReadyOut(BaseModel):
 async def readyz(services: ServicesDep) -> JSONResponse:
     checks: dict[str, Any] = {}
     ready = True
+    # Each check is bounded: a hung database or dialogue makes "not ready" within
+    # seconds, never a probe that hangs with it (review M12).
     try:
-        status = await services.rasa.status()
+        status = await asyncio.wait_for(services.rasa.status(), CHECK_SECONDS)
         checks["rasa"] = "ok" if status.model_loaded else "no model loaded"
         ready &= status.model_loaded
     except RasaUnavailable as exc:
         checks["rasa"] = f"unavailable: {exc}"
         ready = False
+    except TimeoutError:
+        checks["rasa"] = f"no answer within {CHECK_SECONDS:g} s"
+        ready = False
     try:
-        await services.store.ping()
+        await asyncio.wait_for(services.store.ping(), CHECK_SECONDS)
         checks["store"] = "ok"
     except StoreError as exc:
         checks["store"] = str(exc)
+        ready = False
+    except TimeoutError:
+        checks["store"] = f"no answer within {CHECK_SECONDS:g} s"
         ready = False
     checks["catalog"] = f"{len(services.catalog)} services"
     # Phone calls need the Korean speech model in memory (it loads in the background).
     checks["voice"] = services.voice.status
     ready &= services.voice.ready
+    # A loop that ended leaves kept messages unanswered or texts unsent (review L13).
+    checks["loops"] = services.loops.status()
+    ready &= services.loops.all_running
     return JSONResponse(
         {"status": "ready" if ready else "not ready", "checks": checks},
         status_code=200 if ready else 503,
