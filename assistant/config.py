@@ -238,6 +238,11 @@ class Settings(BaseSettings):
     # Calls the line takes at once (review M10); the next caller hears "busy" and gets a
     # text. The phone benchmark meets its speed goals at 12 on 2 cores (README).
     voice_max_calls: int = Field(12, ge=1, validation_alias=_env("SOTONG_VOICE_MAX_CALLS"))
+    # Texts a call makes us send (the web chat link, the "busy" text) to one number in a
+    # moving 24 hours: a spoofed caller ID could else pump texts to a number (review L10).
+    voice_sms_per_number_per_day: int = Field(
+        3, ge=1, le=100, validation_alias=_env("SOTONG_VOICE_SMS_PER_NUMBER_PER_DAY")
+    )
     voice_asr_threads: int = Field(2, ge=1, validation_alias=_env("SOTONG_VOICE_ASR_THREADS"))
     # Of those threads, at most this many decode web chat recordings at once (never all
     # of them while there are two or more): the rest always serve the phone line.

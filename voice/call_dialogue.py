@@ -24,7 +24,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 import structlog
 
@@ -72,6 +72,12 @@ class DialogueReply:
     degraded: bool = False  # the dialogue was down: an apology, the message is kept
 
 
+class TextRefused(Exception):
+    """``CallActions.text_link`` may not text the caller's number at all (not a mobile
+    number it may text, or past that number's daily texts; review L10): the caller is
+    told so, rather than "not right now"."""
+
+
 class CallActions(Protocol):
     """What the dialogue can make happen outside the audio (the voice adapter does it)."""
 
@@ -91,7 +97,8 @@ class CallActions(Protocol):
         ...
 
     async def text_link(self, sign_language: bool) -> bool:
-        """Text the caller a link that continues this conversation; False if impossible."""
+        """Text the caller a link that continues this conversation; False if impossible
+        now, TextRefused if the caller's number may not be texted."""
         ...
 
     async def request_callback(self) -> bool:
@@ -483,14 +490,13 @@ class CallDialogue:
     async def _handoff(self, reason: str, queue_status: str | None = None) -> None:
         self.handoff = reason
         if reason == "sign_language":
-            sent = await self.actions.text_link(sign_language=True)
-            self.state = State.OFFER if not sent else State.MENU
+            outcome = await self._link_outcome(sign_language=True)
+            self.state = State.MENU if outcome == "sent" else State.OFFER
             # Only its first line is for the ear: the rest is about typing in the chat.
             place = queue_status.splitlines()[0] if queue_status else None
             said = [place] if place else []
-            await self._say(
-                *said, prompt("sign_link_sent" if sent else "link_failed", self.language)
-            )
+            key = "sign_link_sent" if outcome == "sent" else f"link_{outcome}"
+            await self._say(*said, prompt(key, self.language))
             return
         await self._say(prompt("transferring", self.language))
 
@@ -504,9 +510,17 @@ class CallDialogue:
         self.out.after_playback(transfer_when_heard)
 
     async def _text_link(self, sign_language: bool) -> None:
-        sent = await self.actions.text_link(sign_language=sign_language)
-        self.state = State.MENU if sent else State.OFFER
-        await self._say(prompt("link_sent" if sent else "link_failed", self.language))
+        outcome = await self._link_outcome(sign_language)
+        self.state = State.MENU if outcome == "sent" else State.OFFER
+        await self._say(prompt(f"link_{outcome}", self.language))
+
+    async def _link_outcome(self, sign_language: bool) -> Literal["sent", "failed", "refused"]:
+        """Whether the link was sent, "failed" (not now) or "refused" (not to this number)."""
+        try:
+            sent = await self.actions.text_link(sign_language=sign_language)
+        except TextRefused:
+            return "refused"
+        return "sent" if sent else "failed"
 
     async def _offer_taken(self, digit: str) -> None:
         if digit == "1":

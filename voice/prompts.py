@@ -148,6 +148,17 @@ _PROMPTS: dict[str, dict[Language, str]] = {
         "ko": "죄송해요. 지금은 문자를 보낼 수 없어요. 2번을 누르시면 상담원이 다시 전화드립니다.",
         "en": "Sorry, I cannot send a text right now. Press 2 and a person will call you back.",
     },
+    # The caller's number may not be texted from a call (review L10: not a mobile
+    # number, or past its texts for the day).
+    "link_refused": {
+        "ko": (
+            "죄송해요. 이 번호로는 문자를 보낼 수 없어요. "
+            "2번을 누르시면 상담원이 다시 전화드립니다."
+        ),
+        "en": (
+            "Sorry, I cannot send a text to this number. Press 2 and a person will call you back."
+        ),
+    },
     "callback_booked": {
         "ko": "상담원이 이 번호로 다시 전화드릴게요. 전화를 끊으셔도 됩니다.",
         "en": "A person will call you back on this number. You can hang up now.",
@@ -184,6 +195,16 @@ _PROMPTS: dict[str, dict[Language, str]] = {
         "en": (
             "Sorry, all our lines are busy. We will send you a text message now. "
             "You can also ask us by text."
+        ),
+    },
+    # The same, when no text may go to the caller's number (review L10).
+    "line_busy_no_text": {
+        "ko": (
+            "죄송합니다. 지금은 전화가 많아 연결할 수 없습니다. "
+            "잠시 후 다시 걸어 주세요. 문자로 물어보셔도 바로 답해 드립니다."
+        ),
+        "en": (
+            "Sorry, all our lines are busy. Please call again later. You can also ask us by text."
         ),
     },
     # Texted to a caller the busy line could not take (review M10).

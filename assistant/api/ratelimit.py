@@ -1,4 +1,4 @@
-"""Abuse limits on what anyone may call without an account (security review H2, H5).
+"""Abuse limits on what anyone may call without an account (security review H2, H5, L10).
 
 The web chat is anonymous: without limits one address opened 200 sessions in 0.8 s. Each
 limited action has a moving window per client address and, where there is one, per
@@ -79,6 +79,9 @@ class RateLimits:
         self.login = Rule.parse("console.login", settings.limit_login)
         self.login_all = Rule.parse("console.login_all", settings.limit_login_all)
         self.login_failures = Rule.parse("console.login_failure", settings.limit_login_failures)
+        # Texts a phone call makes us send, per destination number (review L10; the key
+        # is a hash of the number, see channels/voice/call_texts.py).
+        self.voice_texts = Rule.parse("voice.sms", f"{settings.voice_sms_per_number_per_day}/day")
 
     async def retry_after(self, rule: Rule, address: str, session: str | None = None) -> int:
         """Count one use of ``rule``; 0 when allowed, else the seconds to wait."""

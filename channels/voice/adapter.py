@@ -37,9 +37,9 @@ from assistant.profiles import CitizenProfile, ProfileError
 from assistant.profiles.records import check_phone
 from assistant.rasa_client import RasaUnavailable
 from assistant.services import Services
-from channels.voice import twiml
+from channels.voice import call_texts, twiml
 from channels.voice.wire import MalformedFrame, UnknownEvent, encode, parse_frame
-from voice.call_dialogue import DialogueReply
+from voice.call_dialogue import DialogueReply, TextRefused
 from voice.events import CallStarted, CallStopped, OutboundEvent
 from voice.prompts import prompt
 from voice.session import CallOptions, CallSession
@@ -141,19 +141,23 @@ async def _line_busy(services: Services, call_sid: str, caller: str) -> Response
         caller=phone_tail(caller),
         active=services.call_admission.active,
     )
+    spoken = "line_busy"  # it promises the text
     try:
         check_phone(caller)  # an anonymous or withheld number cannot be texted
-        await services.outbox.send_sms(
-            caller,
-            prompt("sms_line_busy", language),
-            kind="line_busy",
-            dedupe_key=f"line-busy:{call_sid}",  # Twilio's webhook retry texts once
-        )
+        if await call_texts.may_text(services.limits, caller, "line_busy"):
+            await services.outbox.send_sms(
+                caller,
+                prompt("sms_line_busy", language),
+                kind="line_busy",
+                dedupe_key=f"line-busy:{call_sid}",  # Twilio's webhook retry texts once
+            )
+        else:
+            spoken = "line_busy_no_text"
     except ProfileError:
-        pass
+        spoken = "line_busy_no_text"
     except Exception as exc:  # the spoken answer goes out whatever the outbox does
         log.warning("voice.line_busy_text_failed", error=exc.__class__.__name__)
-    return _twiml(twiml.say_and_hang_up(prompt("line_busy", language), language))
+    return _twiml(twiml.say_and_hang_up(prompt(spoken, language), language))
 
 
 def _twiml(body: str) -> Response:
@@ -176,6 +180,9 @@ class VoiceCallActions:
         self._end_call = end_call
         self.caller = ""
         self.language: Language = "ko"
+        # Texts this call was allowed to send: asking again (key 6 twice) sends nothing
+        # new (the outbox drops the duplicate), so it must not count against the number.
+        self._allowed_texts: set[str] = set()
 
     async def load(self) -> None:
         """The caller's number and language, from the conversation."""
@@ -223,23 +230,36 @@ class VoiceCallActions:
 
     async def text_link(self, sign_language: bool) -> bool:
         """Text the caller a link that continues this call in the web chat (a new web
-        conversation, linked to this one; the link works once)."""
+        conversation, linked to this one; the link works once).
+
+        TextRefused when the caller's number may not be texted from a call: not a
+        Korean mobile number, or past its texts for the day (review L10)."""
         if not self.caller.startswith("+"):
             return False
         services = self._services
+        key = "sms_sign_language" if sign_language else "sms_continue"
+        dedupe_key = f"voice-link:{self._call.call_sid}:{key}"
+        if dedupe_key not in self._allowed_texts:
+            try:
+                allowed = await call_texts.may_text(services.limits, self.caller, "link")
+            except Exception as exc:  # the limits' store is down: no text, the call goes on
+                log.error("voice.link_failed", error=f"{exc.__class__.__name__}: {exc}")
+                return False
+            if not allowed:
+                raise TextRefused
+            self._allowed_texts.add(dedupe_key)
         link = await continuation.offer(
             services.store, services.settings, services.signing_key, self._conversation_id
         )
         if link is None:
             return False
-        key = "sms_sign_language" if sign_language else "sms_continue"
         try:
             await self._services.outbox.send_sms(
                 self.caller,
                 prompt(key, self.language, link=link),
                 kind="handoff" if sign_language else "link",
                 conversation_id=self._conversation_id,
-                dedupe_key=f"voice-link:{self._call.call_sid}:{key}",
+                dedupe_key=dedupe_key,
             )
         except Exception as exc:  # the caller is told plainly; the call goes on
             log.error("voice.link_failed", error=f"{exc.__class__.__name__}: {exc}")

@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from twilio.request_validator import RequestValidator
 
+from assistant.api.ratelimit import RateLimits
 from assistant.config import Settings
 from assistant.metrics import Metrics
 from assistant.profiles import ProfileError
@@ -82,6 +83,7 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         calls=SimpleNamespace(call_started=call_started, get=get),
         call_admission=CallAdmission(fakes.max_calls),
         outbox=SimpleNamespace(send_sms=send_sms),
+        limits=RateLimits(settings),
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
