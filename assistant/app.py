@@ -45,6 +45,7 @@ from assistant.store import SqlConversationStore
 from assistant.store.base import utcnow
 from assistant.store.migrate import upgrade
 from assistant.store.outage import OUTAGES
+from assistant.store.single import AnotherGateway, GatewayGuard
 from assistant.store.sql import create_engine
 from assistant.trackers import TrackerEraser
 from assistant.video.signalling import SignallingHub
@@ -122,6 +123,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Exactly one gateway process per database (review M3): a second one stops here.
+        try:
+            guard = await asyncio.to_thread(GatewayGuard.acquire, settings.resolved_database_url)
+        except AnotherGateway as exc:
+            log.critical("gateway.refused", reason=str(exc))
+            raise
+        try:
+            async with running(app):
+                yield
+        finally:
+            await asyncio.to_thread(guard.release)
+
+    @contextlib.asynccontextmanager
+    async def running(app: FastAPI) -> AsyncIterator[None]:
         database_url = settings.resolved_database_url
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, database_url)

@@ -18,7 +18,8 @@ ENV SOTONG_VAR_DIR=/app/var
 RUN sotong models prepare
 ENV SOTONG_HOST=0.0.0.0 SOTONG_PORT=8000 SOTONG_LOG_JSON=true
 # Not root (review L11): the gateway writes only under /app/var.
-RUN useradd --system --uid 10001 --home-dir /app sotong && chown -R sotong /app/var
+RUN useradd --system --uid 10001 --home-dir /app sotong \
+    && mkdir -p /app/var/spool && chown -R sotong /app/var
 USER sotong
 EXPOSE 8000
 CMD ["sotong", "serve"]

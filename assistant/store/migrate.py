@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from assistant.config import to_sync_url
+from assistant.store.single import migration_lock
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -27,4 +28,5 @@ def upgrade(database_url: str) -> None:
         path = database_url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), "head")
+    with migration_lock(database_url):  # two migrators never race (review M3)
+        command.upgrade(alembic_config(database_url), "head")
