@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(
         3.0, gt=0, le=60, validation_alias=_env("SOTONG_DB_CONNECT_TIMEOUT_SECONDS")
     )
+    # Admins must sign in with a one-time code too (enrolled with `sotong accounts totp`).
+    admin_totp_required: bool = Field(False, validation_alias=_env("SOTONG_ADMIN_TOTP_REQUIRED"))
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))
     # FastAPI's API pages (/docs, /redoc, /openapi.json): on unless production.
     api_docs: bool | None = Field(None, validation_alias=_env("SOTONG_API_DOCS"))

@@ -169,6 +169,27 @@ class AccountStore(abc.ABC):
         await self._delete_sessions_of(account.id)
         return account
 
+    # ---- second factor (accounts/totp.py) -------------------------------------------
+    async def set_totp(self, username: str, nonce: str | None) -> Account:
+        """Enrol the account in one-time codes under ``nonce`` (None: stop asking for
+        them); AccountError if unknown. Ends every session: the next sign-in uses it."""
+        if not await self._update_account(
+            username, {"totp_nonce": nonce, "totp_last_step": None, "updated_at": self._clock()}
+        ):
+            raise AccountError(f"no account {username!r}")
+        account = await self._require(username)
+        await self._delete_sessions_of(account.id)
+        return account
+
+    async def totp_nonce(self, account: Account) -> str | None:
+        """The account's enrolment nonce, or None if it signs in without codes."""
+        return await self._totp_nonce(account.id)
+
+    async def use_totp_step(self, account: Account, step: int) -> bool:
+        """Record that a code of time step ``step`` signed the account in; False if a
+        code of this step or a later one already did (a code works once)."""
+        return await self._advance_totp_step(account.id, step)
+
     # ---- web sessions --------------------------------------------------------------
     async def start_session(
         self, account: Account, hours: float = DEFAULT_SESSION_HOURS
@@ -289,6 +310,15 @@ class AccountStore(abc.ABC):
     @abc.abstractmethod
     async def _update_account(self, username: str, values: dict[str, Any]) -> bool:
         """Set columns of the account; False if there is no such account."""
+
+    @abc.abstractmethod
+    async def _totp_nonce(self, account_id: int) -> str | None:
+        """The account's TOTP enrolment nonce, or None."""
+
+    @abc.abstractmethod
+    async def _advance_totp_step(self, account_id: int, step: int) -> bool:
+        """Set the last TOTP step to ``step`` if the account is enrolled and its last
+        step is older, in one statement; whether it was set."""
 
     @abc.abstractmethod
     async def _insert_session(self, values: dict[str, Any]) -> None:

@@ -189,3 +189,42 @@ def password(username: Annotated[str, typer.Argument()]) -> None:
         return await accounts.set_password(username, new_password)
 
     typer.echo(f"password changed, sessions ended: {_describe(_run(work))}")
+
+
+@accounts_app.command()
+def totp(
+    username: Annotated[str, typer.Argument()],
+    off: Annotated[bool, typer.Option("--off", help="Stop asking this account for codes.")] = False,
+) -> None:
+    """Enrol the account in one-time codes (an authenticator app): prints the
+    ``otpauth://`` address to add to the app, once. Enrolling again replaces the old
+    enrolment; ``--off`` removes it. Either way the account is signed out.
+
+    Needs SOTONG_SECRET_KEY: the app's secret is derived from it, never stored.
+    """
+    from assistant.accounts.totp import TotpKeys
+    from assistant.config import Settings
+
+    key = Settings().secret_key
+    if key is None and not off:
+        typer.secho(
+            "one-time codes need SOTONG_SECRET_KEY (the same value the gateway runs with)",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
+    nonce = None if off else TotpKeys.new_nonce()
+
+    async def work(accounts: SqlAccountStore, _: SqlHandoffQueue) -> Account:
+        return await accounts.set_totp(username, nonce)
+
+    account = _run(work)
+    if nonce is None:
+        typer.echo(f"one-time codes off, sessions ended: {_describe(account)}")
+        return
+    assert key is not None
+    keys = TotpKeys(key.get_secret_value().encode())
+    typer.echo(f"one-time codes on, sessions ended: {_describe(account)}")
+    typer.echo("Add this to the authenticator app (shown once; keep it private):")
+    typer.echo(keys.provisioning_uri(account.username, nonce))
+    typer.echo(f"or type the key: {keys.secret(account.username, nonce)}")

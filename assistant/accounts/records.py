@@ -47,6 +47,7 @@ class Account:
     region: str | None
     active: bool
     created_at: dt.datetime
+    totp: bool = False  # signs in with a one-time code too (accounts/totp.py)
 
 
 @dataclass(frozen=True)

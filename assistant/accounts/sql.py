@@ -41,6 +41,7 @@ def _account(row: AccountRow) -> Account:
         region=row.region,
         active=bool(row.active),
         created_at=aware(row.created_at),
+        totp=row.totp_nonce is not None,
     )
 
 
@@ -120,6 +121,25 @@ class SqlAccountStore(AccountStore):
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(AccountRow).where(AccountRow.username == username).values(**_bind(values))
+            )
+            return rowcount(result) == 1
+
+    async def _totp_nonce(self, account_id: int) -> str | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(AccountRow.totp_nonce).where(AccountRow.id == account_id)
+            )
+
+    async def _advance_totp_step(self, account_id: int, step: int) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(AccountRow)
+                .where(
+                    AccountRow.id == account_id,
+                    AccountRow.totp_nonce.is_not(None),
+                    (AccountRow.totp_last_step.is_(None)) | (AccountRow.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
             )
             return rowcount(result) == 1
 

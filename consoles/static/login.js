@@ -6,6 +6,7 @@
   const form = document.getElementById("login-form");
   const username = document.getElementById("username");
   const password = document.getElementById("password");
+  const code = document.getElementById("code");
   const errorBox = document.getElementById("login-error");
   const statusBox = document.getElementById("login-status");
   const submit = document.getElementById("login-submit");
@@ -31,6 +32,7 @@
     const invalid = text ? "true" : "false";
     username.setAttribute("aria-invalid", invalid);
     password.setAttribute("aria-invalid", invalid);
+    code.removeAttribute("aria-invalid");
   }
 
   async function detail(response) {
@@ -66,12 +68,23 @@
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-Requested-With": "sotong" },
-        body: JSON.stringify({ username: username.value.trim(), password: password.value }),
+        body: JSON.stringify({
+          username: username.value.trim(),
+          password: password.value,
+          code: code.value.trim() || null,
+        }),
       });
       if (!response.ok) {
         showError(await detail(response));
-        password.value = "";
-        password.focus();
+        code.value = "";
+        if (response.headers.get("X-Sotong-Second-Factor") === "needed") {
+          // The password was right: only the one-time code is missing or wrong.
+          code.setAttribute("aria-invalid", "true");
+          code.focus();
+        } else {
+          password.value = "";
+          password.focus();
+        }
         return;
       }
       const body = await response.json();

@@ -194,6 +194,27 @@ async def test_set_password(accounts: AccountStore) -> None:
         await accounts.set_password("nobody", "a whole new passphrase")
 
 
+async def test_totp_enrolment_and_each_step_used_once(accounts: AccountStore) -> None:
+    kim = await accounts.create("kim", PASSWORD, "김수어", Role.INTERPRETER)
+    web = await accounts.start_session(kim)
+    assert not kim.totp and await accounts.totp_nonce(kim) is None
+    assert not await accounts.use_totp_step(kim, 100)  # not enrolled: nothing to use
+    kim = await accounts.set_totp("kim", "n" * 32)
+    assert kim.totp and await accounts.totp_nonce(kim) == "n" * 32
+    assert await accounts.session(web.token) is None  # enrolling signs the account out
+    assert (await accounts.authenticate("kim", PASSWORD) or kim).totp
+    assert await accounts.use_totp_step(kim, 100)
+    assert not await accounts.use_totp_step(kim, 100)  # the same code again
+    assert not await accounts.use_totp_step(kim, 99)  # an older one
+    assert await accounts.use_totp_step(kim, 101)
+    kim = await accounts.set_totp("kim", "m" * 32)  # enrolled again: the old steps go
+    assert await accounts.use_totp_step(kim, 50)
+    kim = await accounts.set_totp("kim", None)
+    assert not kim.totp and await accounts.totp_nonce(kim) is None
+    with pytest.raises(AccountError):
+        await accounts.set_totp("nobody", "n" * 32)
+
+
 # ---- web sessions ---------------------------------------------------------------------
 async def test_a_session_lives_for_its_hours(accounts: AccountStore, clock: ManualClock) -> None:
     kim = await accounts.create("kim", PASSWORD, "김수어", Role.INTERPRETER)

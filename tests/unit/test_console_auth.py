@@ -16,6 +16,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, WebSocket
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 
 from assistant.accounts import Passwords, Role, SqlAccountStore, WebSession
 from assistant.accounts.cli import accounts_app, parse_hours
+from assistant.accounts.totp import TotpKeys
 from assistant.api.auth import (
     CSRF_HEADER,
     HOST_SESSION_COOKIE,
@@ -47,6 +49,7 @@ from assistant.store.sql import create_engine
 PASSWORD = "correct horse battery"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 LOGIN_HEADERS = {"X-Requested-With": "sotong"}
+SIGNING_KEY = b"a signing key for the tests, 32+ bytes long"
 PEOPLE = {
     "kim": ("김수어", Role.INTERPRETER),
     "park": ("박주무관", Role.STAFF),
@@ -65,6 +68,7 @@ def make_app(
     database_url: str,
     env: str = "development",
     passwords: Passwords | None = None,
+    admin_totp_required: bool = False,
     **limits: str,
 ) -> FastAPI:
     """The auth routers, one dummy route per role, and accounts kim/park/admin
@@ -77,11 +81,17 @@ def make_app(
         for username, (name, role) in PEOPLE.items():
             if await accounts.by_username(username) is None:
                 await accounts.create(username, PASSWORD, name, role, "종로1가동", "seoul")
-        settings = SimpleNamespace(console_session_hours=12.0, env=env, public_url=None)
+        settings = SimpleNamespace(
+            console_session_hours=12.0,
+            env=env,
+            public_url=None,
+            admin_totp_required=admin_totp_required,
+        )
         app.state.services = SimpleNamespace(
             accounts=accounts,
             settings=settings,
             limits=RateLimits(Settings(_env_file=None, **limits)),
+            signing_key=SIGNING_KEY,
         )
         try:
             yield
@@ -591,6 +601,82 @@ def test_cli_disable_enable_and_password(cli_env: str, monkeypatch: pytest.Monke
 
     _in_db(cli_env, changed)
     assert runner.invoke(accounts_app, ["disable", "nobody"]).exit_code == 1
+
+
+# ---- one-time codes (review M5) ----------------------------------------------------------
+def _enrol(database_url: str, username: str) -> str:
+    """Enrol ``username`` in one-time codes; the secret their authenticator app holds."""
+    nonce = TotpKeys.new_nonce()
+
+    async def enrol(accounts: SqlAccountStore, _: SqlHandoffQueue) -> None:
+        await accounts.set_totp(username, nonce)
+
+    _in_db(database_url, enrol)
+    return TotpKeys(SIGNING_KEY).secret(username, nonce)
+
+
+def _login(client: TestClient, username: str, code: str | None = None) -> Any:
+    body = {"username": username, "password": PASSWORD, "code": code}
+    return client.post("/api/auth/login", json=body, headers=LOGIN_HEADERS)
+
+
+def test_an_enrolled_account_signs_in_with_its_code_once(database_url: str) -> None:
+    with TestClient(make_app(database_url)) as client:
+        secret = _enrol(database_url, "admin")
+        missing = _login(client, "admin")
+        assert missing.status_code == 401
+        assert missing.headers["x-sotong-second-factor"] == "needed"
+        assert "6자리 코드" in missing.json()["detail"]
+        now = pyotp.TOTP(secret).now()
+        wrong = str((int(now) + 1) % 1_000_000).zfill(6)
+        assert _login(client, "admin", wrong).status_code == 401
+        assert _login(client, "admin", "12345x").status_code == 401
+        assert _login(client, "admin", now).status_code == 200
+        assert _login(client, "admin", now).status_code == 401  # a code works once
+        # Other accounts sign in as before; a code sent by one is ignored.
+        assert _login(client, "kim").status_code == 200
+        assert _login(client, "kim", "000000").status_code == 200
+
+
+def test_wrong_codes_count_as_failed_sign_ins(database_url: str) -> None:
+    app = make_app(database_url, limit_login_failures="3/15minutes")
+    with TestClient(app) as client:
+        _enrol(database_url, "admin")
+        codes = [_login(client, "admin", "000000").status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_admins_must_enrol_when_the_setting_says_so(database_url: str) -> None:
+    with TestClient(make_app(database_url, admin_totp_required=True)) as client:
+        refused = _login(client, "admin")
+        assert refused.status_code == 403
+        assert "sotong accounts totp" in refused.json()["detail"]
+        assert _login(client, "kim").status_code == 200  # only admins
+    secret = _enrol(database_url, "admin")
+    with TestClient(make_app(database_url, admin_totp_required=True)) as client:
+        assert _login(client, "admin", pyotp.TOTP(secret).now()).status_code == 200
+
+
+def test_cli_enrols_prints_the_app_address_and_turns_codes_off(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    create = ["create", "--username", "kim", "--name", "김수어", "--role", "admin"]
+    assert runner.invoke(accounts_app, create).exit_code == 0
+    monkeypatch.delenv("SOTONG_SECRET_KEY", raising=False)
+    assert runner.invoke(accounts_app, ["totp", "kim"]).exit_code == 2  # no key, no codes
+    monkeypatch.setenv("SOTONG_SECRET_KEY", SIGNING_KEY.decode())
+    enrolled = runner.invoke(accounts_app, ["totp", "kim"])
+    assert enrolled.exit_code == 0, enrolled.output
+    uri = next(line for line in enrolled.output.splitlines() if line.startswith("otpauth://"))
+    totp = pyotp.parse_uri(uri)
+    assert isinstance(totp, pyotp.TOTP) and totp.issuer == "Sotong"
+    with TestClient(make_app(cli_env)) as client:
+        assert _login(client, "kim").status_code == 401
+        assert _login(client, "kim", totp.now()).status_code == 200
+    assert runner.invoke(accounts_app, ["totp", "kim", "--off"]).exit_code == 0
+    with TestClient(make_app(cli_env)) as client:
+        assert _login(client, "kim").status_code == 200
 
 
 def test_parse_hours() -> None:

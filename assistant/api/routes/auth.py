@@ -8,6 +8,7 @@ this API never grants, so nobody can sign a browser in to an account of theirs
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import structlog
@@ -15,7 +16,8 @@ from fastapi import APIRouter, Header, HTTPException, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from assistant.accounts import PasswordsBusy, WebSession
+from assistant.accounts import Account, PasswordsBusy, Role, WebSession
+from assistant.accounts.totp import TotpKeys
 from assistant.api.auth import (
     HOST_SESSION_COOKIE,
     NOT_SIGNED_IN,
@@ -26,6 +28,7 @@ from assistant.api.auth import (
 from assistant.api.deps import ServicesDep
 from assistant.api.ratelimit import client_address
 from assistant.api.schemas import AccountOut, account_out, refusals
+from assistant.services import Services
 from consoles import STATIC_DIR
 
 REQUESTED_WITH = "sotong"
@@ -43,6 +46,19 @@ BUSY = (
     "/ Many sign-ins at once. Try again in a few seconds."
 )
 NOT_FROM_PAGE = "로그인 화면에서 로그인하세요. / Sign in from the sign-in page."
+CODE_NEEDED = (
+    "인증 앱에 나온 6자리 코드를 넣으세요. / Enter the 6-digit code from your authenticator app."
+)
+BAD_CODE = (
+    "인증 코드가 맞지 않거나 이미 쓰였습니다. 새 코드를 넣으세요. "
+    "/ That code is wrong or was used already. Enter the new one."
+)
+ENROL_FIRST = (
+    "관리자 계정은 인증 앱을 먼저 등록해야 합니다(sotong accounts totp). "
+    "/ Admin accounts must enrol an authenticator app first (sotong accounts totp)."
+)
+# Tells the sign-in page to ask for the code (and keep the password typed).
+SECOND_FACTOR_HEADER = "X-Sotong-Second-Factor"
 
 log = structlog.get_logger(__name__)
 router = APIRouter(
@@ -56,6 +72,8 @@ page_router = APIRouter(include_in_schema=False)
 class LoginIn(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    # The one-time code of an account enrolled in them (accounts/totp.py); else ignored.
+    code: str | None = Field(None, max_length=16)
 
 
 class SignedIn(BaseModel):
@@ -104,8 +122,20 @@ async def login(
         await limits.count(limits.login_failures, failures_key)
         log.info("console.login_failed", username=username.lower())
         raise HTTPException(401, BAD_LOGIN)
-    await limits.forget(limits.login_failures, failures_key)
     settings = services.settings
+    if account.totp:
+        if not await _code_ok(services, account, body.code):
+            await limits.count(limits.login_failures, failures_key)
+            log.info("console.login_code_failed", username=account.username)
+            raise HTTPException(
+                401,
+                BAD_CODE if body.code else CODE_NEEDED,
+                headers={SECOND_FACTOR_HEADER: "needed"},
+            )
+    elif account.role is Role.ADMIN and settings.admin_totp_required:
+        log.warning("console.login_admin_without_code", username=account.username)
+        raise HTTPException(403, ENROL_FIRST)
+    await limits.forget(limits.login_failures, failures_key)
     session = await services.accounts.start_session(account, hours=settings.console_session_hours)
     await services.accounts.record_audit(account, "login")
     name = session_cookie(settings, request.url.scheme)
@@ -121,6 +151,17 @@ async def login(
     response.headers["Cache-Control"] = "no-store"
     log.info("console.login", username=account.username, role=account.role.value)
     return _signed_in(session)
+
+
+async def _code_ok(services: Services, account: Account, code: str | None) -> bool:
+    """Whether ``code`` is the account's current one-time code, used for the first time."""
+    nonce = await services.accounts.totp_nonce(account)
+    if not code or nonce is None:
+        return False
+    step = TotpKeys(services.signing_key).matching_step(
+        account.username, nonce, code, dt.datetime.now(dt.UTC)
+    )
+    return step is not None and await services.accounts.use_totp_step(account, step)
 
 
 @router.post("/logout")
