@@ -23,6 +23,7 @@ from assistant.api.limits import BodySizeLimit
 from assistant.api.outage import store_outage_handler
 from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import actions, admin, auth, console, health, staff
+from assistant.api.shedding import WebLoadShedder
 from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
 from assistant.config import Settings
@@ -318,6 +319,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return webchat_speech.MAX_AUDIO_BYTES  # up to 30 s of the citizen's voice
         return settings.max_body_bytes
 
+    # Innermost: a shed request still gets the security headers below.
+    app.add_middleware(WebLoadShedder, web_limit=settings.web_max_in_flight)
     app.add_middleware(BodySizeLimit, limit_for=body_limit)
     app.add_middleware(
         SecurityHeaders, https=(settings.public_url or "").lower().startswith("https://")

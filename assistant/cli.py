@@ -57,7 +57,7 @@ def serve(
 
 def _serve(settings: Settings, host: str, port: int) -> None:
     """The gateway under uvicorn: access logs off (paths carry session ids), forwarded
-    addresses from a trusted proxy, WebSocket frames capped (review H5)."""
+    addresses from a trusted proxy, WebSocket frames and connections capped (review H5)."""
     import uvicorn
 
     from assistant.app import create_app
@@ -69,6 +69,8 @@ def _serve(settings: Settings, host: str, port: int) -> None:
         log_level="warning",
         proxy_headers=True,
         ws_max_size=settings.websocket_max_bytes,
+        # The last resort past the web chat's own share (assistant/api/shedding.py).
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -115,6 +115,12 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(
         3.0, gt=0, le=60, validation_alias=_env("SOTONG_DB_CONNECT_TIMEOUT_SECONDS")
     )
+    # Web chat requests (anonymous) in flight at once; past it they get 503 and the page
+    # sends again, while Twilio's webhooks and the consoles go on (review H5).
+    web_max_in_flight: int = Field(64, ge=1, validation_alias=_env("SOTONG_WEB_MAX_IN_FLIGHT"))
+    # Connections (open sockets included: web chat pages, consoles, calls) and requests
+    # uvicorn takes at once before answering 503 to anything: the last resort.
+    max_connections: int = Field(1000, ge=16, validation_alias=_env("SOTONG_MAX_CONNECTIONS"))
     # Admins must sign in with a one-time code too (enrolled with `sotong accounts totp`).
     admin_totp_required: bool = Field(False, validation_alias=_env("SOTONG_ADMIN_TOTP_REQUIRED"))
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))
