@@ -34,6 +34,8 @@ _SYNTH_TIMEOUT_SECONDS = 30.0
 _ATTEMPTS = 3
 
 _CacheKey = tuple[str, str, bool]
+# 32 MiB of 8 kHz μ-law is about 70 minutes of speech: every prompt and many answers.
+DEFAULT_CACHE_BYTES = 32 * 1024 * 1024
 
 
 class Speaker:
@@ -43,10 +45,21 @@ class Speaker:
     elderly callers or anyone who asked) uses ``rate * slow_factor``.
     """
 
-    def __init__(self, cache_size: int = 512, *, rate: int = 165, slow_factor: float = 0.7) -> None:
-        if cache_size < 0:
-            raise ValueError("cache_size must be >= 0")
+    def __init__(
+        self,
+        cache_size: int = 512,
+        *,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        rate: int = 165,
+        slow_factor: float = 0.7,
+    ) -> None:
+        if cache_size < 0 or cache_bytes < 0:
+            raise ValueError("cache_size and cache_bytes must be >= 0")
         self._cache_size = cache_size
+        # Bounded by bytes too (review L13): a long answer is about 1 MB of audio, so
+        # 512 of them could hold hundreds of MB; prompts, the common case, are small.
+        self._cache_bytes = cache_bytes
+        self._cached_bytes = 0
         self._rate = rate
         self._slow_rate = max(80, round(rate * slow_factor))
         self._cache: OrderedDict[_CacheKey, bytes] = OrderedDict()
@@ -157,10 +170,22 @@ class Speaker:
         self._pending.pop(key, None)
         if done.cancelled() or done.exception() is not None or self._cache_size == 0:
             return
-        self._cache[key] = done.result()
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        audio = done.result()
+        if len(audio) > self._cache_bytes:
+            return  # one answer bigger than the whole cache: never kept
+        previous = self._cache.pop(key, None)
+        if previous is not None:
+            self._cached_bytes -= len(previous)
+        self._cache[key] = audio
+        self._cached_bytes += len(audio)
+        while len(self._cache) > self._cache_size or self._cached_bytes > self._cache_bytes:
+            _, evicted = self._cache.popitem(last=False)
+            self._cached_bytes -= len(evicted)
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes of audio the cache holds now."""
+        return self._cached_bytes
 
     def cached(self, text: str, language: str, slow: bool = False) -> bool:
         """Whether this exact speech is in the cache."""
@@ -173,6 +198,7 @@ class Speaker:
         self._closed = True
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._cache.clear()
+        self._cached_bytes = 0
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 

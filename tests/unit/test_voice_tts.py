@@ -94,3 +94,25 @@ async def test_lru_evicts_and_close_is_idempotent() -> None:
         small.close()
     with pytest.raises(RuntimeError, match="closed"):
         await small.speak("넷", "ko")
+
+
+async def test_the_cache_is_bounded_by_bytes_too() -> None:
+    # A long answer is about 1 MB of audio: a count alone could hold hundreds of MB.
+    probe = Speaker(cache_size=0)
+    try:
+        short = len(await probe.speak("하나", "ko"))
+    finally:
+        probe.close()
+    small = Speaker(cache_size=100, cache_bytes=short * 2 + short // 2)
+    try:
+        for text in ("하나", "둘", "셋"):
+            await small.speak(text, "ko")
+        assert small.cached_bytes <= short * 2 + short // 2
+        assert not small.cached("하나", "ko")  # the oldest went first
+        assert small.cached("셋", "ko")
+        long = "이것은 아주 긴 답입니다. " * 20
+        await small.speak(long, "ko")
+        assert not small.cached(long, "ko")  # bigger than the whole cache: never kept
+        assert small.cached("셋", "ko")
+    finally:
+        small.close()
