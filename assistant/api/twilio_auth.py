@@ -7,7 +7,11 @@ public URL (``SOTONG_PUBLIC_URL``) plus the request's path and query.
 
 A Media Stream's WebSocket handshake is signed the same way over the ``wss://`` URL
 Twilio connected to, with no parameters (a GET has no form, and Twilio drops query
-strings from ``<Stream>`` URLs): see ``websocket_signature_ok``.
+strings from ``<Stream>`` URLs): see ``websocket_signature_ok``. That signature is
+therefore the same on every handshake, and whoever sees one can open sockets: nothing on
+our side can change what Twilio signs. What a socket may then do rests on the ``start``
+token (channels/voice/adapter.py: our key, a few minutes, one stream per live call;
+review L1).
 """
 
 from __future__ import annotations

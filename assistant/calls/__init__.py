@@ -9,6 +9,7 @@ from assistant.calls.records import (
     STATUS_RANK,
     CallRecord,
     CallStatus,
+    StreamClaim,
     parse_call_status,
 )
 from assistant.calls.sql import SqlCallStore
@@ -19,5 +20,6 @@ __all__ = [
     "CallStatus",
     "CallStore",
     "SqlCallStore",
+    "StreamClaim",
     "parse_call_status",
 ]

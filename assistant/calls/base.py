@@ -10,7 +10,9 @@ Either may come first, and status callbacks may arrive out of order or twice, so
 - a status only ever moves a call forward (``STATUS_RANK``); a final status, once
   recorded, never changes; repeating a status changes nothing but may fill in what the
   first delivery lacked (the duration);
-- values the other side may already have set are filled in, not overwritten.
+- values the other side may already have set are filled in, not overwritten;
+- a call has one media stream: ``claim_stream`` lets its first ``start`` through, once,
+  and only while the call is in progress (review L1).
 
 Subclasses provide storage primitives (the ``_``-prefixed methods), each one atomic
 statement, so several gateway processes can share one database.
@@ -27,6 +29,7 @@ from assistant.calls.records import (
     STATUS_RANK,
     CallRecord,
     CallStatus,
+    StreamClaim,
     parse_call_status,
 )
 from assistant.store.base import StoreError, utcnow
@@ -149,6 +152,33 @@ class CallStore(abc.ABC):
             await self._update(call_sid, values=values, fill={"ended_at": ended})
         return await self._require(call_sid)
 
+    async def claim_stream(self, call_sid: str, at: dt.datetime | None = None) -> StreamClaim:
+        """The media stream of ``call_sid`` is starting: CLAIMED if it may, once.
+
+        In one statement the call is marked as streaming, only if it is in progress, has
+        not ended and no stream of it started before; so of two ``start``s of one call,
+        even at once on two processes, one is CLAIMED. Otherwise says why not (UNKNOWN,
+        ENDED, ALREADY_STARTED) and changes nothing. Twilio never re-sends ``start`` on a
+        stream, and a new ``<Stream>`` would come with a new webhook: a second ``start``
+        is a replay.
+        """
+        _check_sid(call_sid)
+        now = self._clock()
+        claimed = await self._update(
+            call_sid,
+            values={"stream_started_at": self._time(at), "updated_at": now},
+            statuses=[CallStatus.IN_PROGRESS],
+            unset=("stream_started_at", "ended_at"),
+        )
+        if claimed:
+            return StreamClaim.CLAIMED
+        record = await self._get(call_sid)
+        if record is None:
+            return StreamClaim.UNKNOWN
+        if record.stream_started_at is not None:
+            return StreamClaim.ALREADY_STARTED
+        return StreamClaim.ENDED
+
     async def status_update(
         self,
         call_sid: str,
@@ -254,9 +284,11 @@ class CallStore(abc.ABC):
         values: dict[str, Any],
         fill: dict[str, Any] | None = None,
         statuses: Sequence[CallStatus] | None = None,
+        unset: Sequence[str] = (),
     ) -> bool:
         """In one statement: set ``values``, set each of ``fill`` where it is still
-        NULL, if the call is in one of ``statuses`` (when given). True if it did."""
+        NULL, if the call is in one of ``statuses`` (when given) and each column named
+        in ``unset`` is still NULL. True if it did."""
 
     @abc.abstractmethod
     async def _list_for(self, phone: str) -> list[CallRecord]: ...

@@ -1,4 +1,5 @@
-"""The calls table (schema changes go through Alembic: migrations/versions/0005_calls.py)."""
+"""The calls table (schema changes go through Alembic: migrations/versions/0005_calls.py,
+0012_call_stream_started.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ class CallRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
     turns: Mapped[int] = mapped_column(Integer, default=0)
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set once, by the call's one media stream ``start`` (migration 0012).
+    stream_started_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

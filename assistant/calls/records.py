@@ -41,6 +41,15 @@ STATUS_RANK: dict[CallStatus, int] = {
 }
 
 
+class StreamClaim(StrEnum):
+    """What ``CallStore.claim_stream`` found: the stream may start, or why not."""
+
+    CLAIMED = "claimed"  # this is the call's first stream: it may start
+    UNKNOWN = "unknown"  # no record of the call (never answered here, or erased)
+    ENDED = "ended"  # not in progress: over (a final status, an ended stream) or unanswered
+    ALREADY_STARTED = "already_started"  # a stream of this call started before
+
+
 def parse_call_status(raw: str) -> CallStatus | None:
     """Twilio's CallStatus string as a CallStatus, or None when it is not one."""
     try:
@@ -65,11 +74,13 @@ class CallRecord:
     called: str | None = None  # our number (Twilio's To)
     conversation_id: str | None = None
     language: str | None = None
-    started_at: dt.datetime | None = None  # the media stream started (the bot answered)
+    started_at: dt.datetime | None = None  # the voice webhook answered (the bot took the call)
     ended_at: dt.datetime | None = None  # Twilio's final status, else the stream's end
     duration_seconds: int | None = None  # Twilio's CallDuration
     outcome: str | None = None  # how the voice session ended (e.g. "hung_up", "transferred")
     turns: int = 0  # dialogue turns in the call
     handoff: bool = False  # the caller was handed to a person
+    # The call's one media stream started (a second ``start`` is refused: review L1).
+    stream_started_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None

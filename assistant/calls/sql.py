@@ -40,6 +40,7 @@ def _record(row: CallRow) -> CallRecord:
         outcome=row.outcome,
         turns=int(row.turns or 0),
         handoff=bool(row.handoff),
+        stream_started_at=maybe_aware(row.stream_started_at),
         created_at=maybe_aware(row.created_at),
         updated_at=maybe_aware(row.updated_at),
     )
@@ -84,6 +85,7 @@ class SqlCallStore(CallStore):
         values: dict[str, Any],
         fill: dict[str, Any] | None = None,
         statuses: Sequence[CallStatus] | None = None,
+        unset: Sequence[str] = (),
     ) -> bool:
         assignments: dict[str, Any] = {name: _bind(value) for name, value in values.items()}
         for name, value in (fill or {}).items():
@@ -95,6 +97,8 @@ class SqlCallStore(CallStore):
         query = update(CallRow).where(CallRow.call_sid == call_sid)
         if statuses is not None:
             query = query.where(CallRow.status.in_([status.value for status in statuses]))
+        for name in unset:
+            query = query.where(getattr(CallRow, name).is_(None))
         async with self._sessions.begin() as session:
             result = await session.execute(query.values(**assignments))
             return rowcount(result) == 1

@@ -3,12 +3,14 @@
 ``POST /webhooks/twilio/voice`` (signed) opens a conversation for the call, starting
 from the caller's profile where they consented to one, and answers with TwiML that
 connects a bidirectional Media Stream to ``/webhooks/twilio/media``, passing the
-conversation id and a token that binds it to this CallSid.
+conversation id and a token that binds it to this CallSid for a few minutes.
 
 The WebSocket checks Twilio's handshake signature, waits for ``start`` (a stream that
-never starts is closed), proves the token, then feeds typed events to a
-``CallSession``. Malformed frames and unknown events are dropped and logged; whatever
-way the stream ends, the session frees its recogniser and tasks and the call is logged.
+never starts is closed), proves the token, claims the call's one stream in the call
+store (a replayed ``start``, or one for a call that is over, is refused: review L1),
+then feeds typed events to a ``CallSession``. Malformed frames and unknown events are
+dropped and logged; whatever way the stream ends, the session frees its recogniser and
+tasks and the call is logged.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from assistant import continuation
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
+from assistant.calls import StreamClaim
 from assistant.handoff.records import CONTACT_CALLBACK
 from assistant.handoff.service import HandoffRefused
 from assistant.language import Language, as_language
@@ -55,15 +58,50 @@ router = APIRouter(
 NUMBER_SLOTS = frozenset({"age", "baby_months"})
 
 
-def stream_token(secret: str, call_sid: str, conversation_id: str) -> str:
-    """Proof, passed as a Stream parameter, that we answered this call for this conversation."""
-    message = f"{call_sid}:{conversation_id}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+# How long a stream token is good for. Twilio fetches the TwiML that carries it and
+# executes <Connect><Stream> at once (nothing is said before it), so ``start`` normally
+# follows within a second or two; two minutes cover a slow connection, Twilio's own
+# retries of the connection and clocks a little apart, and still leave a token taken
+# from Twilio's logs useless soon after. Being single-use (the call store) is the main
+# defence; the expiry covers a token whose stream never started.
+STREAM_TOKEN_SECONDS = 120
+# The token's own key, derived from the gateway's signing key (SOTONG_SECRET_KEY): a
+# stream token never doubles as another of our signatures, and Twilio's auth token,
+# which Twilio and whoever holds the account also know, signs nothing of ours.
+_STREAM_PURPOSE = b"media-stream"
+_MAX_EXPIRY_DIGITS = 12
 
 
-def _secret(services: Services) -> str:
-    token = services.settings.twilio_auth_token
-    return token.get_secret_value() if token else ""
+def _stream_mac(signing_key: bytes, call_sid: str, conversation_id: str, expires: int) -> str:
+    key = hmac.new(signing_key, _STREAM_PURPOSE, hashlib.sha256).digest()
+    message = f"{call_sid}:{conversation_id}:{expires}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def stream_token(signing_key: bytes, call_sid: str, conversation_id: str, *, now: float) -> str:
+    """Proof, passed as a Stream parameter, that we answered this call for this
+    conversation: ``<expiry unix time>.<hex HMAC>``, good for STREAM_TOKEN_SECONDS
+    after ``now`` (a Unix time)."""
+    expires = int(now) + STREAM_TOKEN_SECONDS
+    return f"{expires}.{_stream_mac(signing_key, call_sid, conversation_id, expires)}"
+
+
+def stream_token_problem(
+    signing_key: bytes, token: str, call_sid: str, conversation_id: str, *, now: float
+) -> str | None:
+    """None when ``token`` is ours for this call and conversation and still good at
+    ``now``; else why not: "forged" (not ours, or for another call) or "expired"."""
+    expires, dot, mac = token.partition(".")
+    if not dot or not conversation_id:
+        return "forged"
+    if not (expires.isascii() and expires.isdigit() and len(expires) <= _MAX_EXPIRY_DIGITS):
+        return "forged"
+    expected = _stream_mac(signing_key, call_sid, conversation_id, int(expires))
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
+        return "forged"
+    if now > int(expires):
+        return "expired"
+    return None
 
 
 async def _profile(services: Services, phone: str) -> CitizenProfile | None:
@@ -122,7 +160,7 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
         twiml.media_stream_url(public_url),
         {
             "conversation_id": conversation_id,
-            "token": stream_token(_secret(services), call_sid, conversation_id),
+            "token": stream_token(services.signing_key, call_sid, conversation_id, now=time.time()),
         },
     )
     return _twiml(body)
@@ -409,15 +447,28 @@ class MediaStream:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self._ws.close()
 
+    async def _refuse(self, reason: str, event: CallStarted) -> bool:
+        """Refuse this stream: counted, logged, closed with 1008 (as a bad handshake)."""
+        self._services.metrics.rejected_webhooks.labels("twilio", f"stream_{reason}").inc()
+        log.warning("voice.stream_refused", call_sid=event.call_sid, reason=reason)
+        self._outcome = "refused"
+        if self._ws.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self._ws.close(code=1008, reason="stream refused")
+        return False
+
     async def _start(self, event: CallStarted) -> bool:
         conversation_id = event.parameters.get("conversation_id", "")
         token = event.parameters.get("token", "")
-        expected = stream_token(_secret(self._services), event.call_sid, conversation_id)
-        if not conversation_id or not hmac.compare_digest(token, expected):
-            self._services.metrics.rejected_webhooks.labels("twilio", "stream_token").inc()
-            log.warning("voice.stream_bad_token", call_sid=event.call_sid)
-            self._outcome = "refused"
-            return False
+        problem = stream_token_problem(
+            self._services.signing_key, token, event.call_sid, conversation_id, now=time.time()
+        )
+        if problem is not None:
+            return await self._refuse(f"token_{problem}", event)
+        # The token is ours: now the call's one stream, while the call is live (review L1).
+        claim = await self._services.calls.claim_stream(event.call_sid)
+        if claim is not StreamClaim.CLAIMED:
+            return await self._refuse(f"call_{claim.value}", event)
         self._call = event
         self._outcome = "in_call"
         self._services.call_admission.started(event.call_sid)

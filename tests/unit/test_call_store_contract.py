@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from assistant.calls import CallStatus, CallStore, SqlCallStore, parse_call_status
+from assistant.calls import CallStatus, CallStore, SqlCallStore, StreamClaim, parse_call_status
 from assistant.config import to_async_url
 from assistant.store import StoreError
 from assistant.store.migrate import alembic_config, upgrade
@@ -187,6 +187,48 @@ async def test_times_in_other_zones_are_stored_as_utc(calls: CallStore) -> None:
     assert record.ended_at.utcoffset() == dt.timedelta(0)
 
 
+# ---- one media stream per call, while it is in progress (review L1) -------------------
+async def test_a_call_s_stream_starts_once(calls: CallStore, clock: ManualClock) -> None:
+    await start(calls)
+    clock.advance(2)
+    assert await calls.claim_stream(SID) is StreamClaim.CLAIMED
+    record = await calls.get(SID)
+    assert record is not None and record.stream_started_at == clock.now
+    assert record.updated_at == clock.now and record.status is CallStatus.IN_PROGRESS
+    clock.advance(1)
+    assert await calls.claim_stream(SID) is StreamClaim.ALREADY_STARTED
+    await start(calls)  # Twilio retrying the voice webhook does not reopen the stream
+    await calls.stream_ended(SID, outcome="caller_hung_up", turns=2)
+    assert await calls.claim_stream(SID) is StreamClaim.ALREADY_STARTED
+    record = await calls.get(SID)
+    assert record is not None and record.stream_started_at == T0 + dt.timedelta(seconds=2)
+    assert record.outcome == "caller_hung_up"
+
+
+async def test_no_stream_for_a_call_that_is_over_unanswered_or_unknown(calls: CallStore) -> None:
+    assert await calls.claim_stream(SID) is StreamClaim.UNKNOWN
+    assert await calls.get(SID) is None  # nothing is created
+    await start(calls)
+    await calls.status_update(SID, "completed", 5)
+    assert await calls.claim_stream(SID) is StreamClaim.ENDED
+    record = await calls.get(SID)
+    assert record is not None and record.stream_started_at is None
+    await calls.status_update(SID2, "ringing")  # a callback, but no webhook answered
+    assert await calls.claim_stream(SID2) is StreamClaim.ENDED
+    other = "CA" + "3" * 32  # a stream's end recorded first: the call is over
+    await calls.stream_ended(other, outcome="disconnected", turns=0)
+    assert await calls.claim_stream(other) is StreamClaim.ENDED
+    with pytest.raises(ValueError):
+        await calls.claim_stream("")
+
+
+async def test_of_starts_at_once_one_is_claimed(calls: CallStore) -> None:
+    await start(calls)
+    claims = await asyncio.gather(*(calls.claim_stream(SID) for _ in range(8)))
+    assert claims.count(StreamClaim.CLAIMED) == 1
+    assert claims.count(StreamClaim.ALREADY_STARTED) == 7
+
+
 # ---- FORGET ----------------------------------------------------------------------------
 async def test_forget_erases_every_call_of_the_number(calls: CallStore, clock: ManualClock) -> None:
     await start(calls, SID)
@@ -234,5 +276,35 @@ def test_migration_0005_creates_drops_and_matches_the_model(tmp_path: Path) -> N
         assert "calls" not in inspect(engine).get_table_names()
         command.upgrade(alembic_config(url), "head")
         assert "calls" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_migration_0012_follows_0011_and_is_the_only_head() -> None:
+    script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
+    revision = script.get_revision("0012")
+    assert revision is not None and revision.down_revision == "0011"
+    assert len(script.get_heads()) == 1
+
+
+def test_migration_0012_adds_the_stream_start_and_goes_back(tmp_path: Path) -> None:
+    import assistant.calls.models  # noqa: F401  (registers the table on Base.metadata)
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    try:
+
+        def columns() -> set[str]:
+            return {c["name"] for c in inspect(engine).get_columns("calls")}
+
+        assert "stream_started_at" in columns()
+        with engine.connect() as connection:
+            diffs = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert [d for d in diffs if "calls" in repr(d)] == []
+        command.downgrade(alembic_config(url), "0011")
+        assert "stream_started_at" not in columns() and "call_sid" in columns()
+        command.upgrade(alembic_config(url), "head")
+        assert "stream_started_at" in columns()
     finally:
         engine.dispose()

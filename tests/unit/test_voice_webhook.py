@@ -3,6 +3,7 @@ plain spoken answer instead of Twilio's error tone when the line cannot serve.""
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -19,11 +20,12 @@ from assistant.config import Settings
 from assistant.metrics import Metrics
 from assistant.profiles import ProfileError
 from channels.voice import adapter
-from channels.voice.adapter import stream_token
+from channels.voice.adapter import STREAM_TOKEN_SECONDS, stream_token_problem
 from channels.voice.admission import CallAdmission
 
 PUBLIC = "https://sotong.example"
 TOKEN = "e" * 32
+KEY = b"k" * 32  # the gateway's signing key (SOTONG_SECRET_KEY)
 CALL_SID = "CA" + "c" * 32
 CALLER = "+821012345678"
 
@@ -76,6 +78,7 @@ async def client(fakes: Fakes, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
     app.include_router(adapter.router)
     app.state.services = SimpleNamespace(
         settings=settings,
+        signing_key=KEY,
         metrics=Metrics(),
         voice=SimpleNamespace(problem=fakes.voice_problem),
         profiles=SimpleNamespace(get=no_profile),
@@ -107,11 +110,14 @@ async def test_a_call_is_connected_to_the_stream_with_a_bound_token(
     assert response.status_code == 200
     stream = ET.fromstring(response.text).find("./Connect/Stream")
     assert stream is not None and stream.get("url") == "wss://sotong.example/webhooks/twilio/media"
-    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-    assert parameters == {
-        "conversation_id": "d" * 32,
-        "token": stream_token(TOKEN, CALL_SID, "d" * 32),
-    }
+    parameters = {p.get("name"): p.get("value") or "" for p in stream.findall("Parameter")}
+    assert set(parameters) == {"conversation_id", "token"}
+    assert parameters["conversation_id"] == "d" * 32
+    # Signed with the gateway's key, good for a few minutes (review L1).
+    token, now = parameters["token"], time.time()
+    assert stream_token_problem(KEY, token, CALL_SID, "d" * 32, now=now) is None
+    assert now + STREAM_TOKEN_SECONDS - 5 <= int(token.split(".")[0]) <= now + STREAM_TOKEN_SECONDS
+    assert stream_token_problem(KEY, token, "CA" + "f" * 32, "d" * 32, now=now) == "forged"
     assert fakes.started == [("voice", "ko")] and fakes.calls == [CALL_SID]
     assert CALLER not in response.text  # the number is not echoed into the stream
 
@@ -120,7 +126,9 @@ async def test_a_retried_webhook_continues_the_same_conversation(
     client: httpx.AsyncClient, fakes: Fakes
 ) -> None:
     first, again = await ring(client), await ring(client)
-    assert first.text == again.text
+    conversation = ET.fromstring(first.text).find("./Connect/Stream/Parameter")
+    assert conversation is not None and conversation.get("value") == "d" * 32
+    assert conversation.get("value", "") in again.text
     assert fakes.started == [("voice", "ko")]  # one conversation, not two
 
 
