@@ -90,10 +90,8 @@ class RasaServer:
             "--port",
             str(self.port),
         ]
-        if self.auth_token:
-            # One argument with "=": a random token may begin with "-", which argparse
-            # would otherwise read as another option (a CI run failed on exactly that).
-            command += [f"--auth-token={self.auth_token}"]
+        # The API token is not here: a command line is readable by every local user
+        # (review L11). nlu/rasa_cli.py adds it from the environment (``environment``).
         return command
 
     def environment(self) -> dict[str, str]:
@@ -102,8 +100,9 @@ class RasaServer:
         if self.actions_token:
             # Rasa's action endpoint passes no custom headers; the token rides in the URL.
             actions_url += ("&" if "?" in actions_url else "?") + f"token={self.actions_token}"
+        secrets = {"SOTONG_RASA_TOKEN": self.auth_token} if self.auth_token else {}
         return rasa_environment(
-            {"SOTONG_ACTIONS_URL": actions_url, **tracker_store_env(self.tracker_url)}
+            {"SOTONG_ACTIONS_URL": actions_url, **tracker_store_env(self.tracker_url), **secrets}
         )
 
     def start(self) -> None:

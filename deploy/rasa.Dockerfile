@@ -10,4 +10,6 @@ RUN python /nlu/rasa_cli.py train --domain domain --out /models --fixed-model-na
 FROM train
 ENV RASA_TELEMETRY_ENABLED=false
 EXPOSE 5005
-CMD ["sh", "-c", "python /nlu/rasa_cli.py run --enable-api --auth-token \"$SOTONG_RASA_TOKEN\" --model /models/sotong.tar.gz --endpoints /nlu/endpoints.yml --credentials /nlu/credentials.yml --port 5005"]
+# The API token comes from SOTONG_RASA_TOKEN in the environment, added by rasa_cli.py
+# inside the process: never on the command line, which every local user can read (L11).
+CMD ["python", "/nlu/rasa_cli.py", "run", "--enable-api", "--model", "/models/sotong.tar.gz", "--endpoints", "/nlu/endpoints.yml", "--credentials", "/nlu/credentials.yml", "--port", "5005"]

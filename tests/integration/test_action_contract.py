@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -104,6 +105,17 @@ def test_gateway_log_holds_no_secret(stack: Stack) -> None:
     log = stack.gateway.log_path.read_text(encoding="utf-8", errors="replace")
     assert stack.rasa.auth_token and stack.rasa.auth_token not in log
     assert stack.rasa.actions_token and stack.rasa.actions_token not in log
+
+
+def test_rasa_token_is_not_on_its_command_line_yet_guards_its_api(stack: Stack) -> None:
+    # /proc/<pid>/cmdline is readable by every local user (review L11).
+    assert stack.rasa.process is not None and stack.rasa.auth_token
+    cmdline = Path(f"/proc/{stack.rasa.process.pid}/cmdline").read_bytes()
+    assert b"run" in cmdline and stack.rasa.auth_token.encode() not in cmdline
+    tracker = f"{stack.rasa.url}/conversations/nobody/tracker"
+    assert httpx.get(tracker, timeout=10).status_code == 401
+    token = {"token": stack.rasa.auth_token}
+    assert httpx.get(tracker, params=token, timeout=10).status_code == 200
 
 
 @pytest.mark.parametrize(
