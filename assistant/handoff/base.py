@@ -378,6 +378,25 @@ class HandoffQueue(abc.ABC):
             since, conversation_id=conversation_id, origin_ref=origin_ref
         )
 
+    async def dismiss_source(self, origin_ref: str) -> list[int]:
+        """End every request still in the queue that came from ``origin_ref`` (abandoned,
+        outcome "dismissed": staff cleared a flood); the ids ended."""
+        dismissed = []
+        for request_id in await self._queued_from(origin_ref):
+            now = self._clock()
+            if await self._transition(
+                request_id,
+                from_states=QUEUED,
+                values={
+                    "status": QueueState.ABANDONED.value,
+                    "outcome": Outcome.DISMISSED.value,
+                    "ended_at": now,
+                    "updated_at": now,
+                },
+            ):
+                dismissed.append(request_id)
+        return dismissed
+
     async def record_refusal(self, reason: str, channel: str, origin_ref: str | None) -> None:
         """Remember a request that was not queued (for staff to see floods)."""
         await self._insert_refusal(
@@ -521,6 +540,10 @@ class HandoffQueue(abc.ABC):
         self, since: dt.datetime, *, conversation_id: str | None, origin_ref: str | None
     ) -> int:
         """Requests created since ``since`` by the conversation or the source given."""
+
+    @abc.abstractmethod
+    async def _queued_from(self, origin_ref: str) -> list[int]:
+        """Ids of requests still in the queue (waiting, offered) from ``origin_ref``."""
 
     @abc.abstractmethod
     async def _insert_refusal(self, row: dict[str, Any]) -> None: ...

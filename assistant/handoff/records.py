@@ -61,6 +61,7 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"  # the citizen cancelled or left (state abandoned)
     EXPIRED = "expired"
     TIMED_OUT = "timed_out"  # the holder showed no sign for too long (state resolved)
+    DISMISSED = "dismissed"  # staff cleared a flood from one source (state abandoned)
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,5 @@ class QueueEntry:
     requested_by: str | None = None  # the staff member who asked for a walk-in citizen
     told_position: int | None = None  # what the citizen was last told
     told_wait_minutes: int | None = None
+    # Where the request came from, as a keyed hash (review H2): what "the same source" is.
+    origin_ref: str | None = None

@@ -529,6 +529,32 @@ class HandoffService:
             self._announce(entry)
         return declined
 
+    async def dismiss_same_source(self, account: Person, request_id: int) -> list[int] | None:
+        """End every queued request from the source of ``request_id`` (a flood: review
+        H2); the ids ended, or None if the request has no recorded source.
+
+        Audited. Web pages see their request end; SMS and phone sources are not texted,
+        since texting a flood's numbers is what a pumping attack wants.
+        """
+        entry = await self._require(request_id)
+        if entry.origin_ref is None:
+            return None
+        dismissed = await self.queue.dismiss_source(entry.origin_ref)
+        for dismissed_id in dismissed:
+            ended = await self.queue.get(dismissed_id)
+            if ended is not None:
+                self._announce(ended)
+        await self._audit(
+            account,
+            "handoff.dismiss_source",
+            entry.conversation_id,
+            {"request_id": request_id, "dismissed": len(dismissed)},
+        )
+        log.warning("handoff.source_dismissed", by=account.username, count=len(dismissed))
+        if dismissed:
+            await self.refresh_positions()
+        return dismissed
+
     async def send_to_citizen(self, account: Person, request_id: int, text: str) -> Turn | None:
         """The holder's message, stored and sent over the citizen's channel; None if they
         do not hold the request."""

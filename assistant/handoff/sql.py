@@ -101,6 +101,7 @@ def _entry(row: Any) -> QueueEntry:
         requested_by=row.requested_by,
         told_position=row.told_position,
         told_wait_minutes=row.told_wait_minutes,
+        origin_ref=row.origin_ref,
     )
 
 
@@ -212,6 +213,10 @@ class SqlHandoffQueue(HandoffQueue):
                 and_(T.status.in_(_values(HELD)), T.accepted_by == interpreter_id),
             )
         )
+
+    async def _queued_from(self, origin_ref: str) -> list[int]:
+        found = await self._select(T.origin_ref == origin_ref, T.status.in_(_values(QUEUED)))
+        return [entry.id for entry in found]
 
     async def _transition(
         self,

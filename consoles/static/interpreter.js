@@ -62,6 +62,7 @@
     joinLink: $("join-link"),
     call: $("call"),
     callState: $("call-state"),
+    callNotice: $("call-notice"),
     callMic: $("call-mic"),
     callCamera: $("call-camera"),
     closeForm: $("close"),
@@ -251,6 +252,14 @@
         no.setAttribute("aria-label", `거절 · Decline: ${what}`);
         actions.append(" ", no);
       }
+      if (item.same_source > 1) {
+        // Many requests from one address or number: a flood, cleared in one go.
+        const n = item.same_source;
+        const clear = button(`같은 곳 ${n}건 정리 · Dismiss ${n} from one source`,
+          () => dismissSource(item.id, n), "secondary");
+        clear.dataset.key = `dismiss:${item.id}`;
+        actions.append(" ", clear);
+      }
       el.queueBody.append(row);
     }
     el.queueTable.hidden = queue.waiting.length === 0;
@@ -330,6 +339,21 @@
       } else {
         failed(error);
       }
+    }
+  }
+
+  async function dismissSource(id, n) {
+    clearError();
+    const question = `같은 곳에서 온 대기 요청 ${n}건을 모두 정리할까요? ` +
+      `Dismiss all ${n} waiting requests from this source?`;
+    if (!window.confirm(question)) return;
+    try {
+      const done = await api(`${API}/requests/${id}/dismiss-source`, { method: "POST" });
+      say(`요청 ${done.dismissed}건을 정리했습니다 · Dismissed ${done.dismissed} request(s)`);
+      await refreshQueue();
+    } catch (error) {
+      failed(error);
+      refreshQueue().catch(failed);
     }
   }
 
@@ -482,6 +506,7 @@
       waiting: detail.peerLeft
         ? "시민이 나갔습니다. 다시 들어오기를 기다립니다 · The citizen left; waiting for them to come back"
         : "시민이 들어오기를 기다립니다. 시민에게 주소를 보냈습니다 · Waiting for the citizen; they were sent the link",
+      "peer-replaced": "시민 쪽 연결이 새 연결로 바뀌었습니다 · The citizen's connection was replaced",
       joining: "시민이 들어왔습니다. 연결하는 중… · The citizen joined; connecting…",
       connected: "연결되었습니다 · Connected",
       interrupted: "연결이 불안정합니다. 다시 잇는 중… · The connection is unstable; restoring…",
@@ -496,6 +521,16 @@
           : "영상 통화를 열 수 없습니다 (상담을 맡고 있지 않음) · The call cannot be opened (you do not hold this session)",
     };
     el.callState.textContent = texts[state] || String(state);
+    if (state === "peer-replaced" && detail.role === "citizen") {
+      // Kept in view for the rest of the call: a reload does this too, but so does
+      // someone else opening a forwarded link (review L9).
+      const at = new Date().toLocaleTimeString("ko-KR", { hour: "2-digit", minute: "2-digit" });
+      el.callNotice.textContent =
+        `${at} 시민 쪽 연결이 다른 화면(새로 고침, 다른 창이나 기기)의 새 연결로 바뀌었습니다. ` +
+        "같은 분인지 확인해 주세요. · The citizen's side of the call was taken over by a new " +
+        "connection (a reload, another window or device): check it is still the same person.";
+      el.callNotice.hidden = false;
+    }
     if (state === "connected") say("영상 통화가 연결되었습니다 · The video call is connected");
     if (state === "ended" || state === "closed") {
       el.videoStart.disabled = false;
@@ -526,6 +561,8 @@
       el.joinLink.textContent = `시민에게 영상 통화 주소를 보냈습니다 · The citizen was sent the call link: ${url}`;
       el.joinLink.hidden = false;
       hangUp();
+      el.callNotice.hidden = true;
+      el.callNotice.textContent = "";
       el.call.hidden = false;
       el.videoStart.disabled = true;
       micOn = true;

@@ -391,6 +391,27 @@ async def test_requests_are_counted_by_conversation_and_by_source(
         await queue.count_since(since)
 
 
+async def test_dismissing_a_source_ends_only_its_queued_requests(
+    queue: HandoffQueue, store: ConversationStore
+) -> None:
+    await people(queue, PARK)
+    flood = [await ask(store) for _ in range(3)]
+    held, elsewhere = await ask(store), await ask(store)
+    for request_id in (*flood, held):
+        assert await queue.set_origin(request_id, "a" * 32)
+    assert await queue.set_origin(elsewhere, "b" * 32)
+    assert await queue.accept(held, PARK.id) is not None  # a person already has it
+    assert sorted(await queue.dismiss_source("a" * 32)) == sorted(flood)
+    for request_id in flood:
+        entry = await queue.get(request_id)
+        assert entry is not None and entry.state is QueueState.ABANDONED
+        assert entry.outcome == Outcome.DISMISSED.value and entry.origin_ref == "a" * 32
+    for request_id, state in ((held, QueueState.ACCEPTED), (elsewhere, QueueState.WAITING)):
+        entry = await queue.get(request_id)
+        assert entry is not None and entry.state is state
+    assert await queue.dismiss_source("a" * 32) == []
+
+
 async def test_refusals_are_kept_for_staff_and_dropped_by_age(
     queue: HandoffQueue, clock: ManualClock
 ) -> None:

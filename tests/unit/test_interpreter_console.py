@@ -106,6 +106,7 @@ async def test_waiting_requests_show_no_transcript_and_no_address(console: Conso
         "region",
         "waiting_seconds",
         "offered_to_me",
+        "same_source",  # a count, never the source itself
         "contact",
         "scheduled_for",
     }
@@ -419,6 +420,39 @@ async def test_staff_see_requests_refused_past_a_limit(console: Console) -> None
     response = await a.get("/api/console/queue")
     assert response.json()["refused"] == {"last_hour": 4, "from_one_source": 3}
     assert "a" * 32 not in response.text
+
+
+async def test_a_flood_from_one_source_is_dismissed_together_and_audited(
+    console: Console,
+) -> None:
+    """Staff clear many waiting requests of one source at once (review H2); others stay."""
+    a = await console.available("interp-a")
+    flood = []
+    for _ in range(3):
+        conversation = await console.services.core.start("webchat", address="web", language="ko")
+        status = await console.services.handoff.request(
+            conversation, reason="person", service=None, language="ko", origin="203.0.113.9"
+        )
+        flood.append(status.request_id)
+    _, other = await console.citizen()  # no source recorded: a separate citizen
+    listed = {item["id"]: item for item in (await a.get("/api/console/queue")).json()["waiting"]}
+    assert [listed[i]["same_source"] for i in flood] == [3, 3, 3]
+    assert listed[other]["same_source"] == 1
+    assert "203.0.113.9" not in str(listed)
+    response = await a.post(f"/api/console/requests/{flood[1]}/dismiss-source", {})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"dismissed": 3}
+    waiting = (await a.get("/api/console/queue")).json()["waiting"]
+    assert [item["id"] for item in waiting] == [other]
+    for request_id in flood:
+        entry = await console.services.handoff.queue.get(request_id)
+        assert entry is not None and entry.state is QueueState.ABANDONED
+        assert entry.outcome == "dismissed"
+    audit = await console.services.accounts.audit_log(action="handoff.dismiss_source")
+    assert [(e.actor_username, e.detail["dismissed"]) for e in audit] == [("interp-a", 3)]
+    # A request without a recorded source is dismissed alone, never as a "source".
+    assert (await a.post(f"/api/console/requests/{other}/dismiss-source", {})).status_code == 409
+    assert (await a.post("/api/console/requests/999999/dismiss-source", {})).status_code == 404
 
 
 # ---- the live socket (Starlette's TestClient: it speaks WebSocket) -------------------

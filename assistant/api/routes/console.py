@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -55,6 +56,7 @@ page_router = APIRouter(include_in_schema=False)
 
 NOT_FOUND = "no such request"
 TAKEN = "taken or not yours"
+NO_SOURCE = "this request has no recorded source (a staff walk-in): dismiss it alone"
 # What the socket passes on; anything else published on the topics stays in the server.
 _FORWARDED_TYPES = frozenset({"changed", "message"})
 
@@ -106,6 +108,13 @@ class SummaryOut(BaseModel):
     offered_to_me: bool
     contact: str | None = None  # a scheduled "callback" or "video" appointment
     scheduled_for: str | None = None
+    # Requests in this list from the same source (address or number) as this one: a
+    # flood shows as a large number, and can be dismissed together (review H2).
+    same_source: int = 1
+
+
+class DismissedOut(BaseModel):
+    dismissed: int
 
 
 class RefusedOut(BaseModel):
@@ -255,8 +264,14 @@ async def queue(session: InterpreterSession, services: ServicesDep) -> QueueOut:
     waiting = await services.handoff.queue_for(account)
     mine = await services.handoff.sessions_for(account)
     refused = await services.handoff.refused_recently()
+    sources = Counter(e.origin_ref for e in waiting if e.origin_ref is not None)
     return QueueOut(
-        waiting=[_summary(services, e, account.username, now) for e in waiting],
+        waiting=[
+            _summary(services, e, account.username, now).model_copy(
+                update={"same_source": sources[e.origin_ref] if e.origin_ref else 1}
+            )
+            for e in waiting
+        ],
         mine=[_summary(services, e, account.username, now) for e in mine],
         refused=RefusedOut(last_hour=refused.total, from_one_source=refused.from_one_source),
     )
@@ -331,6 +346,21 @@ async def decline(
     if not await services.handoff.decline(session.account, request_id):
         raise HTTPException(404, NOT_FOUND)
     return DoneOut()
+
+
+@router.post("/requests/{request_id}/dismiss-source", response_model=DismissedOut)
+async def dismiss_source(
+    request_id: RequestId, session: InterpreterSession, services: ServicesDep
+) -> DismissedOut:
+    """End every waiting request from the same source as this one (a flood); audited.
+    404 if the request is unknown, 409 if it has no recorded source (a staff walk-in)."""
+    entry = await services.handoff.queue.get(request_id)
+    if entry is None:
+        raise HTTPException(404, NOT_FOUND)
+    dismissed = await services.handoff.dismiss_same_source(session.account, request_id)
+    if dismissed is None:
+        raise HTTPException(409, NO_SOURCE)
+    return DismissedOut(dismissed=len(dismissed))
 
 
 @router.post("/requests/{request_id}/messages", response_model=TurnOut)
