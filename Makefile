@@ -29,6 +29,7 @@ run: setup
 	@$(VENV)/sotong run
 
 test: setup
+	@bash scripts/setup-tools.sh
 	@$(VENV)/ruff check .
 	@$(VENV)/mypy
 	@$(VENV)/python -m pytest -ra $(PYTEST_ARGS)

@@ -20,6 +20,10 @@ ENV SOTONG_HOST=0.0.0.0 SOTONG_PORT=8000 SOTONG_LOG_JSON=true
 # Not root (review L11): the gateway writes only under /app/var.
 RUN useradd --system --uid 10001 --home-dir /app sotong \
     && mkdir -p /app/var/spool && chown -R sotong /app/var
-USER sotong
+USER 10001
 EXPOSE 8000
+# Alive, not ready: /readyz also waits for Rasa and the speech model, and a container
+# restarted for those would only lose its calls.
+HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 CMD ["sotong", "serve"]

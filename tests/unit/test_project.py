@@ -119,3 +119,54 @@ def test_the_gateway_image_copies_every_package_it_installs() -> None:
     dockerfile = (PROJECT_DIR / "deploy" / "gateway.Dockerfile").read_text(encoding="utf-8")
     missing = [name for name in packages if f"\nCOPY {name} {name}\n" not in dockerfile]
     assert missing == [], f"deploy/gateway.Dockerfile does not copy {missing}"
+
+
+# ---- deployment linters (.venv-tools, installed by `make test`) ----------------------------
+TOOLS = PROJECT_DIR / ".venv-tools" / "bin"
+DOCKERFILES = sorted((PROJECT_DIR / "deploy").glob("*.Dockerfile"))
+
+
+def _tool(name: str) -> str | None:
+    path = TOOLS / name
+    if not path.exists():
+        missing_part(f"{name} (scripts/setup-tools.sh installs it; `make test` runs that)")
+        return None
+    return str(path)
+
+
+def test_dockerfiles_pass_hadolint() -> None:
+    hadolint = _tool("hadolint")
+    if hadolint is None:
+        return
+    assert len(DOCKERFILES) == 2
+    result = subprocess.run(
+        [hadolint, "--no-color", *map(str, DOCKERFILES)],
+        cwd=PROJECT_DIR,  # reads .hadolint.yaml (its one ignored rule says why)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dockerfiles_pass_checkov() -> None:
+    checkov = _tool("checkov")
+    if checkov is None:
+        return
+    result = subprocess.run(
+        [checkov, "--directory", "deploy", "--framework", "dockerfile", "--compact", "--quiet",
+         "--skip-download", "--output", "json"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},  # no network here
+        timeout=300,
+    )  # fmt: skip
+    import json
+
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    failed = [c["check_id"] + " " + c["file_path"] for c in report["results"]["failed_checks"]]
+    assert summary["failed"] == 0 and failed == [], failed
+    assert summary["passed"] > 100  # it did look at both files
