@@ -426,7 +426,7 @@ async def test_a_flood_from_one_source_is_dismissed_together_and_audited(
     console: Console,
 ) -> None:
     """Staff clear many waiting requests of one source at once (review H2); others stay."""
-    a = await console.available("interp-a")
+    a = await console.available("interp-a", region="seoul")
     flood = []
     for _ in range(3):
         conversation = await console.services.core.start("webchat", address="web", language="ko")
@@ -453,6 +453,8 @@ async def test_a_flood_from_one_source_is_dismissed_together_and_audited(
     # A request without a recorded source is dismissed alone, never as a "source".
     assert (await a.post(f"/api/console/requests/{other}/dismiss-source", {})).status_code == 409
     assert (await a.post("/api/console/requests/999999/dismiss-source", {})).status_code == 404
+    _, busan = await console.citizen(region="busan")  # not in a Seoul person's queue
+    assert (await a.post(f"/api/console/requests/{busan}/dismiss-source", {})).status_code == 404
 
 
 # ---- the live socket (Starlette's TestClient: it speaks WebSocket) -------------------

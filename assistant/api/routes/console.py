@@ -354,8 +354,9 @@ async def dismiss_source(
 ) -> DismissedOut:
     """End every waiting request from the same source as this one (a flood); audited.
     404 if the request is unknown, 409 if it has no recorded source (a staff walk-in)."""
-    entry = await services.handoff.queue.get(request_id)
-    if entry is None:
+    # Only a request they can see waiting (their skills and region), like accepting.
+    waiting = await services.handoff.queue_for(session.account)
+    if all(entry.id != request_id for entry in waiting):
         raise HTTPException(404, NOT_FOUND)
     dismissed = await services.handoff.dismiss_same_source(session.account, request_id)
     if dismissed is None:
