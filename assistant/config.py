@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     # Connections (open sockets included: web chat pages, consoles, calls) and requests
     # uvicorn takes at once before answering 503 to anything: the last resort.
     max_connections: int = Field(1000, ge=16, validation_alias=_env("SOTONG_MAX_CONNECTIONS"))
+    # A console sign-in ends after this long without the person doing anything on the
+    # page (keys, pointer, a video call on screen): the page's own refreshes do not count
+    # (review M5, L14). Never longer than console_session_hours.
+    console_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, validation_alias=_env("SOTONG_CONSOLE_IDLE_MINUTES")
+    )
     # Admins must sign in with a one-time code too (enrolled with `sotong accounts totp`).
     admin_totp_required: bool = Field(False, validation_alias=_env("SOTONG_ADMIN_TOTP_REQUIRED"))
     auto_migrate: bool = Field(True, validation_alias=_env("SOTONG_AUTO_MIGRATE"))

@@ -192,18 +192,24 @@ class AccountStore(abc.ABC):
 
     # ---- web sessions --------------------------------------------------------------
     async def start_session(
-        self, account: Account, hours: float = DEFAULT_SESSION_HOURS
+        self,
+        account: Account,
+        hours: float = DEFAULT_SESSION_HOURS,
+        idle_minutes: float | None = None,
     ) -> WebSession:
         """Sign ``account`` in for ``hours``: a new random token (only its hash is kept)
-        and a CSRF token for unsafe requests."""
-        if hours <= 0:
-            raise ValueError("a session lasts a positive number of hours")
+        and a CSRF token for unsafe requests. With ``idle_minutes`` the session ends that
+        long after sign-in unless ``keep_alive`` moves it on (never past ``hours``)."""
+        if hours <= 0 or (idle_minutes is not None and idle_minutes <= 0):
+            raise ValueError("a session lasts a positive time")
         now = self._clock()
         # Sessions that ran out are dropped here, so the table never grows without bound.
         await self._delete_expired_sessions(now)
         token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(32)
         expires_at = now + dt.timedelta(hours=hours)
+        if idle_minutes is not None:
+            expires_at = min(expires_at, now + dt.timedelta(minutes=idle_minutes))
         await self._insert_session(
             {
                 "token_hash": token_hash(token),
@@ -230,6 +236,29 @@ class AccountStore(abc.ABC):
             return None
         return WebSession(
             token=token, csrf_token=csrf_token, account=account, expires_at=expires_at
+        )
+
+    async def keep_alive(
+        self, session: WebSession, hours: float, idle_minutes: float
+    ) -> WebSession | None:
+        """The person did something (review M5, L14): the session now ends
+        ``idle_minutes`` from now, but never later than ``hours`` after sign-in. None if
+        it has ended meanwhile."""
+        key = token_hash(session.token)
+        created_at = await self._session_created(key)
+        now = self._clock()
+        if created_at is None:
+            return None
+        expires_at = min(
+            created_at + dt.timedelta(hours=hours), now + dt.timedelta(minutes=idle_minutes)
+        )
+        if expires_at <= now or not await self._extend_session(key, now, expires_at):
+            return None
+        return WebSession(
+            token=session.token,
+            csrf_token=session.csrf_token,
+            account=session.account,
+            expires_at=expires_at,
         )
 
     async def end_session(self, token: str) -> None:
@@ -327,6 +356,17 @@ class AccountStore(abc.ABC):
     @abc.abstractmethod
     async def _session(self, token_hash: str) -> tuple[str, Account, dt.datetime] | None:
         """CSRF token, account and expiry of the session, or None."""
+
+    @abc.abstractmethod
+    async def _session_created(self, token_hash: str) -> dt.datetime | None:
+        """When the session was signed in, or None if there is no such session."""
+
+    @abc.abstractmethod
+    async def _extend_session(
+        self, token_hash: str, now: dt.datetime, expires_at: dt.datetime
+    ) -> bool:
+        """Set the session's expiry to ``expires_at`` if it has not expired by ``now``
+        (one statement); whether it was set."""
 
     @abc.abstractmethod
     async def _delete_session(self, token_hash: str) -> None:

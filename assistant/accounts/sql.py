@@ -161,6 +161,29 @@ class SqlAccountStore(AccountStore):
             web, account = found
             return web.csrf_token, _account(account), aware(web.expires_at)
 
+    async def _session_created(self, token_hash: str) -> dt.datetime | None:
+        async with self._sessions() as session:
+            created = await session.scalar(
+                select(ConsoleSessionRow.created_at).where(
+                    ConsoleSessionRow.token_hash == token_hash
+                )
+            )
+            return aware(created) if created is not None else None
+
+    async def _extend_session(
+        self, token_hash: str, now: dt.datetime, expires_at: dt.datetime
+    ) -> bool:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(ConsoleSessionRow)
+                .where(
+                    ConsoleSessionRow.token_hash == token_hash,
+                    ConsoleSessionRow.expires_at > as_utc(now),
+                )
+                .values(expires_at=as_utc(expires_at))
+            )
+            return rowcount(result) == 1
+
     async def _delete_session(self, token_hash: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(

@@ -216,6 +216,28 @@ async def test_totp_enrolment_and_each_step_used_once(accounts: AccountStore) ->
 
 
 # ---- web sessions ---------------------------------------------------------------------
+async def test_an_idle_session_ends_unless_kept_alive_never_past_its_hours(
+    accounts: AccountStore, clock: ManualClock
+) -> None:
+    kim = await accounts.create("kim", PASSWORD, "김수어", Role.INTERPRETER)
+    web = await accounts.start_session(kim, hours=1, idle_minutes=30)
+    assert web.expires_at == clock.now + dt.timedelta(minutes=30)
+    clock.advance(20 * 60)
+    alive = await accounts.keep_alive(web, hours=1, idle_minutes=30)
+    assert alive is not None and alive.expires_at == clock.now + dt.timedelta(minutes=30)
+    clock.advance(25 * 60)  # 45 min after sign-in, 25 after the last activity
+    assert await accounts.session(web.token) is not None
+    alive = await accounts.keep_alive(web, hours=1, idle_minutes=30)
+    assert alive is not None and alive.expires_at == web.expires_at + dt.timedelta(minutes=30)
+    clock.advance(15 * 60)  # the hour is up whatever the activity
+    assert await accounts.session(web.token) is None
+    assert await accounts.keep_alive(web, hours=1, idle_minutes=30) is None
+    idle = await accounts.start_session(kim, hours=1, idle_minutes=30)
+    clock.advance(31 * 60)
+    assert await accounts.session(idle.token) is None
+    assert await accounts.keep_alive(idle, hours=1, idle_minutes=30) is None  # too late
+
+
 async def test_a_session_lives_for_its_hours(accounts: AccountStore, clock: ManualClock) -> None:
     kim = await accounts.create("kim", PASSWORD, "김수어", Role.INTERPRETER)
     web = await accounts.start_session(kim, hours=2)

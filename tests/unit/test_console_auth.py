@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import datetime as dt
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -69,6 +70,7 @@ def make_app(
     env: str = "development",
     passwords: Passwords | None = None,
     admin_totp_required: bool = False,
+    console_idle_minutes: float = 30.0,
     **limits: str,
 ) -> FastAPI:
     """The auth routers, one dummy route per role, and accounts kim/park/admin
@@ -86,6 +88,7 @@ def make_app(
             env=env,
             public_url=None,
             admin_totp_required=admin_totp_required,
+            console_idle_minutes=console_idle_minutes,
         )
         app.state.services = SimpleNamespace(
             accounts=accounts,
@@ -601,6 +604,36 @@ def test_cli_disable_enable_and_password(cli_env: str, monkeypatch: pytest.Monke
 
     _in_db(cli_env, changed)
     assert runner.invoke(accounts_app, ["disable", "nobody"]).exit_code == 1
+
+
+# ---- idle sign-ins end (review M5, L14) ---------------------------------------------------
+def test_a_console_left_alone_signs_itself_out(database_url: str) -> None:
+    # 1.8 s of idleness allowed: the page's own refreshes (GET /me here) do not count,
+    # a reported activity does.
+    with TestClient(make_app(database_url, console_idle_minutes=0.03)) as client:
+        csrf = sign_in(client, "kim")
+        time.sleep(1.2)
+        assert client.get("/api/auth/me").status_code == 200  # a refresh: not activity
+        kept = client.post("/api/auth/activity", headers={CSRF_HEADER: csrf})
+        assert kept.status_code == 200, kept.text
+        time.sleep(1.2)  # 2.4 s after sign-in, 1.2 s after the activity
+        assert client.get("/api/auth/me").status_code == 200
+        time.sleep(2.0)
+        assert client.get("/api/auth/me").status_code == 401
+        assert client.post("/api/auth/activity", headers={CSRF_HEADER: csrf}).status_code == 401
+
+
+def test_activity_needs_the_csrf_token(client: TestClient) -> None:
+    sign_in(client, "kim")
+    assert client.post("/api/auth/activity").status_code == 403
+
+
+def test_every_console_page_reports_activity(client: TestClient) -> None:
+    from assistant.config import PROJECT_DIR
+
+    for page in ("interpreter", "staff", "admin"):
+        html = (PROJECT_DIR / "consoles" / "static" / f"{page}.html").read_text(encoding="utf-8")
+        assert '<script src="/static/consoles/activity.js"></script>' in html, page
 
 
 # ---- one-time codes (review M5) ----------------------------------------------------------

@@ -136,7 +136,11 @@ async def login(
         log.warning("console.login_admin_without_code", username=account.username)
         raise HTTPException(403, ENROL_FIRST)
     await limits.forget(limits.login_failures, failures_key)
-    session = await services.accounts.start_session(account, hours=settings.console_session_hours)
+    session = await services.accounts.start_session(
+        account,
+        hours=settings.console_session_hours,
+        idle_minutes=settings.console_idle_minutes,
+    )
     await services.accounts.record_audit(account, "login")
     name = session_cookie(settings, request.url.scheme)
     response.set_cookie(
@@ -176,6 +180,26 @@ async def logout(
         name, path="/", secure=name == HOST_SESSION_COOKIE, httponly=True, samesite="strict"
     )
     return {"ok": True}
+
+
+class ActiveOut(BaseModel):
+    expires_at: str  # when the sign-in ends unless the person does something again
+
+
+@router.post("/activity")
+async def activity(session: AnySession, services: ServicesDep, response: Response) -> ActiveOut:
+    """The person did something on the page (the consoles post this at most once a
+    minute while someone types, points, or has a video call on screen): the sign-in
+    goes on for ``SOTONG_CONSOLE_IDLE_MINUTES`` more. The pages' own refreshes never
+    call it, so an abandoned console signs itself out."""
+    settings = services.settings
+    alive = await services.accounts.keep_alive(
+        session, settings.console_session_hours, settings.console_idle_minutes
+    )
+    if alive is None:
+        raise HTTPException(401, NOT_SIGNED_IN)
+    response.headers["Cache-Control"] = "no-store"
+    return ActiveOut(expires_at=alive.expires_at.isoformat())
 
 
 @router.get("/me")
