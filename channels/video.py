@@ -5,17 +5,25 @@ request sent them; see ``assistant.video.tokens``). Both browsers then connect t
 ``/api/video/<request id>/ws``: the citizen with ``?role=citizen&t=<token>``, the
 interpreter or staff member with ``?role=person`` and their console cookie. The
 gateway relays only signalling (``assistant.video.signalling``); audio and video go
-browser to browser (through the TURN servers of ``SOTONG_ICE_SERVERS`` where a direct
-path is blocked).
+browser to browser (through a TURN server where a direct path is blocked: each socket's
+``welcome`` carries ``SOTONG_ICE_SERVERS`` and, with ``SOTONG_TURN_SECRET``, a TURN
+credential of its own that expires; ``assistant.video.turn``, review L9).
+
+The person's socket re-checks, every ``SESSION_RECHECK_SECONDS``, that their console
+session still holds and that they still hold the request, as the console's own socket
+does: a sign-out or a disabled account closes it with 4401 (review L9).
 
 Close codes of the socket: 4401 not signed in (person), 4403 a bad or expired link, a
 wrong role or a request the person does not hold, 4404 no such request or it is over,
-4409 replaced by a newer connection of the same role, 4410 the call was ended.
+4409 replaced by a newer connection of the same role (opened elsewhere; the other side
+is told ``peer-replaced``), 4410 the call was ended.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +32,7 @@ from fastapi import APIRouter, Query, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from assistant.accounts import Role
+from assistant.accounts import Role, WebSession
 from assistant.api.auth import websocket_session
 from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.sockets import run_until_first_ends
@@ -37,12 +45,18 @@ from assistant.video.signalling import (
     SignallingHub,
 )
 from assistant.video.tokens import check_join_token
+from assistant.video.turn import ice_servers
 
 STATIC_DIR = Path(__file__).resolve().parent / "video_static"
 
 CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# How often the person's socket re-checks their session and hold on the request, as
+# the console socket does (assistant/api/routes/console.py, review L14): a sign-out or
+# a disabled account ends their side of the call within this time.
+SESSION_RECHECK_SECONDS = 5.0
+_PERSON_ROLES = (Role.INTERPRETER, Role.STAFF)
 
 log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/video", tags=["video"])
@@ -136,22 +150,59 @@ async def join_page(
 
 async def _admit(
     websocket: WebSocket, services: Services, request_id: int, role: str, token: str | None
-) -> int | None:
-    """None if this socket may join the call as ``role``, else the close code."""
+) -> tuple[int | None, WebSession | None]:
+    """(None, the person's session or None) if this socket may join the call as
+    ``role``, else (the close code, None)."""
+    session = None
     if role == CITIZEN:
         if not check_join_token(services.signing_key, request_id, token, _now()):
-            return CLOSE_FORBIDDEN
+            return CLOSE_FORBIDDEN, None
     elif role == PERSON:
-        session = await websocket_session(websocket, Role.INTERPRETER, Role.STAFF)
+        session = await websocket_session(websocket, *_PERSON_ROLES)
         if session is None:
-            return CLOSE_NOT_SIGNED_IN
+            return CLOSE_NOT_SIGNED_IN, None
         if not await services.handoff.holds(session.account, request_id):
-            return CLOSE_FORBIDDEN
+            return CLOSE_FORBIDDEN, None
     else:
-        return CLOSE_FORBIDDEN
+        return CLOSE_FORBIDDEN, None
     if not await _request_open(services, request_id):
-        return CLOSE_NOT_FOUND
+        return CLOSE_NOT_FOUND, None
+    return None, session
+
+
+async def _person_still_there(
+    services: Services, session: WebSession, request_id: int
+) -> Close | None:
+    """None while the person's session is live, their account enabled and of a console
+    role, and they hold the request; else how to close their socket."""
+    current = await services.accounts.session(session.token)
+    if current is None or current.account.role not in _PERSON_ROLES:
+        return Close(CLOSE_NOT_SIGNED_IN, "signed out")
+    if not await services.handoff.holds(current.account, request_id):
+        return Close(CLOSE_FORBIDDEN, "no longer holds this request")
     return None
+
+
+async def _watch_person(
+    services: Services,
+    hub: SignallingHub,
+    connection: SignallingConnection,
+    session: WebSession,
+) -> None:
+    """Re-check the person every SESSION_RECHECK_SECONDS; once they are gone, close
+    their connection (the writer sends the close) and wait to be cancelled."""
+    while True:
+        await asyncio.sleep(SESSION_RECHECK_SECONDS)
+        close = await _person_still_there(services, session, connection.request_id)
+        if close is not None:
+            log.info(
+                "video.person_gone",
+                request_id=connection.request_id,
+                username=session.account.username,
+                code=close.code,
+            )
+            hub.close(connection, close)
+            await asyncio.Event().wait()
 
 
 @router.websocket("/{request_id}/ws")
@@ -166,7 +217,7 @@ async def signalling_socket(
     # Accept before refusing, so the browser sees the close code (a refused handshake
     # is only "1006" to a page) and does not retry what cannot succeed.
     await websocket.accept()
-    code = await _admit(websocket, services, request_id, role, t)
+    code, session = await _admit(websocket, services, request_id, role, t)
     if code is not None:
         log.info("video.refused", request_id=request_id, role=role, code=code)
         await websocket.close(code=code)
@@ -177,11 +228,16 @@ async def signalling_socket(
         "role": role,
         # Perfect negotiation: the citizen's browser gives way when both offer at once.
         "polite": role == CITIZEN,
-        "ice_servers": services.settings.ice_servers,
+        "ice_servers": ice_servers(
+            services.settings, time.time(), request_id=request_id, role=role
+        ),
     }
     connection = hub.join(request_id, role, greeting=welcome)
+    loops = [_write(websocket, connection), _read(websocket, hub, connection)]
+    if session is not None:
+        loops.append(_watch_person(services, hub, connection, session))
     try:
-        await run_until_first_ends(_write(websocket, connection), _read(websocket, hub, connection))
+        await run_until_first_ends(*loops)
     finally:
         hub.leave(connection)
 

@@ -11,6 +11,9 @@ What the hub tells the browsers on its own:
 - ``{"type": "peer-joined", "role": r}`` to both sides when a room holds both roles
   (again after either reconnects): each side then starts a fresh peer connection;
 - ``{"type": "peer-left", "role": r}`` when the other side's connection went away;
+- ``{"type": "peer-replaced", "role": r}`` when a newer connection of the other side's
+  role replaced its older one (a reload, another tab, or someone else with the same
+  link; review L9), just before the ``peer-joined`` of the newer one;
 - ``{"type": "pong"}`` in answer to ``{"type": "ping"}`` (keeps proxies from closing an
   idle socket).
 
@@ -48,6 +51,8 @@ _LOGGED_DROPS_PER_CONNECTION: Final = 10
 
 CLOSE_LEFT: Final = 1000
 CLOSE_REPLACED: Final = 4409  # the same role connected again (a reload, another tab)
+# The replaced socket's close reason (at most 123 bytes): it was opened elsewhere.
+REPLACED_REASON: Final = "opened elsewhere: a newer connection (another tab or device) took over"
 CLOSE_ENDED: Final = 4410  # the request's call was ended on the gateway's side
 CLOSE_TOO_SLOW: Final = 4429  # the socket did not keep up with its messages
 
@@ -113,7 +118,9 @@ class SignallingHub:
     """Rooms of at most one person and one citizen per handoff request.
 
     A new connection of a role replaces the old one (a reload or a dropped network
-    reconnects; the old socket is closed with :data:`CLOSE_REPLACED`).
+    reconnects; the old socket is closed with :data:`CLOSE_REPLACED` and
+    :data:`REPLACED_REASON`), and the other side is told (``peer-replaced``): a
+    forwarded link taking the citizen's place is visible to the person (review L9).
     """
 
     def __init__(
@@ -148,11 +155,13 @@ class SignallingHub:
             connection._push(greeting)
         old = room.get(role)
         if old is not None:
-            old._shut(Close(CLOSE_REPLACED, "replaced by a newer connection"))
-            log.info("video.replaced", request_id=request_id, role=role)
+            old._shut(Close(CLOSE_REPLACED, REPLACED_REASON))
+            log.warning("video.replaced", request_id=request_id, role=role)
         room[role] = connection
         other = room.get(other_role(role))
         if other is not None:
+            if old is not None:
+                other._push({"type": "peer-replaced", "role": role})
             other._push({"type": "peer-joined", "role": role})
             connection._push({"type": "peer-joined", "role": other.role})
         log.info("video.joined", request_id=request_id, role=role, peer=other is not None)
@@ -171,6 +180,11 @@ class SignallingHub:
         else:
             del self._rooms[connection.request_id]
         log.info("video.left", request_id=connection.request_id, role=connection.role)
+
+    def close(self, connection: SignallingConnection, close: Close) -> None:
+        """Close one connection from the gateway's side (its socket closes with
+        ``close``); the other side hears ``peer-left`` when the route leaves."""
+        connection._shut(close)
 
     def end(self, request_id: int, reason: str = "the call has ended") -> bool:
         """Close both sides of a request's call (its handoff is over); False if none."""

@@ -18,7 +18,9 @@
 //
 // States given to onState: "starting", "media-blocked" (detail.error: the browser's
 // error name; the call goes on, receive-only), "connecting", "waiting" (for the other
-// side), "joining", "connected", "interrupted", "reconnecting" (detail.delay ms),
+// side), "peer-replaced" (detail.role: a newer connection of the other side took the
+// place of the one we had, e.g. the link opened on another device; "joining" follows),
+// "joining", "connected", "interrupted", "reconnecting" (detail.delay ms),
 // "ended" (detail.by: "me" | "peer" | "gateway"), "closed" (detail.code, detail.reason:
 // "not-signed-in" | "forbidden" | "not-found" | "replaced").
 "use strict";
@@ -193,6 +195,10 @@ class SotongVideoCall {
       case "peer-left":
         this._closePeerConnection();
         this._setState("waiting", { peerLeft: true });
+        break;
+      case "peer-replaced":
+        // The gateway's "peer-joined" of the newer connection comes next.
+        this._setState("peer-replaced", { role: message.role });
         break;
       case "offer":
       case "answer":

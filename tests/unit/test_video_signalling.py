@@ -7,8 +7,13 @@ service and account store are stand-ins that answer like the real ones.
 from __future__ import annotations
 
 import asyncio
+import base64
+import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
+import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import SESSION_COOKIE
+from assistant.config import Settings
 from assistant.handoff.records import QueueEntry, QueueState
 from assistant.video.signalling import (
     CLOSE_ENDED,
@@ -27,6 +33,7 @@ from assistant.video.signalling import (
     CLOSE_TOO_SLOW,
     MAX_FRAME_BYTES,
     MAX_SDP_BYTES,
+    REPLACED_REASON,
     Close,
     SignallingConnection,
     SignallingHub,
@@ -235,10 +242,14 @@ async def test_a_new_connection_of_a_role_replaces_the_old_one() -> None:
     await drain(person), await drain(citizen)
 
     again = hub.join(1, "citizen", greeting={"type": "welcome"})
-    assert await drain(citizen) == [Close(CLOSE_REPLACED, "replaced by a newer connection")]
+    assert await drain(citizen) == [Close(CLOSE_REPLACED, REPLACED_REASON)]
     assert citizen.closed is not None
     assert await drain(again) == [{"type": "welcome"}, {"type": "peer-joined", "role": "person"}]
-    assert await drain(person) == [{"type": "peer-joined", "role": "citizen"}]
+    # The person is told the citizen's place was taken (review L9), then negotiates.
+    assert await drain(person) == [
+        {"type": "peer-replaced", "role": "citizen"},
+        {"type": "peer-joined", "role": "citizen"},
+    ]
 
     # The old socket's late messages and its leaving change nothing.
     assert not hub.receive(citizen, json.dumps({"type": "bye"}))
@@ -248,6 +259,35 @@ async def test_a_new_connection_of_a_role_replaces_the_old_one() -> None:
     assert hub.present(1) == {"person", "citizen"}
     assert hub.receive(person, json.dumps({"type": "offer", "sdp": SDP}))
     assert await drain(again) == [{"type": "offer", "sdp": SDP}]
+
+
+async def test_a_replaced_socket_is_told_it_was_opened_elsewhere_and_the_other_side_too() -> None:
+    """Review L9: a forwarded link that takes the citizen's place is not silent."""
+    hub = SignallingHub()
+    citizen = hub.join(4, "citizen")
+    await drain(citizen)
+    alone = hub.join(4, "citizen")  # nobody on the other side: nothing more to tell
+    assert await drain(citizen) == [Close(CLOSE_REPLACED, REPLACED_REASON)]
+    assert "opened elsewhere" in REPLACED_REASON and len(REPLACED_REASON.encode()) <= 123
+    person = hub.join(4, "person")
+    await drain(person), await drain(alone)
+    again = hub.join(4, "person")  # the person's console in a second tab
+    assert await drain(person) == [Close(CLOSE_REPLACED, REPLACED_REASON)]
+    assert await drain(alone) == [
+        {"type": "peer-replaced", "role": "person"},
+        {"type": "peer-joined", "role": "person"},
+    ]
+    assert await drain(again) == [{"type": "peer-joined", "role": "citizen"}]
+
+
+async def test_the_gateway_can_close_one_side() -> None:
+    hub = SignallingHub()
+    person, citizen = hub.join(6, "person"), hub.join(6, "citizen")
+    await drain(person), await drain(citizen)
+    hub.close(person, Close(4401, "signed out"))
+    assert await drain(person) == [Close(4401, "signed out")]
+    hub.leave(person)  # what the route does once the socket is closed
+    assert await drain(citizen) == [{"type": "peer-left", "role": "person"}]
 
 
 async def test_leaving_tells_the_other_side_and_empties_the_room() -> None:
@@ -326,10 +366,13 @@ class FakeHandoff:
 
 @dataclass
 class FakeAccounts:
+    """Like the real store: no session for a signed-out token or a disabled account."""
+
     sessions: dict[str, WebSession] = field(default_factory=dict)
 
     async def session(self, token: str | None) -> WebSession | None:
-        return self.sessions.get(token or "")
+        found = self.sessions.get(token or "")
+        return found if found is not None and found.account.active else None
 
 
 def entry(request_id: int, state: QueueState, accepted_by: str | None) -> QueueEntry:
@@ -387,7 +430,7 @@ def app() -> FastAPI:
         video=SignallingHub(),
         handoff=handoff,
         accounts=accounts,
-        settings=SimpleNamespace(ice_servers=ICE, public_url=None),
+        settings=Settings(_env_file=None, ice_servers=ICE),
     )
     return app
 
@@ -507,14 +550,17 @@ def test_person_and_citizen_meet_and_signal_through_the_gateway(app: FastAPI) ->
             assert citizen.receive_json() == {"type": "pong"}
             assert hub.dropped == {"not_json": 1, "binary": 1}
 
-            # The citizen reloads: the new socket replaces the old one.
+            # The citizen reloads (or someone else opens the link): the new socket
+            # replaces the old one, which is told why; the person is told too.
             with client.websocket_connect(ws_url(1, "citizen", token)) as again:
                 assert again.receive_json()["type"] == "welcome"
                 assert again.receive_json() == {"type": "peer-joined", "role": "person"}
+                assert person.receive_json() == {"type": "peer-replaced", "role": "citizen"}
                 assert person.receive_json() == {"type": "peer-joined", "role": "citizen"}
                 with pytest.raises(WebSocketDisconnect) as replaced:
                     citizen.receive_json()
                 assert replaced.value.code == CLOSE_REPLACED
+                assert replaced.value.reason == REPLACED_REASON
             assert person.receive_json() == {"type": "peer-left", "role": "citizen"}
 
         # The handoff is closed: the gateway ends the call.
@@ -523,3 +569,82 @@ def test_person_and_citizen_meet_and_signal_through_the_gateway(app: FastAPI) ->
             person.receive_json()
         assert ended.value.code == CLOSE_ENDED
     assert hub.rooms == 0
+
+
+# ---------------------------------------------------------------- review L9 on the routes
+
+TURN_SECRET = "north-wind-and-the-sun"
+TURN_URLS = ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"]
+STUN = [{"urls": "stun:stun.example:3478"}]
+
+
+def test_each_socket_gets_its_own_short_lived_turn_credential(app: FastAPI) -> None:
+    """With SOTONG_TURN_SECRET no long-lived TURN account goes to the browsers: each
+    welcome carries a username ``<expiry>:<opaque id>`` and its HMAC-SHA1 password."""
+    app.state.services.settings = Settings(
+        _env_file=None, ice_servers=STUN, turn_secret=TURN_SECRET, turn_urls=TURN_URLS
+    )
+    token = token_of(join_path(KEY, 1, now()))
+    person_headers = {"origin": "http://testserver", "cookie": f"{SESSION_COOKIE}=tok-mina"}
+    with TestClient(app) as client:
+        welcomes = []
+        with client.websocket_connect(ws_url(1, "person"), headers=person_headers) as person:
+            welcomes.append(person.receive_json())
+            with client.websocket_connect(ws_url(1, "citizen", token)) as citizen:
+                welcomes.append(citizen.receive_json())
+    usernames = set()
+    for welcome in welcomes:
+        stun, turn = welcome["ice_servers"]
+        assert stun == STUN[0]
+        assert turn["urls"] == TURN_URLS
+        expiry, _, user = turn["username"].partition(":")
+        assert abs(int(expiry) - (time.time() + 4 * 3600)) < 60  # SOTONG_TURN_CREDENTIAL_HOURS
+        assert len(user) >= 16 and "mina" not in user
+        expected = hmac.new(TURN_SECRET.encode(), turn["username"].encode(), hashlib.sha1)
+        assert turn["credential"] == base64.b64encode(expected.digest()).decode()
+        usernames.add(turn["username"])
+    assert len(usernames) == 2
+
+
+@pytest.mark.timeout(30)  # without the re-check the close never comes
+@pytest.mark.parametrize("ending", ["sign_out", "disable", "no_longer_holds"])
+def test_the_person_s_socket_closes_soon_after_they_are_gone(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    """Review L9: the person's session is checked while the call lasts, not only when
+    the socket opens; the citizen hears that the person left."""
+    monkeypatch.setattr(video, "SESSION_RECHECK_SECONDS", 0.05)
+    services = app.state.services
+    token = token_of(join_path(KEY, 1, now()))
+    person_headers = {"origin": "http://testserver", "cookie": f"{SESSION_COOKIE}=tok-mina"}
+    with (
+        TestClient(app) as client,
+        client.websocket_connect(ws_url(1, "person"), headers=person_headers) as person,
+        client.websocket_connect(ws_url(1, "citizen", token)) as citizen,
+    ):
+        assert person.receive_json()["type"] == "welcome"
+        assert citizen.receive_json()["type"] == "welcome"
+        assert citizen.receive_json() == {"type": "peer-joined", "role": "person"}
+        assert person.receive_json() == {"type": "peer-joined", "role": "citizen"}
+        time.sleep(0.2)  # a few checks pass while the session holds
+        person.send_text('{"type": "ping"}')
+        assert person.receive_json() == {"type": "pong"}
+
+        if ending == "sign_out":
+            del services.accounts.sessions["tok-mina"]
+        elif ending == "disable":
+            live = services.accounts.sessions["tok-mina"]
+            disabled = dataclasses.replace(live.account, active=False)
+            services.accounts.sessions["tok-mina"] = dataclasses.replace(live, account=disabled)
+        else:
+            services.handoff.queue.entries[1] = entry(1, QueueState.ACCEPTED, "jun")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            person.receive_json()
+        if ending == "no_longer_holds":
+            assert (closed.value.code, closed.value.reason) == (
+                4403,
+                "no longer holds this request",
+            )
+        else:
+            assert (closed.value.code, closed.value.reason) == (4401, "signed out")
+        assert citizen.receive_json() == {"type": "peer-left", "role": "person"}
