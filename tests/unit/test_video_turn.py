@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from assistant.config import Settings, SettingsError
 from assistant.video.turn import ice_servers, turn_credential, turn_password
+from tests.conftest import missing_part
 
 SECRET = "north-wind-and-the-sun"
 URLS = ["turn:turn.example:3478?transport=udp", "turns:turn.example:5349"]
@@ -137,7 +138,7 @@ def test_a_placeholder_turn_secret_refuses_production() -> None:
     assert "changeme" not in str(refused.value)
 
 
-# ---- a real TURN server (coturn), where installed ------------------------------------
+# ---- a real TURN server (coturn, from Debian through scripts/setup.sh) -----------------
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -148,7 +149,7 @@ def _free_port() -> int:
 def coturn(tmp_path: Path) -> Iterator[int]:
     """coturn on 127.0.0.1 with ``use-auth-secret`` and our secret; its port."""
     if shutil.which("turnserver") is None or shutil.which("turnutils_uclient") is None:
-        pytest.skip("coturn is not installed (turnserver, turnutils_uclient)")
+        missing_part("coturn (turnserver, turnutils_uclient; scripts/setup.sh installs it)")
     port = _free_port()
     relay = 40000 + port % 20000  # a small relay range of its own
     server = subprocess.Popen(
