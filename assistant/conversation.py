@@ -28,7 +28,7 @@ from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_l
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
 from assistant.privacy import mask_rrn
-from assistant.rasa_client import BotUtterance, RasaClient, RasaUnavailable
+from assistant.rasa_client import TURN_ID_KEY, BotUtterance, RasaClient, RasaUnavailable
 from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
 from assistant.texts import say
 
@@ -143,10 +143,19 @@ class ConversationCore:
         return await self._answer(conversation, turn, language, message)
 
     async def _answer(
-        self, conversation: Conversation, turn: Turn, language: Language, message: IncomingMessage
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        language: Language,
+        message: IncomingMessage,
+        *,
+        resend: bool = False,
     ) -> TurnResult:
         """Answer a stored inbound turn: the person holding the conversation takes it,
-        else the dialogue; kept for later, with a plain apology, when it cannot answer."""
+        else the dialogue; kept for later, with a plain apology, when it cannot answer.
+
+        ``resend``: the turn may have reached the dialogue before (see ``_ask_dialogue``).
+        """
         if self._handoff is not None:
             handled = await self._handoff_turn(
                 conversation, turn, turn.text, turn.payload, language
@@ -159,7 +168,12 @@ class ConversationCore:
             return await self._keep_for_later(conversation, turn, language, message.channel)
         try:
             replies, handoff = await self._ask_dialogue(
-                conversation, turn, language, message.metadata, origin=message.origin
+                conversation,
+                turn,
+                language,
+                message.metadata,
+                origin=message.origin,
+                resend=resend,
             )
         except RasaUnavailable as exc:
             log.warning("dialogue.unavailable", conversation_id=conversation.id, error=str(exc))
@@ -231,10 +245,17 @@ class ConversationCore:
         extra_metadata: Mapping[str, Any] | None = None,
         *,
         origin: str | None = None,
+        resend: bool = False,
     ) -> tuple[list[OutgoingMessage], str | None]:
         """Send one stored inbound turn to Rasa; store and return the replies.
 
         The second value is the reason when the dialogue asked for a person.
+
+        Every message carries its turn's id in its metadata. ``resend``: an earlier
+        attempt may have reached the dialogue (a kept turn: the request timed out, or
+        its answer was lost; a turn whose first delivery died mid-turn). Rasa's
+        tracker is asked first, and a turn it already has is not sent again: what the
+        dialogue said then is the answer (review L7: never processed twice).
         """
         metadata = {
             **(extra_metadata or {}),
@@ -242,10 +263,22 @@ class ConversationCore:
             "language": language,
             "accessibility": conversation.accessibility,
             "conversation_id": conversation.id,
+            TURN_ID_KEY: turn.id,
         }
-        utterances = await self._rasa.send_message(
-            conversation.id, turn.payload or turn.text, metadata
-        )
+        utterances = None
+        if resend:
+            utterances = await self._rasa.answered_turn(conversation.id, turn.id)
+            if utterances is not None:
+                log.warning(
+                    "dialogue.turn_already_processed",
+                    conversation_id=conversation.id,
+                    turn_id=turn.id,
+                    replies=len(utterances),
+                )
+        if utterances is None:
+            utterances = await self._rasa.send_message(
+                conversation.id, turn.payload or turn.text, metadata
+            )
         replies: list[OutgoingMessage] = []
         handoff: str | None = None
         queue_message: OutgoingMessage | None = None
@@ -415,7 +448,9 @@ class ConversationCore:
             # Stored, nothing said back, and no delivery is working on it (this one holds
             # the conversation's lock): the first delivery died mid-turn. Answer it now.
             log.warning("conversation.dropped_turn_answered", conversation_id=conversation.id)
-            result = await self._answer(conversation, turn, as_language(turn.language), message)
+            result = await self._answer(
+                conversation, turn, as_language(turn.language), message, resend=True
+            )
             return dataclasses.replace(result, duplicate=True)
         if not replies and turn.status is TurnStatus.PENDING:
             # Kept for later: the same plain apology as the first time (it is not stored
@@ -467,7 +502,7 @@ class ConversationCore:
                 continue
             try:
                 replies, _ = await self._ask_dialogue(
-                    conversation, turn, as_language(turn.language)
+                    conversation, turn, as_language(turn.language), resend=True
                 )
             except RasaUnavailable:
                 return False

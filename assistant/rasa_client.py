@@ -14,6 +14,14 @@ import httpx
 
 from assistant.store.records import Button
 
+# The metadata key of the gateway's id for a message (its inbound turn's id). Rasa's
+# REST channel keeps a message's ``metadata`` on the ``user`` event in the tracker, so
+# the gateway can ask later whether a message it gave up waiting for reached the
+# dialogue (review L7).
+TURN_ID_KEY = "sotong_turn_id"
+# The data of the inert event that marks such a check in the tracker.
+RESEND_CHECK_KEY = "sotong_resend_check"
+
 
 class RasaUnavailable(RuntimeError):
     """Rasa could not be reached or did not answer properly."""
@@ -90,6 +98,38 @@ class RasaClient:
             raise RasaUnavailable("trigger_intent answered without messages")
         return [_utterance(item) for item in messages if isinstance(item, dict)]
 
+    async def answered_turn(self, sender_id: str, turn_id: int) -> list[BotUtterance] | None:
+        """What the dialogue said to the message sent with ``turn_id``, if it got it.
+
+        Asked before a kept message is sent again: a request that timed out (or whose
+        answer was lost on the way) may still have been processed and its tracker
+        saved. None: the tracker has no ``user`` event with this id, the message never
+        reached the dialogue. Otherwise the ``bot`` events of that message's turn (up to
+        the next ``action_listen``), rendered as the REST channel renders them, so the
+        citizen gets that answer once instead of a second one.
+
+        The tracker is read under the conversation's lock in Rasa, so a turn still in
+        progress is waited for. Rasa saves a turn's events only at its end, and
+        ``GET …/tracker`` takes no lock: while the abandoned attempt is still running
+        (a proxy that does not pass the gateway's hang-up on, a slow action, another
+        Rasa server of a scaled setup) it answers "not there", and the message was
+        processed twice after all (tests/integration/test_dialogue_resend.py). Rasa 3.6
+        has no read that waits for the lock; appending an event does. The event is an
+        ``agent`` event (``AgentUttered``), which changes no state (no slot, no action,
+        nothing the policies or the actions read) and marks the check in the tracker.
+        A check that times out leaves the message kept, to be asked about again.
+        """
+        data = await self._request(
+            "POST",
+            f"/conversations/{sender_id}/tracker/events",
+            params={**self._auth(), "include_events": "ALL"},
+            json={"event": "agent", "data": {RESEND_CHECK_KEY: turn_id}},
+        )
+        events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(events, list):
+            raise RasaUnavailable("tracker answered without events")
+        return turn_answer(events, turn_id)
+
     async def requested_slot(self, sender_id: str) -> str | None:
         """The slot an active form is asking for now (e.g. ``age``), or None.
 
@@ -137,6 +177,58 @@ class RasaClient:
             return response.json()
         except ValueError as exc:
             raise RasaUnavailable(f"{method} {path}: invalid JSON") from exc
+
+
+def turn_answer(events: list[Any], turn_id: int) -> list[BotUtterance] | None:
+    """The bot's utterances after the ``user`` event the gateway sent with ``turn_id``
+    (None when there is none): those of its turn, up to ``action_listen`` or the next
+    user event."""
+    found = False
+    messages: list[dict[str, Any]] = []
+    for event in events:
+        if not isinstance(event, dict):
+            continue
+        kind = event.get("event")
+        if not found:
+            metadata = event.get("metadata")
+            found = (
+                kind == "user"
+                and isinstance(metadata, dict)
+                and metadata.get(TURN_ID_KEY) == turn_id
+            )
+            continue
+        if kind == "user" or (kind == "action" and event.get("name") == "action_listen"):
+            break
+        if kind == "bot":
+            messages.extend(_rest_messages(event))
+    if not found:
+        return None
+    return [_utterance(message) for message in messages]
+
+
+def _rest_messages(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages Rasa 3.6's REST channel answers for one ``bot`` event (what
+    ``CollectingOutputChannel.send_response`` makes of ``BotUttered.message()``), for
+    the parts the gateway reads: text, buttons and custom payloads."""
+    data = event.get("data")
+    metadata = event.get("metadata")
+    message: dict[str, Any] = {
+        **(data if isinstance(data, dict) else {}),
+        "text": event.get("text"),
+        **(metadata if isinstance(metadata, dict) else {}),
+    }
+    text = message.get("text")
+    out: list[dict[str, Any]] = []
+    if message.get("quick_replies"):
+        out.append({"text": text, "buttons": message["quick_replies"]})
+    elif message.get("buttons"):
+        out.append({"text": text, "buttons": message["buttons"]})
+    elif text:
+        # The REST channel sends each paragraph of a plain text as its own message.
+        out.extend({"text": part} for part in str(text).strip().split("\n\n"))
+    if message.get("custom"):
+        out.append({"custom": message["custom"]})
+    return out
 
 
 def _utterance(item: dict[str, Any]) -> BotUtterance:

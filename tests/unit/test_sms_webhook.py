@@ -74,6 +74,10 @@ class FakeRasa:
         return [{"text": f"답: {message}"}]
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/tracker/events"):
+            # Before a kept message is sent again the core asks the tracker whether it
+            # got there (review L7): a message this double refused (503) never did.
+            return httpx.Response(503) if self.down else httpx.Response(200, json={"events": []})
         assert request.url.path == "/webhooks/rest/webhook"
         body = json.loads(request.content)
         self.calls.append(body)
