@@ -18,8 +18,10 @@ import structlog
 
 from assistant.handoff.base import QUEUED
 from assistant.handoff.service import (
+    CALLBACK,
     CANCEL,
     COMMAND_PREFIX,
+    VIDEO,
     HandoffRefused,
     HandoffService,
     handoff_command,
@@ -37,6 +39,11 @@ log = structlog.get_logger(__name__)
 HANDOFF_KEY = "sotong_handoff"
 # The intent the gateway triggers when a person hands a citizen back (nlu/data/rules.yml).
 RESUME_INTENT = "resume_assistant"
+# Rasa reads a message that starts with this (``INTENT_MESSAGE_PREFIX``) as
+# ``/intent{"entity": "value"}``, skipping NLU: only payloads the gateway offered may.
+INTENT_PREFIX = "/"
+# The payloads the gateway answers itself (quick replies about a request for a person).
+GATEWAY_COMMANDS = frozenset(COMMAND_PREFIX + c for c in (CANCEL, CALLBACK, VIDEO))
 
 
 class ConversationNotFound(LookupError):
@@ -122,7 +129,9 @@ class ConversationCore:
         self, conversation: Conversation, message: IncomingMessage
     ) -> TurnResult:
         text = mask_rrn(message.text.strip())
-        payload = message.payload or _choice_payload(text, conversation.last_buttons)
+        payload = _offered_payload(message, conversation) or _choice_payload(
+            text, conversation.last_buttons
+        )
         language: Language = as_language(conversation.language)
         if payload is None:
             language = choose_language(text, language)
@@ -277,7 +286,7 @@ class ConversationCore:
                 )
         if utterances is None:
             utterances = await self._rasa.send_message(
-                conversation.id, turn.payload or turn.text, metadata
+                conversation.id, turn.payload or free_text(turn.text), metadata
             )
         replies: list[OutgoingMessage] = []
         handoff: str | None = None
@@ -514,6 +523,45 @@ class ConversationCore:
             for reply in replies:
                 await output.send(conversation.id, reply)
         return True
+
+
+def _offered_payload(message: IncomingMessage, conversation: Conversation) -> str | None:
+    """The message's payload if the gateway offered it, else None (review L6).
+
+    A payload goes to the dialogue as it is (``/intent{entities}``), so a client must
+    not choose one: it counts only if it is one of the buttons last offered in this
+    conversation, or one of the gateway's own commands (the web chat's "leave" button
+    sends one at any time), or the channel adapter chose it itself (the phone menu).
+    Any other is dropped and the message goes on as the text it came with (a button's
+    title, which the dialogue understands): a page may still show older buttons, and
+    what the citizen meant is not lost for that.
+    """
+    payload = message.payload
+    if payload is None or message.payload_from_gateway:
+        return payload
+    if payload in GATEWAY_COMMANDS or any(b.payload == payload for b in conversation.last_buttons):
+        return payload
+    log.warning(
+        "conversation.payload_not_offered",
+        conversation_id=conversation.id,
+        channel=message.channel,
+        length=len(payload),
+    )
+    return None
+
+
+def free_text(text: str) -> str:
+    """What the dialogue gets of a text the citizen wrote: never read as an intent.
+
+    Rasa strips a message and reads one starting with "/" as ``/intent{entities}``
+    (``RegexMessageHandler``), so leading slashes are dropped (and the spaces after
+    them); the transcript keeps the text as written. A text of slashes only becomes
+    full-width ones (U+FF0F), which the dialogue takes as words it does not know.
+    """
+    neutral = text.strip()
+    while neutral.startswith(INTENT_PREFIX):
+        neutral = neutral.lstrip(INTENT_PREFIX).lstrip()
+    return neutral or text.strip().replace(INTENT_PREFIX, "\uff0f")
 
 
 def _choice_payload(text: str, buttons: tuple[Button, ...]) -> str | None:

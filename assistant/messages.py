@@ -13,8 +13,11 @@ class IncomingMessage:
     """One message from a citizen, whatever the channel.
 
     ``payload`` is what a quick-reply button carries (sent to the dialogue instead of the
-    text); ``client_message_id`` makes a retried delivery idempotent; ``origin`` is
-    where it came from, for the limits on requests for a person.
+    text): the core takes it only if it was offered (review L6), unless
+    ``payload_from_gateway`` says the adapter chose it itself, never the citizen's
+    client (the phone menu's keypad choices). ``client_message_id`` makes a retried
+    delivery idempotent; ``origin`` is where it came from, for the limits on requests
+    for a person.
     """
 
     conversation_id: str
@@ -26,6 +29,7 @@ class IncomingMessage:
     # Who sent it, for abuse limits only (a web client's address, a phone number);
     # never sent to the dialogue and never stored in clear.
     origin: str | None = None
+    payload_from_gateway: bool = False
 
 
 @dataclass(frozen=True)

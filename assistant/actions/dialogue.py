@@ -136,6 +136,10 @@ class ActionRequestHandoff(Action):
     ) -> list[EventType]:
         metadata = message_metadata(tracker)
         text = (tracker.latest_message or {}).get("text") or ""
+        # The slot is filled from an entity, so any text can land in it (a citizen's
+        # "/request_human{\"service\": …}", review L6): only a catalog service goes on.
+        slot = tracker.get_slot("service")
+        service = slot if isinstance(slot, str) and self._catalog.get(slot) else None
         # A keypad choice on the phone says it in the metadata, words say it in the text.
         sign_language = metadata.get("sign_language") is True or asks_for_sign_language(text)
         dispatcher.utter_message(
@@ -143,7 +147,7 @@ class ActionRequestHandoff(Action):
                 HANDOFF_KEY: {
                     "reason": "sign_language" if sign_language else "person",
                     # What the citizen was asking about, for the person who takes over.
-                    "service": tracker.get_slot("service"),
+                    "service": service,
                     "channel": metadata.get("channel"),
                 }
             }

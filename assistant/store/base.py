@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,25 @@ from assistant.store.records import (
 # embedding, override and isolate controls (they would reorder numbers or links on an
 # interpreter's screen); neither belongs in what a citizen or the bot says (review L4).
 _UNSTORABLE = str.maketrans(dict.fromkeys([0, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+
+
+# What a handoff request's ``service`` may be: a catalog service id (the catalog's own
+# pattern, ``catalog/schema.py``) that fits ``handoff_requests.service`` (String(64)).
+_SERVICE_ID = re.compile(r"[a-z][a-z0-9_]*")
+SERVICE_ID_MAX_LENGTH = 64
+
+
+def service_id_or_none(service: object) -> str | None:
+    """``service`` if it can be a catalog service id, else None (review L6: a citizen
+    could put any text in the dialogue's ``service`` slot, and a value longer than the
+    column broke the insert on PostgreSQL)."""
+    if (
+        isinstance(service, str)
+        and len(service) <= SERVICE_ID_MAX_LENGTH
+        and _SERVICE_ID.fullmatch(service)
+    ):
+        return service
+    return None
 
 
 def _storable(text: str) -> str:
@@ -203,11 +223,13 @@ class ConversationStore(abc.ABC):
         language: str,
         accessibility: dict[str, Any] | None = None,
     ) -> HandoffRequest:
-        """Record that the citizen asked for a person (the queue is built on this)."""
+        """Record that the citizen asked for a person (the queue is built on this).
+
+        A ``service`` that cannot be a catalog service id is recorded as None."""
         return await self._insert_handoff(
             conversation_id=conversation_id,
             reason=mask_rrn(reason),
-            service=service,
+            service=service_id_or_none(service),
             channel=channel,
             language=language,
             accessibility=dict(accessibility or {}),

@@ -241,6 +241,9 @@ class VoiceCallActions:
                 channel=CHANNEL,
                 payload=payload,
                 metadata=metadata,
+                # Chosen by the call dialogue (a menu item, the key for a person), never
+                # from the caller's words (review L6).
+                payload_from_gateway=True,
             )
         )
         choices = next((r.buttons for r in reversed(result.replies) if r.buttons), ())

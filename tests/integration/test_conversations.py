@@ -94,8 +94,11 @@ def test_repeat_start_over_and_fallback(citizen: Citizen) -> None:
 
 
 def test_quick_reply_payload(citizen: Citizen) -> None:
-    answer = citizen.say("장애인 등록", payload='/ask_service{"service":"disability_registration"}')
-    assert "[장애인 등록]" in texts(answer)
+    # A payload counts only when its button was offered (review L6): a fallback's choices.
+    offered = citizen.say("ㅁㄴㅇㄹ 블라블라 쿼크 양자역학")["messages"][-1]["buttons"]
+    pension = next(b for b in offered if b["payload"] == '/ask_service{"service":"basic_pension"}')
+    answer = citizen.say(pension["title"], payload=pension["payload"])
+    assert "[기초연금]" in texts(answer)
 
 
 def test_transcript_is_stored_with_replies(citizen: Citizen) -> None:

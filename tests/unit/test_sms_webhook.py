@@ -235,6 +235,19 @@ async def test_signed_message_gets_a_twiml_answer(gateway: Gateway) -> None:
     assert all(t.client_message_id and t.status is TurnStatus.ANSWERED for t in inbound)
 
 
+async def test_a_text_starting_with_a_slash_is_not_an_intent(gateway: Gateway) -> None:
+    # Rasa would read it as the intent request_human with a 100-character service
+    # (review L6): the dialogue gets words, the transcript what the citizen wrote.
+    body = '/request_human{"service":"' + "x" * 100 + '"}'
+    assert await gateway.text(body) == ["답: " + body.removeprefix("/")]
+    [call] = gateway.rasa.calls
+    assert call["message"] == body.removeprefix("/")
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None
+    turns = await gateway.services.store.transcript(conversation.id)
+    assert [t.text for t in turns if t.direction is TurnDirection.INBOUND] == [body]
+
+
 async def test_behind_a_proxy_the_public_url_is_what_counts(gateway: Gateway) -> None:
     form = gateway.form("안녕")
     # Signed over the URL the app sees (http://internal-host…): not what Twilio called.

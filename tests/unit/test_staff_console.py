@@ -25,7 +25,7 @@ from assistant.accounts import Role
 from assistant.actions.services import describe_service
 from assistant.handoff import QueueState
 from assistant.plain_language import Text, lint
-from assistant.store import TurnDirection
+from assistant.store import Button, TurnDirection
 from consoles.summary import summary_texts
 from tests.consoles import PASSWORD, RRN, ConsoleApp, Person, running
 
@@ -164,10 +164,18 @@ async def test_a_message_is_kept_and_audited_by_its_length_only(desk: Desk) -> N
     assert empty.status_code == 422
 
 
+async def _offer_pension(desk: Desk, visit: str) -> None:
+    """The assistant offered the basic pension as a choice (a button's payload counts
+    only when it was offered, review L6; the dialogue is down in these tests)."""
+    offered = (Button("기초연금", "/service_basic_pension"),)
+    await desk.services.store.set_last_buttons(visit, offered)
+
+
 async def test_the_interpreter_joins_the_visit_in_the_desks_region(desk: Desk) -> None:
     staff = await desk.person("desk-kim", region="jongno")
     interpreter = await desk.person("interp-lee", Role.INTERPRETER, centre=None, region=None)
     visit = await desk.visit(staff, accessibility={"deaf": True})
+    await _offer_pension(desk, visit)
     await staff.post(
         f"/api/staff/sessions/{visit}/messages",
         {"text": "기초연금", "payload": "/service_basic_pension"},
@@ -224,6 +232,7 @@ async def test_the_summary_names_the_visits_services_and_nothing_the_citizen_sai
     assert pension is not None and allowance is not None
     said = f"장애수당이랑 기초연금 궁금해요 {RRN}"
     # A chosen button names one service; the assistant's full answer names the other.
+    await _offer_pension(desk, visit)
     await staff.post(
         f"/api/staff/sessions/{visit}/messages",
         {"text": said, "payload": "/service_basic_pension"},

@@ -148,6 +148,21 @@ async def test_handoff_requests_recorded(store: ConversationStore) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("service", "recorded"),
+    [("x" * 100, None), ("Basic Pension!", None), ("basic_pension", "basic_pension")],
+)
+async def test_a_handoff_service_that_is_no_catalog_id_is_not_recorded(
+    store: ConversationStore, service: str, recorded: str | None
+) -> None:
+    """Whatever reaches the store as a request's service (a citizen could fill the
+    dialogue's slot, review L6) never breaks the insert (String(64) on PostgreSQL)."""
+    conv = await store.start_conversation("sms", "+821012345678", "ko")
+    request = await store.request_handoff(conv.id, "person", service, "sms", "ko")
+    assert request.service == recorded
+    assert [r.service for r in await store.handoff_requests(conv.id)] == [recorded]
+
+
 async def test_a_continuation_link_is_claimed_once_and_never_after_expiry(
     store: ConversationStore,
 ) -> None:
