@@ -112,6 +112,16 @@ class Stack:
         self.gateway.stop()
         self.rasa.stop()
 
+    @contextlib.contextmanager
+    def rasa_paused(self) -> Iterator[None]:
+        """Rasa stops answering (SIGSTOP) but keeps its connections, like a hung server."""
+        assert self.rasa.process is not None
+        os.killpg(self.rasa.process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(self.rasa.process.pid, signal.SIGCONT)
+
     def sms_conversation(self, phone: str) -> str:
         """The id of the SMS conversation of ``phone`` in the stack's store (SQLite)."""
         import asyncio

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
-import signal
 import sqlite3
 import threading
 import time
@@ -132,17 +130,6 @@ def _restart(stack: Stack) -> None:
     stack.gateway.wait_ready()
 
 
-@contextlib.contextmanager
-def _rasa_paused(stack: Stack) -> Iterator[None]:
-    """Rasa stops answering (SIGSTOP) but keeps its connections, like a hung server."""
-    assert stack.rasa.process is not None
-    os.killpg(stack.rasa.process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(stack.rasa.process.pid, signal.SIGCONT)
-
-
 def _sms(url: str, phone: str, body: str, sid: str, timeout: float = 30) -> list[str] | None:
     form = sms_form(phone, body, sid=sid)
     try:
@@ -171,7 +158,7 @@ def test_gateway_killed_mid_web_chat_turn(faults_stack: Stack) -> None:
             )
 
     cids = {s: f"w-fault-{secrets.token_hex(4)}" for s in sessions}
-    with _rasa_paused(stack):
+    with stack.rasa_paused():
         threads = [
             threading.Thread(target=post, args=(s, q, cids[s]))
             for s, q in zip(sessions, QUESTIONS, strict=True)
@@ -200,7 +187,7 @@ def test_gateway_killed_mid_sms_turn(faults_stack: Stack, twilio: TwilioDouble) 
     stack = faults_stack
     phones = ["+8210" + "".join(secrets.choice("0123456789") for _ in range(8)) for _ in QUESTIONS]
     sids = ["SM" + secrets.token_hex(16) for _ in QUESTIONS]
-    with _rasa_paused(stack):
+    with stack.rasa_paused():
         threads = [
             threading.Thread(target=_sms, args=(stack.gateway.url, p, q, sid))
             for p, q, sid in zip(phones, QUESTIONS, sids, strict=True)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -145,17 +143,6 @@ def proxied(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             stack.stop()
 
 
-@contextlib.contextmanager
-def _rasa_paused(stack: Stack) -> Iterator[None]:
-    """Rasa stops answering (SIGSTOP) but keeps its connections, like a hung server."""
-    assert stack.rasa.process is not None
-    os.killpg(stack.rasa.process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(stack.rasa.process.pid, signal.SIGCONT)
-
-
 def _transcript(stack: Stack, conversation_id: str) -> list[Turn]:
     async def read() -> list[Turn]:
         store = SqlConversationStore.from_url(
@@ -227,7 +214,7 @@ def test_a_message_that_timed_out_is_processed_once(proxied: Proxied, fault: str
                 kept = say_(citizen, QUESTION)
                 proxied.to_actions.delay = 0
             else:
-                with _rasa_paused(stack):
+                with stack.rasa_paused():
                     started = time.monotonic()
                     kept = say_(citizen, QUESTION)
                     assert time.monotonic() - started >= RASA_TIMEOUT
