@@ -1,15 +1,17 @@
 """Faults, end to end (issue 16's proof): the real gateway process and Rasa server, a
 Twilio double, and what goes wrong in the field — the gateway killed with ``kill -9``
-in the middle of a web chat turn and of an SMS turn, Rasa killed and started again,
-the database locked for 10 s, Twilio's REST API answering 500, 429 and not at all.
+in the middle of a web chat turn, an SMS turn and a call's turn, Rasa killed and
+started again, the database locked for 10 s, Twilio's REST API answering 500, 429 and
+not at all.
 
 Each scenario counts the messages citizens sent, those answered, and those answered
 twice. Answered: the transcript holds a reply to the message. Answered twice: one of
 its replies (other than the plain "kept for later" apology) came twice — what a
 citizen would see. Every scenario must end with 0 lost and 0 answered twice.
 
-Not covered here: a phone call across a gateway crash (the call itself ends with the
-process; the caller's kept message is texted — tests/integration/test_voice_*).
+A call cannot outlive its gateway (the Media Stream is a socket to the process that
+died; Twilio ends the call): what a crash must not lose is the caller's sentence, which
+is answered by text after the restart.
 """
 
 from __future__ import annotations
@@ -28,16 +30,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import WebSocketException
 
 from assistant.config import to_async_url
 from assistant.store import SqlConversationStore, Turn, TurnDirection
 from assistant.texts import say
+from tests.speech_data import korean_dev_manifest
 from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
 from tests.twilio_double import TwilioDouble
 from tests.twilio_wire import SMS_PATH, signed, sms_form
+from tests.voice_audio import recorded_pcm8k
+from tests.voice_calls import call
+from voice.evaluation import read_manifest
 
 pytestmark = pytest.mark.rasa
 
+# Real read Korean from the tuning set (a citizen's sentence on the phone).
+CALL_CLIP = "ko_test_0000.wav"
 QUESTIONS = [
     "기초연금 신청 방법 알려주세요",
     "전입신고 하려면 뭐가 필요해요",
@@ -78,6 +87,9 @@ def faults_stack(
         "SOTONG_OUTBOX_BASE_DELAY_SECONDS": "0.2",
         "SOTONG_OUTBOX_MAX_DELAY_SECONDS": "1",
         "SOTONG_VOICE_PRELOAD": "false",
+        # The call below goes straight to the dialogue: no spoken confirmation first.
+        "SOTONG_VOICE_CONFIRM_BELOW": "0",
+        "SOTONG_VOICE_WHISPER_CONFIRM_BELOW": "0",
     }
     with running_stack(rasa_model, tmp_path_factory.mktemp("faults"), extra_env=env) as stack:
         yield stack
@@ -206,6 +218,62 @@ def test_gateway_killed_mid_sms_turn(faults_stack: Stack, twilio: TwilioDouble) 
     result = tally(stack, sent)
     print(f"[faults] gateway kill -9 mid SMS turn: {result}")
     assert (result.answered, result.answered_twice) == (result.sent, 0), str(result)
+
+
+def test_gateway_killed_mid_call_turn(faults_stack: Stack, twilio: TwilioDouble) -> None:
+    """A caller's sentence (real read Korean) reaches the dialogue, which hangs; the
+    gateway dies with ``kill -9``, and the call with it (Twilio's stream ends). After the
+    restart the kept turn is answered by text to the caller — once, though Rasa, woken,
+    may have finished the turn the dead gateway asked for (its tracker tells; L7)."""
+    stack = faults_stack
+    caller = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
+    clip = next(c for c in read_manifest(korean_dev_manifest()) if c.path.name == CALL_CLIP)
+
+    kept_in: list[str] = []
+
+    async def call_until_the_turn_is_kept() -> None:
+        # The stream dies with the gateway: the peer's complaints about it are expected.
+        with contextlib.suppress(OSError, ConnectionError, WebSocketException):
+            async with call(stack.gateway.url, caller) as (answered, peer):
+                kept_in.append(answered.conversation_id)
+                await peer.wait_for("media", timeout=120)  # the model loads at first call
+                await peer.wait_until_quiet(1.5, 60)
+                with stack.rasa_paused():
+                    await peer.say(recorded_pcm8k(clip.path))
+                    if not await asyncio.to_thread(_inbound_stored, stack, kept_in[0]):
+                        pytest.fail("the caller's sentence never reached the dialogue")
+                    await asyncio.sleep(1.0)  # the gateway waits on the paused dialogue
+                    stack.gateway.kill()
+
+    asyncio.run(call_until_the_turn_is_kept())
+    conversation_id = kept_in[0]
+    _restart(stack)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(m.to == caller for m in twilio.received):
+        time.sleep(1.0)
+    time.sleep(3)  # long enough for a second text to show, were one sent
+    texted = [m.body for m in twilio.received if m.to == caller]
+    turns = _transcripts(stack, [conversation_id])[conversation_id]
+    inbound = [t for t in turns if t.direction is TurnDirection.INBOUND]
+    answers = [
+        t.text for t in turns if inbound and t.reply_to == inbound[0].id and t.text not in KEPT
+    ]
+    twice = len(inbound) > 1 or any(n > 1 for n in Counter(answers).values())
+    result = Tally(sent=1, answered=int(bool(answers)), answered_twice=int(twice))
+    print(f"[faults] gateway kill -9 mid call turn: {result}; texted {len(texted)}")
+    assert (result.answered, result.answered_twice) == (1, 0), (str(result), turns)
+    assert len(texted) == len(set(texted)) >= 1, texted
+
+
+def _inbound_stored(stack: Stack, conversation_id: str, wait: float = 60.0) -> bool:
+    """Whether the conversation got a turn from its citizen within ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        turns = _transcripts(stack, [conversation_id])[conversation_id]
+        if any(t.direction is TurnDirection.INBOUND for t in turns):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 # ---- the dialogue killed and started again ----------------------------------------------
