@@ -102,6 +102,10 @@ STACK_ENV = {
     # timeout alone would have "fixed" the reviewed code too).
     "SOTONG_DB_QUERY_TIMEOUT_SECONDS": str(DB_WAIT_SECONDS),
     "SOTONG_HANDOFF_UPKEEP_SECONDS": "1",
+    # H4: every spoken turn is confirmed with a yes/no, so the turn measured is a "네"
+    # (espeak-ng's Korean is heard with low confidence anyway; as in test_voice_call).
+    "SOTONG_VOICE_CONFIRM_BELOW": "1.0",
+    "SOTONG_VOICE_WHISPER_CONFIRM_BELOW": "1.0",
     # M10: a small line, so the cap is reached with three calls.
     "SOTONG_VOICE_MAX_CALLS": str(MAX_CALLS),
     # L8: /metrics behind the operator's token; M5: admins need a second factor.
@@ -180,17 +184,6 @@ def eventually(check: Callable[[], T], timeout: float = 20.0, every: float = 0.2
         if time.monotonic() > deadline:
             raise AssertionError(f"not within {timeout} s: {value!r}")
         time.sleep(every)
-
-
-@contextlib.contextmanager
-def rasa_paused(stack: Stack) -> Iterator[None]:
-    """``kill -STOP $RASA`` … ``kill -CONT $RASA``."""
-    assert stack.rasa.process is not None
-    os.killpg(stack.rasa.process.pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(stack.rasa.process.pid, signal.SIGCONT)
 
 
 def texted(twilio: TwilioDouble, phone: str) -> list[str]:
@@ -391,9 +384,8 @@ def test_h3_accessibility_settings_are_a_closed_list(review_stack: Stack, probe:
 
 
 # ---- H4 -----------------------------------------------------------------------------
-# How much slower a call's answer may come while web recordings are decoded: they may
-# hold one of the two recognition threads, and on two cores one of the two cores too.
-H4_SLOWER_AT_MOST = 6.0
+# How much later a caller's "네" may be answered while web recordings are decoded.
+H4_SLOWER_AT_MOST = 1.5
 
 
 def _speech_wav(seconds: int) -> bytes:
@@ -427,21 +419,19 @@ def _metric(stack: Stack, name: str) -> float:
 
 async def _reply_latency(stack: Stack, peer: Any, text: str) -> float:
     """Say ``text`` on the call; seconds from the end of speech to the answer's first
-    audio, as the gateway measures it (``sotong_voice_reply_seconds``; the "네." said
-    while the caller waits does not count)."""
+    audio, as the gateway measures it (``sotong_voice_reply_seconds``: from the end of
+    speech, once the recogniser has heard the turn)."""
     count = await asyncio.to_thread(_metric, stack, "sotong_voice_reply_seconds_count")
     total = await asyncio.to_thread(_metric, stack, "sotong_voice_reply_seconds_sum")
-    ended = await peer.say(espeak_pcm8k(text))
-    await peer.wait_for_audio_after(ended, timeout=40)
-    deadline = time.monotonic() + 40
+    await peer.say(espeak_pcm8k(text))
+    deadline = time.monotonic() + 60
     while (
         now := await asyncio.to_thread(_metric, stack, "sotong_voice_reply_seconds_count")
     ) == count:
         assert time.monotonic() < deadline, "the caller's turn was never answered"
-        await asyncio.sleep(0.2)
-    await peer.wait_until_quiet(1.0, 40)
+        await asyncio.sleep(0.1)
     spent = await asyncio.to_thread(_metric, stack, "sotong_voice_reply_seconds_sum") - total
-    return spent / (now - count)
+    return float(spent / (now - count))
 
 
 async def test_h4_web_recordings_leave_the_phone_line_a_recognition_thread(
@@ -449,10 +439,15 @@ async def test_h4_web_recordings_leave_the_phone_line_a_recognition_thread(
 ) -> None:
     """H4: the anonymous speech endpoint could hold every Vosk thread: three looping
     30-second uploads stalled recognition on every live call (reply latency from about
-    0.4 s to several seconds). Now web recordings hold at most one of the two threads:
-    a call's answer during the flood comes about as fast as without it. (Measured
-    here: 1.2 s → 1.8 s; on the code before the fix, 1.3 s → 13.1 s. The uploads are
-    speech, see ``_speech_wav``.)"""
+    0.4 s to several seconds). Now web recordings hold at most one of the two threads.
+
+    The caller's turn measured is a "네" to "…라고 하셨나요?": recognised against a
+    yes/no grammar, it needs little CPU, so what it waits for is a thread — not the
+    cores the flood keeps busy (a free sentence's latency also grows with the machine's
+    load, which says nothing of the threads). Measured here: 0.4 s → 0.3-0.5 s (so
+    too with two processes spinning on the two cores); on the code before the fix
+    (4ef087e), 0.4 s → 3.1-3.4 s, behind the web's decodes. The uploads are speech,
+    see ``_speech_wav``."""
     stack = review_stack
     wav = _speech_wav(30)
     stop = threading.Event()
@@ -479,23 +474,22 @@ async def test_h4_web_recordings_leave_the_phone_line_a_recognition_thread(
                 if status == 429:  # past the session's limit: wait as a client would
                     time.sleep(2)
 
-    async def one_call() -> float:
-        async with call(stack.gateway.url, new_mobile()) as (_, peer):
-            await peer.wait_for("media", timeout=20)  # speaking over the menu, as callers do
-            return await _reply_latency(stack, peer, "주민등록등본을 떼고 싶어요")
-
-    quiet = await one_call()
     flooders = [threading.Thread(target=loop, daemon=True) for _ in range(3)]
-    for flooder in flooders:
-        flooder.start()
-    try:
-        await asyncio.sleep(2.0)  # the uploads are in, their decoding started
-        flooded = await one_call()
-    finally:
-        stop.set()
-        for flooder in flooders:  # the uploads already sent are decoded all the same
-            await asyncio.to_thread(flooder.join, 60)
-    print(f"[review H4] reply latency {quiet:.2f} s without the flood, {flooded:.2f} s during it")
+    async with call(stack.gateway.url, new_mobile()) as (_, peer):
+        await peer.wait_for("media", timeout=20)  # speaking over the menu, as callers do
+        await _reply_latency(stack, peer, "주민등록등본을 떼고 싶어요")  # "…라고 하셨나요?"
+        quiet = await _reply_latency(stack, peer, "네")
+        for flooder in flooders:
+            flooder.start()
+        try:
+            await asyncio.sleep(2.0)  # the uploads are in, their decoding started
+            await _reply_latency(stack, peer, "전입신고를 하고 싶어요")  # barging in
+            flooded = await _reply_latency(stack, peer, "네")
+        finally:
+            stop.set()
+    for flooder in flooders:  # the uploads already sent are decoded all the same
+        await asyncio.to_thread(flooder.join, 60)
+    print(f"[review H4] a yes heard and answered in {quiet:.2f} s, {flooded:.2f} s in the flood")
     assert flooded < quiet + H4_SLOWER_AT_MOST, (quiet, flooded)
     assert 500 not in statuses and not errors, (statuses, errors)
 
@@ -672,7 +666,7 @@ def test_m1_a_turn_the_gateway_died_in_is_answered_on_retry(
     {"duplicate": true, "messages": []}. Now the retry is answered."""
     stack = review_stack
     sid = probe.session()
-    with rasa_paused(stack):  # make the turn hang
+    with stack.rasa_paused():  # make the turn hang
         with contextlib.suppress(httpx.HTTPError):
             probe.say(sid, "전입신고 하려면?", cid="c-1", timeout=1.5)
         inbound = rows(
@@ -717,7 +711,7 @@ def test_m2_an_sms_answer_slower_than_twilios_wait_is_texted(
     the citizen by text, once, when the dialogue gives it."""
     phone = new_mobile()
     started = time.monotonic()
-    with rasa_paused(review_stack):
+    with review_stack.rasa_paused():
         status, body = probe.sms("주민등록등본 어떻게 떼요?", 42, frm=phone, timeout=15)
         took = time.monotonic() - started
         time.sleep(max(0.0, 14.7 - took))  # Rasa stays hung as long as in the review
@@ -1007,7 +1001,7 @@ async def test_m10_keys_pressed_faster_than_answers_are_dropped(review_stack: St
             pressed = time.monotonic()
             await peer.press(key)
             await peer.wait_for_audio_after(pressed, timeout=20)
-        with rasa_paused(stack):
+        with stack.rasa_paused():
             await peer.press("1")  # a copy: a dialogue turn, hung with Rasa
             await asyncio.sleep(0.3)
             for _ in range(8):
@@ -1337,7 +1331,7 @@ def test_l7_a_turn_that_timed_out_is_not_processed_twice(review_stack: Stack, pr
     )
     tracker = sqlite3.connect(stack.var_dir / "rasa-tracker.db", timeout=30, isolation_level=None)
     try:
-        with rasa_paused(stack):
+        with stack.rasa_paused():
             sender.start()
             time.sleep(timeout - 4.0)  # the message waits for Rasa, as on a slow server
             tracker.execute("BEGIN IMMEDIATE")  # Rasa may read its trackers, not save them
