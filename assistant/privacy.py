@@ -15,6 +15,14 @@ import unicodedata
 # invisible format characters (zero-width space, joiners, BOM) that would split a match.
 _DASHES = "-‐‑‒–—―−－﹣﹘.·_/"
 _FULL_WIDTH_ZERO = ord("０")
+# Digits read out one by one in Sino-Korean, as speech recognition writes them ("구공공일
+# 공일 일이삼…": Vosk's Korean model spells numbers so; review M11). Only a run of
+# thirteen of them that also makes a valid date and gender digit is masked, so the
+# words these syllables form in ordinary text ("일이", "이사", "오일") are left alone.
+_HANGUL_DIGITS = {
+    "공": "0", "영": "0", "일": "1", "이": "2", "삼": "3", "사": "4",
+    "오": "5", "육": "6", "륙": "6", "칠": "7", "팔": "8", "구": "9",
+}  # fmt: skip
 # Six digits, a separator, seven digits (each digit may be followed by one space); the
 # date and the gender digit are checked afterwards, so phone numbers and other 13-digit
 # runs that are no date are left alone. Digits on either side rule out longer numbers.
@@ -24,8 +32,9 @@ RRN_MASK = "******-*******"
 
 
 def _skeleton(text: str) -> tuple[str, list[int]]:
-    """``text`` with digits made ASCII, dashes made "-", white space made " " and
-    format characters dropped, and where each of its characters came from."""
+    """``text`` with digits made ASCII (full-width ones and Hangul digit syllables too),
+    dashes made "-", white space made " " and format characters dropped, and where each
+    of its characters came from."""
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
@@ -33,6 +42,8 @@ def _skeleton(text: str) -> tuple[str, list[int]]:
             continue
         if "０" <= ch <= "９":
             ch = chr(ord("0") + ord(ch) - _FULL_WIDTH_ZERO)
+        elif ch in _HANGUL_DIGITS:
+            ch = _HANGUL_DIGITS[ch]
         elif ch in _DASHES:
             ch = "-"
         elif ch.isspace():
@@ -55,7 +66,8 @@ def _spans(text: str) -> list[tuple[int, int]]:
 
 def mask_rrn(text: str) -> str:
     """Replace every resident registration number in ``text`` with a mask, however it
-    was typed: full-width digits, any dash, spaces between digits, invisible characters."""
+    was typed or heard: full-width digits, any dash, spaces between digits, invisible
+    characters, digits read out in Hangul ("구공공일공일 일이삼사오육칠")."""
     spans = _spans(text)
     for start, end in reversed(spans):
         text = text[:start] + RRN_MASK + text[end:]

@@ -1106,14 +1106,9 @@ def test_m11_numbers_are_masked_however_typed(review_stack: Stack, probe: Probe)
     assert not [t for t in sent_to_rasa if _back_part_seen(t)], sent_to_rasa
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="M11 in part: a number read out in Hangul numerals (what Vosk writes) is not "
-    "masked yet (README, Security and reliability)",
-)
 def test_m11_a_number_in_hangul_numerals_is_masked(review_stack: Stack, probe: Probe) -> None:
-    """M11's sixth spelling: "구공공일공일 일이삼사오육칠" was stored in clear."""
+    """M11's sixth spelling: "구공공일공일 일이삼사오육칠" (digits read out, as Vosk writes
+    a spoken number) was stored in clear."""
     sid = probe.session()
     assert probe.say(sid, "제 주민번호는 구공공일공일 일이삼사오육칠")[0] == 200
     transcript = json.loads(probe.call("GET", f"/api/webchat/sessions/{sid}/messages")[1])

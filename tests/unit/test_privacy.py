@@ -151,6 +151,47 @@ def test_the_reviews_examples_are_masked(text: str) -> None:
     assert mask_rrn("제 주민번호는 " + text) == "제 주민번호는 " + RRN_MASK
 
 
+# ---- read out in Hangul, as speech recognition writes a spoken number (review M11) ------
+_SPOKEN = {
+    "0": ["공", "영"], "1": ["일"], "2": ["이"], "3": ["삼"], "4": ["사"],
+    "5": ["오"], "6": ["육", "륙"], "7": ["칠"], "8": ["팔"], "9": ["구"],
+}  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), number=resident_numbers(), before=_AROUND, after=_AROUND)
+def test_a_number_read_out_in_hangul_is_masked(
+    data: st.DataObject, number: str, before: str, after: str
+) -> None:
+    spoken: list[str] = []
+    for i, digit in enumerate(number):
+        spoken.append(data.draw(st.sampled_from(_SPOKEN[digit])))
+        if i == 5:
+            spoken.append(data.draw(st.sampled_from([" ", "", "-", " - "])))
+        elif i < 12 and data.draw(st.integers(0, 4)) == 0:
+            spoken.append(" ")
+    text = before + "".join(spoken) + after
+    masked = mask_rrn(text)
+    assert RRN_MASK in masked and not contains_rrn(masked)
+    assert masked.startswith(before) and masked.endswith(after)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("제 주민번호는 구공공일공일 일이삼사오육칠 입니다", f"제 주민번호는 {RRN_MASK} 입니다"),
+        ("팔오일이삼일 이이삼사오육칠", RRN_MASK),
+        # Ordinary words made of the same syllables, and a phone number read out.
+        ("이사 일이 있어서 오일 동안 구청에 갑니다", None),
+        ("삼일절 이일 오후 일이삼사오", None),
+        ("공일공 일이삼사 오육칠팔", None),
+        ("구구구구구구구구구구구구구", None),  # thirteen digits, but no date
+    ],
+)
+def test_hangul_digits_mask_a_number_and_nothing_else(text: str, expected: str | None) -> None:
+    assert mask_rrn(text) == (expected if expected is not None else text)
+
+
 @pytest.mark.parametrize("json_output", [True, False])
 def test_a_traceback_is_logged_without_locals_and_masked(
     json_output: bool, capsys: pytest.CaptureFixture[str]
