@@ -29,7 +29,7 @@ from assistant.handoff.service import (
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
-from assistant.privacy import mask_rrn
+from assistant.privacy import mask_rrn_after
 from assistant.rasa_client import TURN_ID_KEY, BotUtterance, RasaClient, RasaUnavailable
 from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
 from assistant.texts import say
@@ -128,7 +128,9 @@ class ConversationCore:
     async def _handle_locked(
         self, conversation: Conversation, message: IncomingMessage
     ) -> TurnResult:
-        text = mask_rrn(message.text.strip())
+        # A number sent in two messages is masked too: its back half, by the one before.
+        previous = await self._store.last_inbound_text(conversation.id)
+        text = mask_rrn_after(previous, message.text.strip())
         payload = _offered_payload(message, conversation) or _choice_payload(
             text, conversation.last_buttons
         )

@@ -186,6 +186,11 @@ class ConversationStore(abc.ABC):
             raise StoreError("outbound turn was not stored")
         return turn
 
+    async def last_inbound_text(self, conversation_id: str) -> str | None:
+        """The text of the citizen's newest message in the conversation (as stored,
+        masked), or None before the first."""
+        return await self._last_inbound_text(conversation_id)
+
     async def set_turn_status(self, turn_id: int, status: TurnStatus) -> None:
         """Move an inbound turn along its life (answered, pending, …)."""
         await self._update_turn_status(turn_id, status)
@@ -365,6 +370,10 @@ class ConversationStore(abc.ABC):
     @abc.abstractmethod
     async def _last_turn_at(self, conversation_id: str) -> dt.datetime | None:
         """When the conversation's newest turn was stored; None without turns."""
+
+    @abc.abstractmethod
+    async def _last_inbound_text(self, conversation_id: str) -> str | None:
+        """The text of the conversation's newest inbound turn; None without one."""
 
     @abc.abstractmethod
     async def _conversations_of(self, address: str) -> list[str]:

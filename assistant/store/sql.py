@@ -390,6 +390,18 @@ class SqlConversationStore(ConversationStore):
             )
             return maybe_aware(newest)
 
+    async def _last_inbound_text(self, conversation_id: str) -> str | None:
+        async with self._sessions() as session:
+            return await session.scalar(
+                select(TurnRow.text)
+                .where(
+                    TurnRow.conversation_id == conversation_id,
+                    TurnRow.direction == TurnDirection.INBOUND.value,
+                )
+                .order_by(TurnRow.id.desc())
+                .limit(1)
+            )
+
     async def _conversations_of(self, address: str) -> list[str]:
         async with self._sessions() as session:
             found = await session.scalars(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.logs import configure_logging
-from assistant.privacy import RRN_MASK, contains_rrn, log_reference, mask_rrn
+from assistant.privacy import RRN_MASK, contains_rrn, log_reference, mask_rrn, mask_rrn_after
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,9 @@ from assistant.privacy import RRN_MASK, contains_rrn, log_reference, mask_rrn
         "주민번호는 900101 - 2234567",
         "foreigner 851231-5234567",
         "000229-3123456",
+        # Korean after the number: a particle, whose syllables are digits when read out.
+        "900101-1234567이에요",
+        "번호 9001011234567이요",
     ],
 )
 def test_masks_resident_registration_numbers(text: str) -> None:
@@ -186,10 +189,49 @@ def test_a_number_read_out_in_hangul_is_masked(
         ("삼일절 이일 오후 일이삼사오", None),
         ("공일공 일이삼사 오육칠팔", None),
         ("구구구구구구구구구구구구구", None),  # thirteen digits, but no date
+        # A particle or a word of digit syllables beside it does not hide it.
+        ("구공공일공일 일이삼사오육칠이에요", f"{RRN_MASK}이에요"),
+        ("번호가 이 구공공일공일 일이삼사오육칠", f"번호가 이 {RRN_MASK}"),
     ],
 )
 def test_hangul_digits_mask_a_number_and_nothing_else(text: str, expected: str | None) -> None:
     assert mask_rrn(text) == (expected if expected is not None else text)
+
+
+# ---- split over two messages (review M11) ------------------------------------------------
+@pytest.mark.parametrize(
+    ("previous", "text", "expected"),
+    [
+        ("제 주민번호는 900101", "1234567 이에요", "******* 이에요"),
+        ("900101-", "2234567", "*******"),
+        ("９００１０１", " ２２３４５６７", " *******"),
+        # Not a number's two halves: no date before, a longer number, no gender digit.
+        ("안녕하세요", "1234567", "1234567"),
+        ("901399", "1234567", "1234567"),  # month 13
+        ("900101", "12345678", "12345678"),
+        ("900101", "9234567", "9234567"),
+        ("전화 010-1234-5678", "1234567", "1234567"),
+        (None, "1234567", "1234567"),
+    ],
+)
+def test_a_number_split_over_two_messages_is_masked(
+    previous: str | None, text: str, expected: str
+) -> None:
+    assert mask_rrn_after(previous, text) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), number=resident_numbers(), after=_AROUND)
+def test_the_back_half_after_a_date_is_masked_however_typed(
+    data: st.DataObject, number: str, after: str
+) -> None:
+    typed_number = data.draw(typed(number))
+    # Split right before the seventh digit (after the date and its separator).
+    seventh = [i for i, ch in enumerate(typed_number) if ch.isdigit()][6]
+    front, back = typed_number[:seventh], typed_number[seventh:]
+    masked = mask_rrn_after("주민번호 " + front, back + after)
+    assert masked.endswith(after)
+    assert not any(ch.isdigit() for ch in masked[: len(masked) - len(after)]), masked
 
 
 @pytest.mark.parametrize("json_output", [True, False])

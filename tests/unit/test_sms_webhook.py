@@ -522,6 +522,22 @@ async def test_a_slow_answer_goes_out_by_the_outbox_not_past_twilios_wait(
     assert [m.body for m in queued] == ["답: 기초연금 알려주세요"]
 
 
+async def test_a_number_sent_over_two_texts_is_masked(gateway: Gateway) -> None:
+    # Review M11: each half alone is no resident number; sent one after the other they are.
+    await gateway.text("생년월일 850315")
+    await gateway.text("2987654")
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None
+    said = [
+        t.text
+        for t in await gateway.services.store.transcript(conversation.id)
+        if t.direction is TurnDirection.INBOUND
+    ]
+    assert said == ["생년월일 850315", "*******"]
+    assert [call["message"] for call in gateway.rasa.calls][-1] == "*******"
+    assert await gateway.services.store.last_inbound_text(conversation.id) == "*******"
+
+
 @contextlib.contextmanager
 def _database_locked(settings: Settings) -> Iterator[None]:
     """Another process holds SQLite's write lock: every write waits, then fails."""
