@@ -49,6 +49,10 @@ def test_readiness_outage_and_recovery(rasa_model: Path, tmp_path: Path) -> None
                 "store": "ok",
                 "catalog": ready["checks"]["catalog"],
                 "voice": "ok",  # the Korean speech model is in memory
+                "loops": dict.fromkeys(
+                    ("kept-messages", "housekeeping", "handoff-upkeep", "outbox", "reminders"),
+                    "running",
+                ),
             }
 
             citizen = Citizen(client)
