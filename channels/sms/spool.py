@@ -115,7 +115,9 @@ class SmsSpool:
         claimed = path if path.name.endswith(CLAIMED) else path.with_name(path.name + CLAIMED)
         try:
             os.rename(path, claimed)
-            os.utime(claimed)  # the claim's age starts now
+            now = self._clock()
+            # The claim's age starts now, on the clock _claimable reads it with.
+            os.utime(claimed, (now, now))
         except FileNotFoundError:
             return None
         return claimed

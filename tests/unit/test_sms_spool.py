@@ -62,21 +62,41 @@ async def test_two_processes_never_answer_one_message_twice(tmp_path: Path) -> N
 
 
 async def test_a_claim_left_by_a_dead_process_is_taken_again(tmp_path: Path) -> None:
-    spool = SmsSpool(tmp_path)
+    now = 1_800_000_000.0
+    spool = SmsSpool(tmp_path, clock=lambda: now)
     spool.keep(SMS)
     path = tmp_path / f"{SMS.message_sid}.json"
     claimed = path.with_name(path.name + CLAIMED)
-    path.rename(claimed)  # a process claimed it and died
+    path.rename(claimed)  # a process claimed it just now and died
+    os.utime(claimed, (now, now))
     answered: list[str] = []
 
     async def answer(sms: InboundSms) -> None:
         answered.append(sms.message_sid)
 
     assert await spool.replay(answer) == 0  # fresh claim: its owner may be working
-    old = claimed.stat().st_mtime - STALE_CLAIM_SECONDS - 1
-    os.utime(claimed, (old, old))
+    now += STALE_CLAIM_SECONDS - 1
+    assert await spool.replay(answer) == 0
+    now += 2
     assert await spool.replay(answer) == 1
     assert answered == [SMS.message_sid]
+
+
+async def test_a_claim_ages_on_the_spool_s_clock_not_the_file_system_s(tmp_path: Path) -> None:
+    # Years from the machine's clock (as under make test's shifted-clock pass): a claim
+    # being answered must still look fresh to a second process on the same clock.
+    def far_ahead() -> float:
+        return 2_100_000_000.0
+
+    first, second = SmsSpool(tmp_path, clock=far_ahead), SmsSpool(tmp_path, clock=far_ahead)
+    first.keep(SMS)
+    taken_again: list[int] = []
+
+    async def answer(_: InboundSms) -> None:
+        taken_again.append(await second.replay(answer))
+
+    assert await first.replay(answer) == 1
+    assert taken_again == [0]
 
 
 async def test_an_unreadable_file_is_set_aside_not_retried_for_ever(tmp_path: Path) -> None:

@@ -209,12 +209,19 @@ def _allocates(port: int, username: str, password: str) -> bool:
     return result.returncode == 0 and b"Cannot complete Allocation" not in result.stdout
 
 
+def _coturn_s_clock() -> int:
+    """The machine's wall clock, which coturn reads: under ``make test``'s shifted-clock
+    pass this test's own ``time.time`` is years ahead, and coturn's is not."""
+    return int(subprocess.run(["date", "+%s"], capture_output=True, check=True).stdout)
+
+
 @pytest.mark.timeout(120)
 def test_coturn_relays_with_the_gateway_s_credential_and_refuses_others(coturn: int) -> None:
+    now = _coturn_s_clock()
     config = settings(turn_secret=SECRET, turn_urls=[f"turn:127.0.0.1:{coturn}"])
-    server = ice_servers(config, time.time())[-1]
+    server = ice_servers(config, now)[-1]
     assert _allocates(coturn, server["username"], server["credential"])
-    expired = turn_credential(SECRET, int(time.time()) - 5, "late")
+    expired = turn_credential(SECRET, now - 5, "late")
     assert not _allocates(coturn, *expired)
-    foreign = turn_credential("not the shared secret", int(time.time()) + 600, "forged")
+    foreign = turn_credential("not the shared secret", now + 600, "forged")
     assert not _allocates(coturn, *foreign)
