@@ -9,16 +9,21 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from assistant.config import PROJECT_DIR
 from assistant.stack import RasaServer, default_tracker_url
 from voice.whisper_model import default_whisper_dir
+
+if TYPE_CHECKING:
+    from assistant.store import Turn
+
+T = TypeVar("T")
 
 # The Twilio account of the shared test stack (not a real one).
 TWILIO_AUTH_TOKEN = "7a1c0e9f3b5d42e8a6c4f2b0d8e6a4c2"
@@ -124,23 +129,53 @@ class Stack:
 
     def sms_conversation(self, phone: str) -> str:
         """The id of the SMS conversation of ``phone`` in the stack's store (SQLite)."""
+
+        async def find(store: Any) -> str:
+            conversation = await store.latest_conversation("sms", phone)
+            assert conversation is not None, f"no SMS conversation of {phone}"
+            return str(conversation.id)
+
+        return self._read_store(find)
+
+    def transcripts(self, conversation_ids: list[str]) -> dict[str, list[Turn]]:
+        """The turns of each conversation, as the gateway stored them (SQLite)."""
+
+        async def read(store: Any) -> dict[str, list[Turn]]:
+            return {cid: await store.transcript(cid) for cid in conversation_ids}
+
+        return self._read_store(read)
+
+    def transcript(self, conversation_id: str) -> list[Turn]:
+        """The turns of one conversation, as the gateway stored them (SQLite)."""
+        return self.transcripts([conversation_id])[conversation_id]
+
+    def tracker_events(self, conversation_id: str, include: str = "ALL") -> list[dict[str, Any]]:
+        """Rasa's tracker events of a conversation, through Rasa's own HTTP API
+        (``include``: Rasa's ``include_events``, ``ALL`` or ``AFTER_RESTART``)."""
+        response = httpx.get(
+            f"{self.rasa.url}/conversations/{conversation_id}/tracker",
+            params={"token": self.rasa.auth_token, "include_events": include},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        events: list[dict[str, Any]] = response.json()["events"]
+        return events
+
+    def _read_store(self, read: Callable[[Any], Awaitable[T]]) -> T:
         import asyncio
 
         from assistant.config import to_async_url
         from assistant.store import SqlConversationStore
 
-        async def find() -> str:
-            store = SqlConversationStore.from_url(
-                to_async_url(f"sqlite:///{self.var_dir / 'sotong.db'}")
-            )
+        async def run() -> T:
+            url = to_async_url(f"sqlite:///{self.var_dir / 'sotong.db'}")
+            store = SqlConversationStore.from_url(url)
             try:
-                conversation = await store.latest_conversation("sms", phone)
-                assert conversation is not None, f"no SMS conversation of {phone}"
-                return conversation.id
+                return await read(store)
             finally:
                 await store.close()
 
-        return asyncio.run(find())
+        return asyncio.run(run())
 
 
 def build_stack(model: Path, var_dir: Path, extra_env: dict[str, str] | None = None) -> Stack:
@@ -207,7 +242,14 @@ def running_stack(
     model: Path, var_dir: Path, extra_env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
     """A gateway + Rasa pair, started and ready; stopped on leaving."""
-    stack = build_stack(model, var_dir, extra_env)
+    with started(build_stack(model, var_dir, extra_env)) as stack:
+        yield stack
+
+
+@contextlib.contextmanager
+def started(stack: Stack) -> Iterator[Stack]:
+    """Start a stack ``build_stack`` configured (and a test perhaps rewired), wait until
+    it is ready; stop it on leaving."""
     stack.gateway.start()
     stack.rasa.start()
     try:

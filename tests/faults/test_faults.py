@@ -32,8 +32,7 @@ import httpx
 import pytest
 from websockets.exceptions import WebSocketException
 
-from assistant.config import to_async_url
-from assistant.store import SqlConversationStore, Turn, TurnDirection
+from assistant.store import TurnDirection
 from assistant.texts import say
 from tests.speech_data import korean_dev_manifest
 from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
@@ -90,24 +89,14 @@ def faults_stack(
         # The call below goes straight to the dialogue: no spoken confirmation first.
         "SOTONG_VOICE_CONFIRM_BELOW": "0",
         "SOTONG_VOICE_WHISPER_CONFIRM_BELOW": "0",
+        # Whisper, too, is loaded by that first call (no preload). On a busy machine the
+        # load outlasts the usual budget (1.2 s + 0.2 s a second of speech), and past it
+        # the gateway asks the caller to confirm Vosk's words: a question the call below
+        # does not answer (it failed so once in CI). The budget is tests/unit's concern.
+        "SOTONG_VOICE_SECOND_PASS_BUDGET_MS": "120000",
     }
     with running_stack(rasa_model, tmp_path_factory.mktemp("faults"), extra_env=env) as stack:
         yield stack
-
-
-def _store(stack: Stack) -> SqlConversationStore:
-    return SqlConversationStore.from_url(to_async_url(f"sqlite:///{stack.var_dir / 'sotong.db'}"))
-
-
-def _transcripts(stack: Stack, conversation_ids: list[str]) -> dict[str, list[Turn]]:
-    async def read() -> dict[str, list[Turn]]:
-        store = _store(stack)
-        try:
-            return {cid: await store.transcript(cid) for cid in conversation_ids}
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
 
 
 def tally(stack: Stack, sent: dict[str, list[str]], wait: float = 60.0) -> Tally:
@@ -116,7 +105,7 @@ def tally(stack: Stack, sent: dict[str, list[str]], wait: float = 60.0) -> Tally
     deadline = time.monotonic() + wait
     while True:
         result = Tally()
-        transcripts = _transcripts(stack, list(sent))
+        transcripts = stack.transcripts(list(sent))
         for cid, texts in sent.items():
             turns = transcripts[cid]
             for text in texts:
@@ -241,7 +230,8 @@ def test_gateway_killed_mid_call_turn(faults_stack: Stack, twilio: TwilioDouble)
                 with stack.rasa_paused():
                     await peer.say(recorded_pcm8k(clip.path))
                     if not await asyncio.to_thread(_inbound_stored, stack, kept_in[0]):
-                        pytest.fail("the caller's sentence never reached the dialogue")
+                        heard = _log_lines(stack.gateway.log_path, "voice.")
+                        pytest.fail(f"the caller's sentence never reached the dialogue:\n{heard}")
                     await asyncio.sleep(1.0)  # the gateway waits on the paused dialogue
                     stack.gateway.kill()
 
@@ -253,7 +243,7 @@ def test_gateway_killed_mid_call_turn(faults_stack: Stack, twilio: TwilioDouble)
         time.sleep(1.0)
     time.sleep(3)  # long enough for a second text to show, were one sent
     texted = [m.body for m in twilio.received if m.to == caller]
-    turns = _transcripts(stack, [conversation_id])[conversation_id]
+    turns = stack.transcript(conversation_id)
     inbound = [t for t in turns if t.direction is TurnDirection.INBOUND]
     answers = [
         t.text for t in turns if inbound and t.reply_to == inbound[0].id and t.text not in KEPT
@@ -265,11 +255,17 @@ def test_gateway_killed_mid_call_turn(faults_stack: Stack, twilio: TwilioDouble)
     assert len(texted) == len(set(texted)) >= 1, texted
 
 
+def _log_lines(path: Path, containing: str, last: int = 30) -> str:
+    """The gateway log's last lines that contain ``containing`` (for a failure's message)."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return "\n".join([line for line in lines if containing in line][-last:])
+
+
 def _inbound_stored(stack: Stack, conversation_id: str, wait: float = 60.0) -> bool:
     """Whether the conversation got a turn from its citizen within ``wait`` seconds."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        turns = _transcripts(stack, [conversation_id])[conversation_id]
+        turns = stack.transcript(conversation_id)
         if any(t.direction is TurnDirection.INBOUND for t in turns):
             return True
         time.sleep(0.5)

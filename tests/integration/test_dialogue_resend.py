@@ -34,10 +34,9 @@ from typing import Any
 import httpx
 import pytest
 
-from assistant.config import to_async_url
-from assistant.store import SqlConversationStore, Turn, TurnDirection
+from assistant.store import TurnDirection
 from assistant.texts import say
-from tests.stackutil import Stack, build_stack
+from tests.stackutil import Stack, build_stack, started
 
 pytestmark = pytest.mark.rasa
 
@@ -132,46 +131,15 @@ def proxied(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         stack.rasa.actions_url = stack.rasa.actions_url.replace(
             f":{stack.gateway.port}/", f":{to_actions.port}/"
         )
-        stack.gateway.start()
-        stack.rasa.start()
-        try:
-            stack.gateway.wait_alive()
-            stack.rasa.wait_ready()
-            stack.gateway.wait_ready()
+        with started(stack):
             yield Proxied(stack, to_rasa, to_actions)
-        finally:
-            stack.stop()
-
-
-def _transcript(stack: Stack, conversation_id: str) -> list[Turn]:
-    async def read() -> list[Turn]:
-        store = SqlConversationStore.from_url(
-            to_async_url(f"sqlite:///{stack.var_dir / 'sotong.db'}")
-        )
-        try:
-            return await store.transcript(conversation_id)
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
-
-
-def _tracker_events(stack: Stack, conversation_id: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{stack.rasa.url}/conversations/{conversation_id}/tracker",
-        params={"token": stack.rasa.auth_token, "include_events": "ALL"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["events"]
-    return events
 
 
 def _answer(stack: Stack, conversation_id: str, inbound_id: int, wait: float = 60) -> list[str]:
     """The replies to the inbound turn other than "kept for later", once there are any."""
     deadline = time.monotonic() + wait
     while True:
-        turns = _transcript(stack, conversation_id)
+        turns = stack.transcript(conversation_id)
         replies = [
             t.text
             for t in turns
@@ -229,7 +197,7 @@ def test_a_message_that_timed_out_is_processed_once(proxied: Proxied, fault: str
     # One answer, the dialogue's usual one, each message of it once.
     assert answer == expected, answer
     assert all(n == 1 for n in Counter(answer).values())
-    events = _tracker_events(stack, citizen)
+    events = stack.tracker_events(citizen)
     users = [e for e in events if e["event"] == "user" and e.get("text") == QUESTION]
     assert len(users) == 1, [e.get("event") for e in events]
     assert users[0]["metadata"]["sotong_turn_id"] == kept["inbound_id"]

@@ -48,13 +48,8 @@ def _conversations_of(stack: Stack, phone: str) -> list[str]:
 
 def _user_texts(stack: Stack, conversation_id: str) -> list[Any]:
     """What Rasa's tracker holds of what the citizen wrote (Rasa's HTTP API)."""
-    response = httpx.get(
-        f"{stack.rasa.url}/conversations/{conversation_id}/tracker",
-        params={"token": stack.rasa.auth_token},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    return [e.get("text") for e in response.json()["events"] if e["event"] == "user"]
+    events = stack.tracker_events(conversation_id, include="AFTER_RESTART")
+    return [e.get("text") for e in events if e["event"] == "user"]
 
 
 def test_forget_erases_the_dialogues_memory_too(gateway: httpx.Client, stack: Stack) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import xml.etree.ElementTree as ET
-from typing import Any
 
 import httpx
 import pytest
@@ -31,17 +30,6 @@ LONG_SERVICE = "X" * 80
 COMMAND = '/request_human{"service":"' + LONG_SERVICE + '"}'
 
 
-def _events(stack: Stack, conversation_id: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{stack.rasa.url}/conversations/{conversation_id}/tracker",
-        params={"token": stack.rasa.auth_token, "include_events": "ALL"},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()["events"]
-    return events
-
-
 def _handoff_services(stack: Stack, conversation_id: str) -> list[str | None]:
     async def read() -> list[str | None]:
         store = SqlConversationStore.from_url(
@@ -56,7 +44,7 @@ def _handoff_services(stack: Stack, conversation_id: str) -> list[str | None]:
 
 
 def _not_chosen_by_the_citizen(stack: Stack, conversation_id: str) -> None:
-    events = _events(stack, conversation_id)
+    events = stack.tracker_events(conversation_id)
     users = [e for e in events if e["event"] == "user"]
     # What Rasa got: none of it was "/intent{entities}" (RegexMessageHandler's form).
     assert users and not any(str(e.get("text", "")).startswith("/") for e in users), users
