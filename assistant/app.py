@@ -22,13 +22,15 @@ from assistant.api.headers import SecurityHeaders
 from assistant.api.limits import BodySizeLimit
 from assistant.api.outage import store_outage_handler
 from assistant.api.ratelimit import RateLimits
-from assistant.api.routes import actions, admin, auth, console, health, staff
+from assistant.api.routes import actions, admin, auth, callbacks, console, health, staff
 from assistant.api.shedding import WebLoadShedder
 from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.handoff import SqlHandoffQueue
+from assistant.handoff.attempts import SqlCallbackLog
+from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import AdmissionLimits, HandoffService
 from assistant.links import public_link
 from assistant.logs import configure_logging
@@ -55,6 +57,7 @@ from channels import video, webchat, webchat_speech
 from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
 from channels.voice import adapter as voice_adapter
+from channels.voice import callback_webhooks, transfer_webhook
 from channels.voice import status as voice_status
 from channels.voice.admission import CallAdmission
 from channels.voice.call_control import CallControl
@@ -201,7 +204,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FORGET erases the number's conversations (and the dialogue's trackers of
         # them), outbox messages and SMS records too; retention drops the old.
         trackers = TrackerEraser.from_url(settings.resolved_tracker_url)
-        profiles.also_forget(NumberErasure(store, trackers, outbox_store, sms_state))
+        queue = SqlHandoffQueue(engine)
+        profiles.also_forget(NumberErasure(store, trackers, outbox_store, sms_state, queue))
         # Handoff to people (issue 6): the queue, accounts with their audit log, video.
         accounts = SqlAccountStore(engine)
 
@@ -213,7 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return public_link(settings, route, query) or path
 
         handoff = HandoffService(
-            SqlHandoffQueue(engine),
+            queue,
             store,
             push,
             metrics,
@@ -230,8 +234,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             # Its own key, derived: a source's hash never doubles as a link signature.
             source_key=hmac.new(key, b"handoff-source", hashlib.sha256).digest(),
+            callback_number_days=settings.retain_callback_number_days,
         )
         core.attach_handoff(handoff)
+        attempts = SqlCallbackLog(engine)
         retention = Retention(
             Periods.from_settings(settings),
             store,
@@ -240,7 +246,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             calls,
             accounts,
             sms_state,
-            handoff.queue,
+            queue,
+            attempts,
+        )
+        call_control = CallControl.from_settings(settings)
+        callbacks = CallbackCalls(
+            handoff,
+            attempts,
+            call_control,
+            outbox,
+            service_number=settings.twilio_phone_number,
+            public_url=settings.public_url or "",
+            retry_after=dt.timedelta(minutes=settings.callback_retry_minutes),
+            max_attempts=settings.callback_max_attempts,
         )
         services = Services(
             settings=settings,
@@ -259,10 +277,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             voice=voice,
             phone_menu=load_menu(catalog),
             calls=calls,
-            call_control=CallControl.from_settings(settings),
+            call_control=call_control,
             call_admission=CallAdmission(settings.voice_max_calls),
             accounts=accounts,
             handoff=handoff,
+            callbacks=callbacks,
             video=SignallingHub(
                 on_drop=lambda reason: metrics.video_frames_dropped.labels(reason).inc()
             ),
@@ -333,6 +352,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sms_status.router)
     app.include_router(voice_adapter.router)
     app.include_router(voice_status.router)
+    app.include_router(callback_webhooks.router)
+    app.include_router(transfer_webhook.router)
     app.include_router(webchat.page_router)
     # People's consoles (issue 6): sign-in, interpreters, staff desks, the admin view;
     # and the video call between a person and a citizen.
@@ -340,7 +361,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The database out: 503 in plain words, never a 500 (review M12).
     for outage in OUTAGES:
         app.add_exception_handler(outage, store_outage_handler)
-    for module in (auth, console, staff, admin, video):
+    for module in (auth, console, callbacks, staff, admin, video):
         app.include_router(module.router)
         app.include_router(module.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")

@@ -394,6 +394,20 @@ class Settings(BaseSettings):
     handoff_upkeep_seconds: float = Field(
         30.0, gt=0, validation_alias=_env("SOTONG_HANDOFF_UPKEEP_SECONDS")
     )
+    # Call-backs (assistant/handoff/callback_booking.py, callback_calls.py). A number a
+    # citizen gave for one is kept this many days after the request ends, then cleared
+    # (the caller ID of an SMS or call stays with its conversation's own retention).
+    retain_callback_number_days: float = Field(
+        14.0, gt=0, validation_alias=_env("SOTONG_RETAIN_CALLBACK_NUMBER_DAYS")
+    )
+    # A citizen who did not answer (or was busy) is called again this much later, at most
+    # this many tries in all; they are texted each time, when a text reaches them.
+    callback_retry_minutes: float = Field(
+        30.0, gt=0, validation_alias=_env("SOTONG_CALLBACK_RETRY_MINUTES")
+    )
+    callback_max_attempts: int = Field(
+        3, ge=1, le=10, validation_alias=_env("SOTONG_CALLBACK_MAX_ATTEMPTS")
+    )
     # ---- end handoff ----
 
     @field_validator(

@@ -17,15 +17,9 @@ from typing import Any
 import structlog
 
 from assistant.handoff.base import QUEUED
-from assistant.handoff.service import (
-    CALLBACK,
-    CANCEL,
-    COMMAND_PREFIX,
-    VIDEO,
-    HandoffRefused,
-    HandoffService,
-    handoff_command,
-)
+from assistant.handoff.callback_booking import CANCEL, COMMAND_PREFIX, COMMANDS
+from assistant.handoff.records import CallbackState
+from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
@@ -43,7 +37,7 @@ RESUME_INTENT = "resume_assistant"
 # ``/intent{"entity": "value"}``, skipping NLU: only payloads the gateway offered may.
 INTENT_PREFIX = "/"
 # The payloads the gateway answers itself (quick replies about a request for a person).
-GATEWAY_COMMANDS = frozenset(COMMAND_PREFIX + c for c in (CANCEL, CALLBACK, VIDEO))
+GATEWAY_COMMANDS = frozenset(COMMAND_PREFIX + c for c in COMMANDS)
 
 
 class ConversationNotFound(LookupError):
@@ -210,14 +204,20 @@ class ConversationCore:
 
         While a person holds the conversation the bot is silent: the message goes to
         that person, unless it is a leave word or the leave button, which ends the
-        session. A cancel / call-back / video choice about a queued request is the
-        gateway's to answer (exact, and no retraining when it changes).
+        session. A cancel / call-back / text / video choice about a queued request,
+        and the number asked for a call-back, are the gateway's to answer (exact, and
+        no retraining when it changes).
         """
         assert self._handoff is not None
         entry = await self._handoff.active(conversation.id)
         held = entry is not None and entry.state not in QUEUED
         command = handoff_command(text, payload, held=held)
-        if entry is not None and held and command != CANCEL:
+        reply: OutgoingMessage | None = None
+        if command is None and entry is not None and entry.callback_state is CallbackState.ASKING:
+            # A number to call back on was asked for (before the call-back, or after a
+            # wrong number while a person holds the request): this message may be it.
+            reply = await self._handoff.number_reply(entry, text)
+        if reply is None and entry is not None and held and command != CANCEL:
             await self._store.set_turn_status(turn.id, TurnStatus.RELAYED)
             await self._handoff.relay_from_citizen(entry, turn)
             return TurnResult(
@@ -228,9 +228,10 @@ class ConversationCore:
                 relayed=True,
             )
         ours = payload is not None and payload.startswith(COMMAND_PREFIX)
-        if command is None or (entry is None and not ours):
-            return None
-        reply = await self._handoff.command(conversation, command, language)
+        if reply is None:
+            if command is None or (entry is None and not ours):
+                return None  # a question for the assistant
+            reply = await self._handoff.command(conversation, command, language)
         stored = await self._store.record_outbound(
             conversation.id,
             text=reply.text,

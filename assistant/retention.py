@@ -4,10 +4,11 @@ FORGET (SMS "삭제"/FORGET) erases the number's profile and reminders
 (``ProfileStore.forget``) and, through ``NumberErasure`` registered with it, every
 conversation of the number on any channel with their turns, handoff requests and
 continuation links, the web chats continued from them, the dialogue's trackers of all
-those, the outbox messages to the number, its kept SMS pages and recorded answers, and
-its call records. The next message from the number starts a new conversation. The
-number's opt-out state stays (the citizen's instruction, and the carrier's rule), and
-the audit log keeps who did what (ids only, never content) for its own period.
+those, the outbox messages to the number, its kept SMS pages and recorded answers, its
+call records, and the number wherever a web chat citizen gave it for a call-back. The
+next message from the number starts a new conversation. The number's opt-out state
+stays (the citizen's instruction, and the carrier's rule), and the audit log keeps who
+did what (ids only, never content) for its own period.
 
 ``Retention`` runs from the gateway's housekeeping loop (hourly, so every period holds
 within an hour) and drops what is older than its setting (``SOTONG_RETAIN_*``; review M7).
@@ -26,6 +27,7 @@ from assistant.accounts import AccountStore
 from assistant.calls import CallStore
 from assistant.config import Settings
 from assistant.handoff import HandoffQueue
+from assistant.handoff.attempts import CallbackLog
 from assistant.outbox import OutboxStore
 from assistant.sms import SmsStateStore
 from assistant.store import ConversationStore
@@ -57,6 +59,7 @@ class NumberErasure:
     trackers: Trackers
     outbox: OutboxStore
     sms_state: SmsStateStore
+    handoff: HandoffQueue | None = None  # call-back numbers a web chat citizen gave
 
     async def forget(self, phone: str) -> int:
         """Erase what is kept about ``phone``; how many records (tracker events count
@@ -66,6 +69,8 @@ class NumberErasure:
         log.info("retention.number_forgotten", conversations=count)
         count += await self.outbox.forget(phone)
         count += await self.sms_state.forget(phone)
+        if self.handoff is not None:
+            count += await self.handoff.forget_callback_number(phone)
         return count
 
 
@@ -78,6 +83,8 @@ class Periods:
     calls: dt.timedelta
     audit: dt.timedelta
     sms_message_records: dt.timedelta
+    # A number given for a call-back, after its request ended (SOTONG_RETAIN_CALLBACK_*).
+    callback_numbers: dt.timedelta = dt.timedelta(days=14)
     # Refused requests for a person (a source hash and a reason): a month shows a
     # flood's pattern; not a setting.
     handoff_refusals: dt.timedelta = dt.timedelta(days=30)
@@ -91,6 +98,7 @@ class Periods:
             calls=dt.timedelta(days=settings.retain_call_days),
             audit=dt.timedelta(days=settings.retain_audit_days),
             sms_message_records=dt.timedelta(days=settings.sms_message_record_days),
+            callback_numbers=dt.timedelta(days=settings.retain_callback_number_days),
         )
 
 
@@ -106,6 +114,7 @@ class Retention:
     accounts: AccountStore
     sms_state: SmsStateStore
     handoff: HandoffQueue
+    callback_attempts: CallbackLog | None = None
 
     async def erase(self, conversation_ids: list[str]) -> int:
         """Erase conversations now (a citizen ended one on their device); how many."""
@@ -129,6 +138,13 @@ class Retention:
         dropped["handoff_refusals"] = await self.handoff.drop_refusals(
             now - self.periods.handoff_refusals
         )
+        dropped["callback_numbers"] = await self.handoff.clear_callback_numbers(
+            now - self.periods.callback_numbers
+        )
+        if self.callback_attempts is not None:  # ids and outcomes, kept as long as calls
+            dropped["callback_attempts"] = await self.callback_attempts.drop_before(
+                now - self.periods.calls
+            )
         if any(dropped.values()):
             log.info("retention.dropped", **dropped)
         return dropped

@@ -14,6 +14,7 @@ from assistant.calls import CallStore
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
+from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import HandoffService
 from assistant.loops import BackgroundLoops
 from assistant.metrics import Metrics
@@ -56,6 +57,7 @@ class Services:
     call_admission: CallAdmission  # how many calls the line takes at once
     accounts: AccountStore  # staff, interpreters and admins; console sessions; the audit log
     handoff: HandoffService  # the queue for a person and everything around it (issue 6)
+    callbacks: CallbackCalls  # people calling citizens back, and how each try went
     video: SignallingHub  # WebRTC signalling rooms, one per handoff request
     signing_key: bytes  # HMAC key of links that outlive a request (video join links)
     limits: RateLimits  # abuse limits on anonymous routes, shared through Redis if set

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from assistant.accounts import Account, Role
 from assistant.api.auth import CSRF_HEADER, SESSION_COOKIE
@@ -23,6 +24,7 @@ from assistant.config import Settings
 from assistant.services import Services
 
 BASE = "http://testserver"
+SERVICE_NUMBER = "+827012345678"  # the service's own Twilio number in these tests
 PASSWORD = "correct horse battery staple"
 RRN = "900101-1234567"
 
@@ -36,6 +38,23 @@ def console_settings(tmp_path: Path) -> Settings:
         public_url="https://sotong.test",
         rasa_url="http://127.0.0.1:9",  # nothing listens: messages are kept for later
         pending_retry_seconds=3600,
+    )
+
+
+def twilio_settings(
+    tmp_path: Path, database_url: str, account_sid: str, auth_token: str, api_url: str, **more: Any
+) -> Settings:
+    """``console_settings`` on ``database_url``, with a Twilio account whose REST API is
+    at ``api_url`` (the local double) and the service number +827012345678."""
+    return console_settings(tmp_path).model_copy(
+        update={
+            "database_url": database_url,
+            "twilio_account_sid": account_sid,
+            "twilio_auth_token": SecretStr(auth_token),
+            "twilio_phone_number": SERVICE_NUMBER,
+            "twilio_api_url": api_url,
+            **more,
+        }
     )
 
 
@@ -87,9 +106,12 @@ App = TypeVar("App", bound=ConsoleApp)
 
 
 @contextlib.asynccontextmanager
-async def running(kind: type[App], tmp_path: Path) -> AsyncIterator[App]:
-    """The gateway started (lifespan included) as ``kind``; its clients closed after."""
-    app = create_app(console_settings(tmp_path))
+async def running(
+    kind: type[App], tmp_path: Path, settings: Settings | None = None
+) -> AsyncIterator[App]:
+    """The gateway started (lifespan included) as ``kind`` (with ``console_settings``
+    unless given others); its clients closed after."""
+    app = create_app(settings or console_settings(tmp_path))
     async with app.router.lifespan_context(app):
         console = kind(app, app.state.services, [])
         try:

@@ -11,6 +11,14 @@ Twilio SDK, pointed at it with ``SOTONG_TWILIO_API_URL``, makes real HTTP reques
   ``client.calls(sid).update(twiml=…, url=…, status=…)``), same auth; recorded in
   ``call_updates`` and answered 200 with Twilio's JSON call resource. It redirects a live
   call (new TwiML, e.g. ``<Dial>`` for a transfer) or ends it (``Status=completed``).
+- ``POST /2010-04-01/Accounts/{AccountSid}/Calls.json`` (the SDK's
+  ``client.calls.create(to=…, from_=…, twiml=…, status_callback=…)``), same auth; recorded
+  in ``created_calls`` and answered 201 with the call resource (``sid`` "CA" + 32 hex,
+  ``status`` "queued"); 400 with 21603/21604/21205 when ``From``/``To``/TwiML is missing.
+  ``post_call_status(call, status)`` then plays Twilio's status callback of that call,
+  and ``post_dial_action(call, dial_status)`` the ``<Dial action>`` callback named in its
+  TwiML (what Twilio posts when the dialled leg ends: ``DialCallStatus`` completed,
+  busy, no-answer, failed, canceled), both signed like Twilio's.
 - ``fail_next(n, status, code)`` makes the next ``n`` requests fail (500/503/429, or a
   400 with a Twilio error code such as 21610 or 21211), ``hang_next`` makes them slow;
   ``stop()`` makes it unreachable and ``start()`` brings it back on the same port.
@@ -28,6 +36,7 @@ import secrets
 import threading
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +62,7 @@ ERROR_MESSAGES = {
     21205: "Url parameter is required.",
     21211: "The 'To' number is not a valid phone number.",
     21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
     21610: "Attempt to send to unsubscribed recipient",
 }
@@ -65,6 +75,16 @@ def new_account_sid() -> str:
 
 def _message_sid() -> str:
     return "SM" + uuid.uuid4().hex
+
+
+def _post(
+    base_url: str, path: str, form: dict[str, str], headers: dict[str, str]
+) -> httpx.Response:
+    return httpx.post(base_url.rstrip("/") + path, data=form, headers=headers, timeout=10)
+
+
+def _call_sid() -> str:
+    return "CA" + uuid.uuid4().hex
 
 
 def _rfc2822(when: float) -> str:
@@ -96,6 +116,40 @@ class CallUpdate:
     form: dict[str, str]
 
 
+@dataclass(frozen=True)
+class CreatedCall:
+    """One outbound call the double accepted (answered 201)."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    twiml: str | None
+    url: str | None
+    status_callback: str | None
+    status_callback_events: tuple[str, ...]
+    form: dict[str, str]
+
+    @property
+    def dial_action(self) -> str | None:
+        """The ``action`` URL of the ``<Dial>`` in the call's TwiML, if any."""
+        if not self.twiml:
+            return None
+        dial = ET.fromstring(self.twiml).find("Dial")
+        return dial.get("action") if dial is not None else None
+
+    @property
+    def dialled(self) -> str | None:
+        """The number the ``<Dial>`` rings (its text, or its ``<Number>``)."""
+        if not self.twiml:
+            return None
+        dial = ET.fromstring(self.twiml).find("Dial")
+        if dial is None:
+            return None
+        number = dial.find("Number")
+        return (number.text if number is not None else dial.text or "").strip() or None
+
+
 # Twilio's Calls update accepts only these two statuses (Status=canceled|completed).
 CALL_UPDATE_STATUSES = frozenset({"canceled", "completed"})
 
@@ -118,6 +172,7 @@ class TwilioDouble:
     received: list[ReceivedMessage] = field(default_factory=list)
     requests: int = 0  # every POST to Messages.json, refused or not
     call_updates: list[CallUpdate] = field(default_factory=list)
+    created_calls: list[CreatedCall] = field(default_factory=list)
     _failures: deque[PlannedFailure] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: uvicorn.Server | None = None
@@ -213,6 +268,72 @@ class TwilioDouble:
         path, form, headers = self.status_callback(message, status, error_code=error_code)
         return httpx.post(base_url.rstrip("/") + path, data=form, headers=headers, timeout=10)
 
+    def call_status_request(
+        self, call: CreatedCall, status: str, *, duration: int = 0
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """(path and query, form, headers) of Twilio's status callback of an outbound
+        call (``CallStatus``: initiated, ringing, in-progress, completed, busy,
+        no-answer, failed, canceled), signed over the public callback URL."""
+        if not call.status_callback:
+            raise ValueError(f"call {call.sid} was made without a StatusCallback")
+        form = {
+            "AccountSid": call.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call.sid,
+            "CallStatus": status,
+            "Called": call.to,
+            "Caller": call.from_,
+            "Direction": "outbound-api",
+            "From": call.from_,
+            "To": call.to,
+            "CallbackSource": "call-progress-events",
+            "Timestamp": _rfc2822(time.time()),
+        }
+        if status == "completed":
+            form["CallDuration"] = str(duration)
+        return self._signed(call.status_callback, form)
+
+    def dial_action_request(
+        self, call: CreatedCall, dial_status: str, *, duration: int = 0
+    ) -> tuple[str, dict[str, str], dict[str, str]]:
+        """(path and query, form, headers) of the ``<Dial action>`` callback of the
+        call's TwiML: the dialled leg ended with ``dial_status``."""
+        action = call.dial_action
+        if not action:
+            raise ValueError(f"call {call.sid} has no <Dial action> in its TwiML")
+        form = {
+            "AccountSid": call.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": call.sid,
+            "CallStatus": "in-progress",
+            "Direction": "outbound-api",
+            "From": call.from_,
+            "To": call.to,
+            "DialCallSid": _call_sid(),
+            "DialCallStatus": dial_status,
+            "DialCallDuration": str(duration),
+        }
+        return self._signed(action, form)
+
+    def post_call_status(
+        self, call: CreatedCall, status: str, *, base_url: str, duration: int = 0
+    ) -> httpx.Response:
+        """POST the call's status callback to the gateway listening at ``base_url``."""
+        return _post(base_url, *self.call_status_request(call, status, duration=duration))
+
+    def post_dial_action(
+        self, call: CreatedCall, dial_status: str, *, base_url: str, duration: int = 0
+    ) -> httpx.Response:
+        """POST the ``<Dial action>`` callback to the gateway at ``base_url``; the
+        answer is TwiML for the rest of the call."""
+        return _post(base_url, *self.dial_action_request(call, dial_status, duration=duration))
+
+    def _signed(self, url: str, form: dict[str, str]) -> tuple[str, dict[str, str], dict[str, str]]:
+        signature = RequestValidator(self.auth_token).compute_signature(url, form)
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return path, form, {"X-Twilio-Signature": signature}
+
     # ---- the API -----------------------------------------------------------------------
     def _app(self) -> Starlette:
         return Starlette(
@@ -220,6 +341,11 @@ class TwilioDouble:
                 Route(
                     f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json",
                     self._create_message,
+                    methods=["POST"],
+                ),
+                Route(
+                    f"/{API_VERSION}/Accounts/{{account_sid}}/Calls.json",
+                    self._create_call,
                     methods=["POST"],
                 ),
                 Route(
@@ -305,6 +431,63 @@ class TwilioDouble:
                 "sid": sid,
                 "status": "queued",
                 "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+                "to": to,
+                "uri": uri,
+            },
+            status_code=201,
+        )
+
+    async def _create_call(self, request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        if not self._authorised(request, account_sid):
+            return self._error(401, 20003, ERROR_MESSAGES[20003])
+        with self._lock:
+            failure = self._failures.popleft() if self._failures else None
+        if failure is not None:
+            if failure.delay_seconds:
+                await asyncio.sleep(failure.delay_seconds)
+            return self._error(failure.status, failure.code, failure.message)
+        data = await request.form()
+        form = {key: str(value) for key, value in data.items()}
+        to, sender = form.get("To", ""), form.get("From", "")
+        twiml, url = form.get("Twiml"), form.get("Url")
+        if not to:
+            return self._error(400, 21604, ERROR_MESSAGES[21604])
+        if not sender:
+            return self._error(400, 21603, ERROR_MESSAGES[21603])
+        if twiml is None and url is None:
+            return self._error(400, 21205, ERROR_MESSAGES[21205])
+        sid = _call_sid()
+        with self._lock:
+            self.created_calls.append(
+                CreatedCall(
+                    sid=sid,
+                    account_sid=account_sid,
+                    to=to,
+                    from_=sender,
+                    twiml=twiml,
+                    url=url,
+                    status_callback=form.get("StatusCallback"),
+                    # The SDK repeats the field once per event.
+                    status_callback_events=tuple(
+                        str(v) for v in data.getlist("StatusCallbackEvent")
+                    ),
+                    form=form,
+                )
+            )
+        now = _rfc2822(time.time())
+        uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{sid}.json"
+        return JSONResponse(
+            {
+                "account_sid": account_sid,
+                "api_version": API_VERSION,
+                "date_created": now,
+                "date_updated": now,
+                "direction": "outbound-api",
+                "from": sender,
+                "parent_call_sid": None,
+                "sid": sid,
+                "status": "queued",
                 "to": to,
                 "uri": uri,
             },

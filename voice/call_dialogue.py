@@ -13,7 +13,8 @@ buttons or scroll back:
 - speech recognised with low confidence is confirmed with a yes/no (the recogniser
   then listens only for yes/no words, which it does well) before anything is done;
 - two silences get the prompt again, a third an offer to text a link or call back,
-  a fourth a goodbye;
+  a fourth a goodbye; a call-back is booked on the caller ID read back (its last four
+  digits) and confirmed with 1, or on a number keyed in and ended by #;
 - "천천히"/"slower" (or 8, or the caller's saved profile) slows speech and lengthens
   the pause that ends the caller's turn.
 """
@@ -28,6 +29,7 @@ from typing import Literal, Protocol
 
 import structlog
 
+from assistant.handoff.phone_numbers import read_number
 from assistant.language import Language
 from assistant.spoken_answers import parse_yes_no
 from voice.asr import YES_NO_WORDS
@@ -101,8 +103,14 @@ class CallActions(Protocol):
         now, TextRefused if the caller's number may not be texted."""
         ...
 
-    async def request_callback(self) -> bool:
-        """Ask for a person to call back; False if it was not taken (past a limit)."""
+    async def caller_number(self) -> str | None:
+        """The caller's own number (E.164) if a person could call it back; None when it
+        is withheld or not a phone number."""
+        ...
+
+    async def request_callback(self, number: str) -> bool:
+        """Ask for a person to call back on ``number`` (E.164), which the caller keyed or
+        confirmed; False if it was not taken (past a limit)."""
         ...
 
     async def transfer(self) -> bool:
@@ -154,11 +162,15 @@ class State(StrEnum):
     CONFIRM = "confirm"
     PERSON = "person"
     OFFER = "offer"
+    CALLBACK_NUMBER = "callback_number"  # 1: the caller ID, 2: key another number
+    CALLBACK_DIGITS = "callback_digits"  # keying the number, ended by #
     ENDING = "ending"
 
 
 NUMBER_PAUSE_SECONDS = 2.0  # after the last digit of a typed number (×slow factor)
 _MAX_NUMBER_DIGITS = 3  # an age or a number of months
+_MAX_PHONE_DIGITS = 15  # E.164's longest
+_CALLBACK_TRIES = 3  # wrong numbers keyed before the offer is made again
 
 
 @dataclass
@@ -186,6 +198,8 @@ class CallDialogue:
     _misheard: int = 0
     _confirm_tries: int = 0
     _return_state: State = State.MENU
+    _callback_number: str | None = None  # the caller ID offered for the call-back
+    _callback_tries: int = 0
 
     # ---- what the caller hears -------------------------------------------------------
     async def _say(self, *texts: str, remember: bool = True, more: bool = False) -> None:
@@ -237,6 +251,12 @@ class CallDialogue:
         if self.state is State.NUMBER and (digit.isdigit() or self._digits):
             await self._number_key(digit)
             return
+        if self.state is State.CALLBACK_DIGITS and (digit.isdigit() or digit == "#"):
+            await self._callback_key(digit)
+            return
+        if self.state is State.CALLBACK_NUMBER and digit in "12":
+            await self._callback_number_chosen(digit == "1")
+            return
         if self.state is State.CONFIRM and digit not in "12":
             # Any other key leaves the yes/no question; the recogniser listens freely again.
             self._pending = ""
@@ -279,6 +299,9 @@ class CallDialogue:
             await self._say(prompt("english_unavailable", self.language))
             return
         text = heard.text.strip()
+        if self.state is State.CALLBACK_NUMBER and (answer := _yes_or_no(text)) is not None:
+            await self._callback_number_chosen(answer)
+            return
         if self.state is State.CONFIRM:
             answer = _yes_or_no(text)
             if answer is None:
@@ -526,7 +549,45 @@ class CallDialogue:
         if digit == "1":
             await self._text_link(sign_language=False)
             return
-        if not await self.actions.request_callback():
+        self._callback_tries = 0
+        self._callback_number = await self.actions.caller_number()
+        if self._callback_number is None:  # withheld: the caller keys the number
+            await self._callback_number_chosen(False)
+            return
+        self.state = State.CALLBACK_NUMBER
+        self.out.listen_for("yes_no")
+        last_four = _spaced(self._callback_number[-4:])
+        await self._say(prompt("callback_this_number", self.language, last_four=last_four))
+
+    async def _callback_number_chosen(self, this_number: bool) -> None:
+        self.out.listen_for("free")
+        if this_number and self._callback_number is not None:
+            await self._book_callback(self._callback_number)
+            return
+        self.state = State.CALLBACK_DIGITS
+        self._digits = ""
+        await self._say(prompt("callback_key_number", self.language))
+
+    async def _callback_key(self, digit: str) -> None:
+        """A key while the call-back number is keyed: digits, then # to end."""
+        if digit.isdigit():
+            if len(self._digits) < _MAX_PHONE_DIGITS:
+                self._digits += digit
+            return
+        digits, self._digits = self._digits, ""
+        number = read_number(digits) if digits else None
+        if number is not None:
+            await self._book_callback(number)
+            return
+        self._callback_tries += 1
+        if self._callback_tries >= _CALLBACK_TRIES:
+            self.state = State.OFFER
+            await self._say(prompt("offer_text", self.language))
+            return
+        await self._say(prompt("callback_bad_number", self.language))
+
+    async def _book_callback(self, number: str) -> None:
+        if not await self.actions.request_callback(number):
             # Never promise a call nobody will make (the request queue is full).
             await self._say(
                 prompt("callback_refused", self.language), prompt("goodbye", self.language)
@@ -535,7 +596,8 @@ class CallDialogue:
             self.out.after_playback(self.actions.hang_up)
             return
         self.handoff = self.handoff or "callback"
-        await self._say(prompt("callback_booked", self.language), prompt("goodbye", self.language))
+        booked = prompt("callback_booked_to", self.language, last_four=_spaced(number[-4:]))
+        await self._say(booked, prompt("goodbye", self.language))
         self.state = State.ENDING
         self.out.after_playback(self.actions.hang_up)
 
@@ -543,6 +605,11 @@ class CallDialogue:
         self.state = State.ENDING
         await self._say(prompt("goodbye", self.language))
         self.out.after_playback(self.actions.hang_up)
+
+
+def _spaced(digits: str) -> str:
+    """Digits read one by one ("5 6 7 8", not "five thousand…")."""
+    return " ".join(digits)
 
 
 def _yes_or_no(text: str) -> bool | None:

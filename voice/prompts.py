@@ -159,9 +159,41 @@ _PROMPTS: dict[str, dict[Language, str]] = {
             "Sorry, I cannot send a text to this number. Press 2 and a person will call you back."
         ),
     },
-    "callback_booked": {
-        "ko": "상담원이 이 번호로 다시 전화드릴게요. 전화를 끊으셔도 됩니다.",
-        "en": "A person will call you back on this number. You can hang up now.",
+    "callback_this_number": {
+        "ko": (
+            "지금 거신 번호, 끝자리 {last_four}번으로 다시 전화드릴까요? "
+            "맞으면 1번, 다른 번호로 받으시려면 2번을 누르세요."
+        ),
+        "en": (
+            "Shall we call you back on the number you are calling from, ending {last_four}? "
+            "Press 1 for yes. Press 2 for another number."
+        ),
+    },
+    "callback_key_number": {
+        "ko": "전화받으실 번호를 누르시고, 마지막에 우물 정을 눌러 주세요.",
+        "en": "Type the number we should call, then press hash.",
+    },
+    "callback_bad_number": {
+        "ko": "전화번호가 맞지 않아요. 처음부터 다시 눌러 주세요.",
+        "en": "That is not a phone number. Please type it again from the start.",
+    },
+    "callback_booked_to": {
+        "ko": "상담원이 끝자리 {last_four}번으로 다시 전화드릴게요. 전화를 끊으셔도 됩니다.",
+        "en": "A person will call you back on the number ending {last_four}. You can hang up now.",
+    },
+    "transfer_failed_callback": {
+        "ko": (
+            "담당자와 연결되지 않았습니다. 담당자가 끝자리 {last_four}번으로 "
+            "다시 전화드리겠습니다. 전화를 끊으셔도 됩니다."
+        ),
+        "en": (
+            "Nobody could take the call. A person will call you back on the number "
+            "ending {last_four}. You can hang up now."
+        ),
+    },
+    "transfer_failed": {
+        "ko": "담당자와 연결되지 않았습니다. 죄송합니다. 잠시 후 다시 전화해 주세요.",
+        "en": "Sorry, nobody could take the call. Please call again later.",
     },
     "callback_refused": {
         "ko": (

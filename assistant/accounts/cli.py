@@ -20,6 +20,7 @@ import typer
 from assistant.accounts.records import Account, AccountError, Role, check_role
 from assistant.accounts.sql import SqlAccountStore
 from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, SqlHandoffQueue
+from assistant.handoff.phone_numbers import read_number
 from assistant.handoff.records import MINUTES_PER_DAY
 
 PASSWORD_ENV = "SOTONG_NEW_PASSWORD"  # noqa: S105 (a variable name, not a password)
@@ -59,6 +60,14 @@ def parse_skills(text: str) -> tuple[str, ...]:
     if unknown or not skills:
         raise typer.BadParameter(f"skills are a comma-separated list of {', '.join(KNOWN_SKILLS)}")
     return skills
+
+
+def parse_phone(text: str) -> str:
+    """A phone number as people write it ("010-1234-5678") in E.164 form; else an error."""
+    number = read_number(text)
+    if number is None:
+        raise typer.BadParameter("a phone number looks like 010-1234-5678 or +821012345678")
+    return number
 
 
 def _new_password() -> str:
@@ -113,6 +122,10 @@ def create(
     hours: Annotated[
         str | None, typer.Option(help="Working hours in Seoul time, e.g. 09:00-18:00")
     ] = None,
+    phone: Annotated[
+        str | None,
+        typer.Option(help="Their own phone, rung first when they call a citizen back"),
+    ] = None,
 ) -> None:
     """Create an account (the password is asked for, or read from SOTONG_NEW_PASSWORD)."""
     try:
@@ -120,8 +133,11 @@ def create(
     except AccountError as exc:
         raise typer.BadParameter(str(exc), param_hint="--role") from None
     takes_sessions = account_role in DEFAULT_SKILLS
-    if not takes_sessions and (skills is not None or hours is not None):
-        raise typer.BadParameter("--skills and --hours are for interpreter and staff accounts")
+    if not takes_sessions and (skills is not None or hours is not None or phone is not None):
+        raise typer.BadParameter(
+            "--skills, --hours and --phone are for interpreter and staff accounts"
+        )
+    own_phone = parse_phone(phone) if phone is not None else None
     chosen_skills = parse_skills(skills) if skills is not None else None
     work_hours = parse_hours(hours) if hours is not None else None
     password = _new_password()
@@ -139,6 +155,7 @@ def create(
                     capacity=capacity,
                     work_start=work_hours[0] if work_hours else None,
                     work_end=work_hours[1] if work_hours else None,
+                    phone=own_phone,
                 )
             )
         return account
@@ -178,6 +195,27 @@ def enable(username: Annotated[str, typer.Argument()]) -> None:
         return await accounts.set_active(username, True)
 
     typer.echo(f"enabled {_describe(_run(work))}")
+
+
+@accounts_app.command("phone")
+def set_phone(
+    username: Annotated[str, typer.Argument()],
+    number: Annotated[
+        str | None, typer.Argument(help="Their own phone, e.g. 010-1234-5678; none clears it")
+    ] = None,
+) -> None:
+    """Set (or clear) the phone a person's call-backs ring first: their own, never shown
+    to citizens (they see the service's number)."""
+    own_phone = parse_phone(number) if number is not None else None
+
+    async def work(accounts: SqlAccountStore, queue: SqlHandoffQueue) -> Account:
+        account = await accounts.by_username(username)
+        if account is None or not await queue.set_phone(username, own_phone):
+            raise AccountError(f"no interpreter or staff account called {username!r}")
+        return account
+
+    account = _run(work)
+    typer.echo(f"phone {'set' if own_phone else 'cleared'}: {_describe(account)}")
 
 
 @accounts_app.command()

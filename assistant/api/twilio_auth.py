@@ -114,3 +114,13 @@ async def verified_twilio_form(request: Request, services: ServicesDep) -> FormD
 
 
 TwilioForm = Annotated[FormData, Depends(verified_twilio_form)]
+
+
+def form_value(form: Mapping[str, object], name: str, limit: int = 64) -> str | None:
+    """A field of Twilio's form, stripped; None when missing, blank or over ``limit``
+    characters (Twilio's sids and statuses are short: a long value is not Twilio's)."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    return value if value and len(value) <= limit else None

@@ -24,11 +24,13 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.handoff.records import (
     MINUTES_PER_DAY,
+    CallbackState,
     Interpreter,
     Outcome,
     QueueEntry,
@@ -41,6 +43,7 @@ QUEUED = (QueueState.WAITING, QueueState.OFFERED)  # still in the queue
 HELD = (QueueState.ACCEPTED, QueueState.IN_SESSION)  # held by a person
 _MAX_ID = 64
 _MAX_NOTES = 4000
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 def _check_interpreter(interpreter: Interpreter) -> None:
@@ -55,6 +58,8 @@ def _check_interpreter(interpreter: Interpreter) -> None:
     for minute in (interpreter.work_start, interpreter.work_end):
         if minute is not None and not 0 <= minute <= MINUTES_PER_DAY:
             raise ValueError("working hours are minutes of the day (0 to 1440)")
+    if interpreter.phone is not None and not _E164.fullmatch(interpreter.phone):
+        raise ValueError("a phone number is '+', the country code and the number")
 
 
 def wait_for_place(
@@ -90,6 +95,7 @@ class HandoffQueue(abc.ABC):
             "capacity": interpreter.capacity,
             "work_start": interpreter.work_start,
             "work_end": interpreter.work_end,
+            "phone": interpreter.phone,
             "updated_at": self._clock(),
         }
         if not await self._insert_interpreter({"id": interpreter.id, **row}):
@@ -103,6 +109,14 @@ class HandoffQueue(abc.ABC):
         """
         return await self._update_interpreter(
             interpreter_id, {"available": available, "updated_at": self._clock()}
+        )
+
+    async def set_phone(self, interpreter_id: str, phone: str | None) -> bool:
+        """Set (or clear) the person's own phone, E.164; False for an unknown person."""
+        if phone is not None and not _E164.fullmatch(phone):
+            raise ValueError("a phone number is '+', the country code and the number")
+        return await self._update_interpreter(
+            interpreter_id, {"phone": phone, "updated_at": self._clock()}
         )
 
     async def get_interpreter(self, interpreter_id: str) -> Interpreter | None:
@@ -281,6 +295,25 @@ class HandoffQueue(abc.ABC):
             },
         )
 
+    async def transferred(self, request_id: int, notes: str | None = None) -> bool:
+        """A caller's call reached the community centre (a phone transfer): a queued
+        request is resolved, outcome "transferred", with ``notes`` (what the officer was
+        told); False if it was not queued."""
+        if notes is not None and len(notes) > _MAX_NOTES:
+            notes = notes[:_MAX_NOTES]
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=QUEUED,
+            values={
+                "status": QueueState.RESOLVED.value,
+                "outcome": Outcome.TRANSFERRED.value,
+                "notes": mask_rrn(notes) if notes else None,
+                "ended_at": now,
+                "updated_at": now,
+            },
+        )
+
     async def release(self, request_id: int, interpreter_id: str) -> bool:
         """Put a request held by ``interpreter_id`` back in the queue for someone else
         (their account was disabled); False if they do not hold it. It keeps its place:
@@ -333,6 +366,27 @@ class HandoffQueue(abc.ABC):
         if contact is not None:
             values["contact"] = contact
             values["scheduled_for"] = scheduled_for
+        return await self._update_open(request_id, values)
+
+    async def set_callback(
+        self,
+        request_id: int,
+        *,
+        state: CallbackState | None,
+        number: str | None = None,
+        consent_at: dt.datetime | None = None,
+    ) -> bool:
+        """Where getting the citizen's number stands, and the number (E.164) once known,
+        on a request that is not over; False if it is over."""
+        if number is not None and not _E164.fullmatch(number):
+            raise ValueError("a call-back number is '+', the country code and the number")
+        values: dict[str, Any] = {
+            "callback_state": state.value if state is not None else None,
+            "callback_number": number,
+            "updated_at": self._clock(),
+        }
+        if consent_at is not None:
+            values["callback_consent_at"] = consent_at
         return await self._update_open(request_id, values)
 
     async def move(self, request_id: int, conversation_id: str, channel: str) -> bool:
@@ -410,6 +464,16 @@ class HandoffQueue(abc.ABC):
     async def drop_refusals(self, before: dt.datetime) -> int:
         """Retention: forget refusals older than ``before``; how many."""
         return await self._delete_refusals(before)
+
+    async def clear_callback_numbers(self, ended_before: dt.datetime) -> int:
+        """Retention: forget the call-back numbers of requests that ended before
+        ``ended_before``; how many."""
+        return await self._clear_callback_numbers(ended_before=ended_before)
+
+    async def forget_callback_number(self, phone: str) -> int:
+        """FORGET: ``phone`` is no longer kept as any request's call-back number (a web
+        chat citizen who gave it); how many requests had it."""
+        return await self._clear_callback_numbers(number=phone)
 
     # ---- helpers -------------------------------------------------------------------
     async def _end_held(
@@ -553,3 +617,10 @@ class HandoffQueue(abc.ABC):
 
     @abc.abstractmethod
     async def _delete_refusals(self, before: dt.datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def _clear_callback_numbers(
+        self, *, ended_before: dt.datetime | None = None, number: str | None = None
+    ) -> int:
+        """Clear the call-back number of requests ended before ``ended_before``, or of
+        every request whose number is ``number``."""

@@ -44,7 +44,7 @@ handoff_requests: Table = Table(
     Column("outcome", String(32), nullable=True),
     Column("notes", Text, nullable=True),
     # Migration 0007: call-backs/appointments, walk-ins, what the citizen was told.
-    Column("contact", String(16), nullable=True),  # "callback" | "video"
+    Column("contact", String(16), nullable=True),  # "callback" | "text" | "video"
     Column("scheduled_for", DateTime(timezone=True), nullable=True),
     Column("requested_by", String(64), nullable=True),
     Column("told_position", Integer, nullable=True),
@@ -52,6 +52,11 @@ handoff_requests: Table = Table(
     # Migration 0010: where the request came from, as a keyed hash (never the address
     # or number itself), for the limits per source.
     Column("origin_ref", String(32), nullable=True),
+    # Migration 0013: the number a person calls the citizen back on (E.164), where
+    # asking for it stands, and when the citizen agreed to it being kept.
+    Column("callback_number", String(20), nullable=True),
+    Column("callback_state", String(16), nullable=True),
+    Column("callback_consent_at", DateTime(timezone=True), nullable=True),
     Index("ix_handoff_requests_status_created_at", "status", "created_at"),
     Index("ix_handoff_requests_accepted_by", "accepted_by"),
     Index("ix_handoff_requests_origin_ref_created_at", "origin_ref", "created_at"),
@@ -93,3 +98,23 @@ class InterpreterRow(Base):
     work_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
     work_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Their own phone (E.164), rung first by a call-back (migration 0013).
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class CallbackAttemptRow(Base):
+    """One try at calling a citizen back: the person's phone rung, then the citizen's
+    (migration 0013). ``outcome`` is set once, from Twilio's callbacks."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(Integer)
+    person: Mapped[str] = mapped_column(String(64))
+    call_sid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    retry_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_callback_attempts_request_id", "request_id"),)

@@ -50,7 +50,46 @@ def skill_for_reason(reason: str) -> str:
 
 
 CONTACT_CALLBACK = "callback"  # a person phones the citizen at the scheduled time
+CONTACT_TEXT = "text"  # a person texts the citizen (deaf or hard of hearing: never a call)
 CONTACT_VIDEO = "video"  # a video appointment (a join link is sent at the time)
+
+
+class CallbackState(StrEnum):
+    """Where getting the number for a call-back or text stands (``QueueEntry``)."""
+
+    ASKING = "asking"  # the citizen was asked to type or key a number
+    CONFIRMING = "confirming"  # a number (the caller ID) awaits the citizen's yes
+    CONFIRMED = "confirmed"
+
+
+class CallOutcome(StrEnum):
+    """How one call-back attempt ended (``CallbackAttempt.outcome``)."""
+
+    REACHED = "reached"  # the citizen answered
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"  # the citizen's number could not be dialled
+    PERSON_UNREACHED = "person_unreached"  # the person's own phone did not answer
+    FAILED = "failed"  # Twilio refused or could not place the call
+
+    @property
+    def retried(self) -> bool:
+        """Worth trying again later (the citizen may answer then)."""
+        return self in (CallOutcome.NO_ANSWER, CallOutcome.BUSY)
+
+
+@dataclass(frozen=True)
+class CallbackAttempt:
+    """One try at calling a citizen back, by one person."""
+
+    id: int
+    request_id: int
+    person: str
+    started_at: dt.datetime
+    call_sid: str | None = None
+    outcome: CallOutcome | None = None
+    ended_at: dt.datetime | None = None
+    retry_at: dt.datetime | None = None
 
 
 class Outcome(StrEnum):
@@ -62,6 +101,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"
     TIMED_OUT = "timed_out"  # the holder showed no sign for too long (state resolved)
     DISMISSED = "dismissed"  # staff cleared a flood from one source (state abandoned)
+    TRANSFERRED = "transferred"  # a call reached the community centre (state resolved)
 
 
 @dataclass(frozen=True)
@@ -85,6 +125,7 @@ class Interpreter:
     work_start: int | None = None
     work_end: int | None = None
     updated_at: dt.datetime | None = None
+    phone: str | None = None  # their own phone (E.164), rung first by a call-back
 
     def on_duty(self, at: dt.datetime) -> bool:
         """Within working hours at ``at`` (aware); always true without fixed hours."""
@@ -125,10 +166,13 @@ class QueueEntry:
     updated_at: dt.datetime | None = None
     outcome: str | None = None
     notes: str | None = None
-    contact: str | None = None  # a scheduled "callback" or "video" appointment
+    contact: str | None = None  # a "callback", "text" or "video" appointment
     scheduled_for: dt.datetime | None = None
     requested_by: str | None = None  # the staff member who asked for a walk-in citizen
     told_position: int | None = None  # what the citizen was last told
     told_wait_minutes: int | None = None
     # Where the request came from, as a keyed hash (review H2): what "the same source" is.
     origin_ref: str | None = None
+    callback_number: str | None = None  # E.164, confirmed or typed with consent
+    callback_state: CallbackState | None = None
+    callback_consent_at: dt.datetime | None = None

@@ -5,8 +5,9 @@ them, in one place for every channel and console:
 
 - a request is queued with the skill its reason needs (KSL or any person) and the
   region of the desk that asked, and the citizen is told their place and an estimated
-  wait — or, when nobody can come, offered a call-back or video appointment and told
-  about the 107 relay centre;
+  wait — or, when nobody can come, offered a call-back (a text for deaf citizens) or a
+  video appointment and told about the 107 relay centre; the number for a call-back is
+  asked for and confirmed by ``callback_booking``, the calls made by ``callback_calls``;
 - every change is announced on the push hub (consoles refetch; web chats get a live
   status), and citizens on SMS are texted only when their place changes materially;
 - while a person holds the conversation, the citizen's messages go to that person and
@@ -32,12 +33,27 @@ from typing import Any, Protocol
 import structlog
 
 from assistant.handoff.base import HELD, QUEUED, HandoffQueue, wait_for_place
+from assistant.handoff.callback_booking import (
+    CALLBACK,
+    CANCEL,
+    COMMAND_PREFIX,
+    COMMANDS,
+    OTHER_NUMBER,
+    TEXT,
+    THIS_NUMBER,
+    CallbackBooking,
+    contact_choices,
+    no_voice_call,
+)
+from assistant.handoff.phone_numbers import national, read_number
 from assistant.handoff.records import (
     CONTACT_CALLBACK,
+    CONTACT_TEXT,
     CONTACT_VIDEO,
     SEOUL,
     SKILL_KSL,
     SKILL_PERSON,
+    CallbackState,
     Interpreter,
     QueueEntry,
     QueueState,
@@ -55,9 +71,6 @@ log = structlog.get_logger(__name__)
 
 HANDOFF_QUEUE_TOPIC = "handoff:queue"
 PERSON_AUTHOR_PREFIX = "person:"
-# Quick replies the gateway answers itself (never sent to the dialogue).
-COMMAND_PREFIX = "sotong:handoff:"
-CANCEL, CALLBACK, VIDEO = "cancel", "callback", "video"
 # Words that take a citizen out of the queue or out of a session with a person, on
 # every channel. None is a carrier keyword (Twilio reserves CANCEL, END, STOP…: a
 # citizen told to send one would be unsubscribed from every text instead).
@@ -159,6 +172,8 @@ class QueueStatus:
     skill: str = SKILL_PERSON
     contact: str | None = None
     scheduled_for: dt.datetime | None = None
+    no_voice_call: bool = False  # offered a text, never a call (see callback_booking)
+    callback_number: str | None = None
 
     @property
     def wait_minutes(self) -> int | None:
@@ -197,14 +212,14 @@ class SessionDetail:
 
 
 def handoff_command(text: str, payload: str | None, *, held: bool = False) -> str | None:
-    """The gateway command in a citizen's message: cancel, callback, video, or None.
+    """The gateway command in a citizen's message (``callback_booking.COMMANDS``), or None.
 
     ``held``: a person holds the conversation, so only a leave word or the button
     leaves (see ``_CANCEL_WORDS``).
     """
     if payload and payload.startswith(COMMAND_PREFIX):
         command = payload.removeprefix(COMMAND_PREFIX)
-        return command if command in (CANCEL, CALLBACK, VIDEO) else None
+        return command if command in COMMANDS else None
     word = " ".join(text.split()).lower().rstrip(".!")
     if word in (_LEAVE_WORDS if held else _CANCEL_WORDS):
         return CANCEL
@@ -229,6 +244,7 @@ class HandoffService:
         hold_timeout: dt.timedelta = dt.timedelta(minutes=15),
         limits: AdmissionLimits | None = None,
         source_key: bytes | None = None,
+        callback_number_days: float = 14.0,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.queue = queue
@@ -247,6 +263,7 @@ class HandoffService:
         self._source_key = source_key or secrets.token_bytes(32)
         self._clock = clock
         self._core: CitizenLine | None = None
+        self.booking = CallbackBooking(queue, self._next_opening, clock, callback_number_days)
 
     def attach(self, core: CitizenLine) -> None:
         """The conversation core that delivers messages and asks the dialogue to resume."""
@@ -295,7 +312,7 @@ class HandoffService:
             await self.queue.set_origin(record.id, source)
         if requested_by is not None:
             await self.queue.set_details(record.id, requested_by=requested_by.username)
-            await self._audit(
+            await self.audit(
                 requested_by, "handoff.request", conversation.id, {"request_id": record.id}
             )
         self._metrics.handoff_requests.labels(conversation.channel).inc()
@@ -308,7 +325,7 @@ class HandoffService:
         entry = await self._require(record.id)
         status = await self.status_of(entry)
         await self.queue.mark_told(record.id, status.position, status.wait_minutes)
-        self._announce(entry)
+        self.announce(entry)
         return status
 
     def refusal_message(self, refused: HandoffRefused, language: str) -> OutgoingMessage:
@@ -340,7 +357,7 @@ class HandoffService:
         ):
             return None
         moved = await self._require(entry.id)
-        self._announce(moved)
+        self.announce(moved)
         return moved
 
     async def held(self, conversation_id: str) -> QueueEntry | None:
@@ -370,22 +387,24 @@ class HandoffService:
             skill=entry.skill,
             contact=entry.contact,
             scheduled_for=entry.scheduled_for,
+            no_voice_call=no_voice_call(entry),
+            callback_number=entry.callback_number,
         )
 
     def status_message(self, status: QueueStatus, language: str) -> OutgoingMessage:
         """The status as one message: place and wait, or the choices when nobody can come."""
         cancel = Button(say("choose_cancel", language), COMMAND_PREFIX + CANCEL)
         if status.contact and status.scheduled_for:
-            key = "scheduled_video" if status.contact == CONTACT_VIDEO else "scheduled_callback"
-            text = say(key, language, when=when(status.scheduled_for, language))
-            return OutgoingMessage(text=text, buttons=(cancel,))
-        if status.wait is None:
-            lines = [say("nobody_now", language), relay_centre(language)]
-            buttons = (
-                Button(say("choose_callback", language), COMMAND_PREFIX + CALLBACK),
-                Button(say("choose_video", language), COMMAND_PREFIX + VIDEO),
-                cancel,
+            if status.contact == CONTACT_VIDEO:
+                text = say("scheduled_video", language, when=when(status.scheduled_for, language))
+                return OutgoingMessage(text=text, buttons=(cancel,))
+            text, buttons = self.booking.scheduled_text(
+                status.contact, status.callback_number, status.scheduled_for, language
             )
+            return OutgoingMessage(text=text, buttons=buttons)
+        if status.wait is None:
+            key, buttons = contact_choices(status.no_voice_call, language)
+            lines = [say(key, language), relay_centre(language)]
             return OutgoingMessage(text="\n".join(lines), buttons=buttons)
         minutes = status.wait_minutes
         if status.position == 1:
@@ -400,8 +419,9 @@ class HandoffService:
     async def command(
         self, conversation: Conversation, command: str, language: str
     ) -> OutgoingMessage:
-        """Carry out a citizen's cancel / call-back / video-appointment choice (only a
-        cancel, which ends the session, while a person holds the conversation)."""
+        """Carry out a citizen's choice about their request: cancel, a call-back, a
+        text, a video appointment, this number or another (only a cancel, which ends
+        the session, while a person holds the conversation)."""
         entry = await self.active(conversation.id)
         if entry is None or (entry.state not in QUEUED and command != CANCEL):
             return OutgoingMessage(text=say("nothing_to_cancel", language))
@@ -411,13 +431,85 @@ class HandoffService:
             return OutgoingMessage(
                 text=say("left_session" if entry.state in HELD else "cancelled", language)
             )
-        contact = CONTACT_VIDEO if command == VIDEO else CONTACT_CALLBACK
-        at = await self._next_opening(entry.skill)
-        await self.queue.set_details(entry.id, contact=contact, scheduled_for=at)
-        log.info("handoff.scheduled", request_id=entry.id, contact=contact, at=at.isoformat())
+        if command in (CALLBACK, TEXT):
+            contact = CONTACT_TEXT if command == TEXT else CONTACT_CALLBACK
+            reply = await self.booking.choose(entry, conversation.address, contact)
+            self.announce(await self._require(entry.id))
+            return reply
+        if command == OTHER_NUMBER:
+            reply = await self.booking.ask(entry)
+            self.announce(await self._require(entry.id))
+            return reply
+        if command == THIS_NUMBER:
+            if entry.callback_number is None:
+                return await self.booking.ask(entry)
+            await self.booking.confirmed(entry, entry.callback_number)
+        else:
+            at = await self._next_opening(entry.skill)
+            await self.queue.set_details(entry.id, contact=CONTACT_VIDEO, scheduled_for=at)
         updated = await self._require(entry.id)
-        self._announce(updated)
+        log.info(
+            "handoff.scheduled",
+            request_id=entry.id,
+            contact=updated.contact,
+            at=updated.scheduled_for.isoformat() if updated.scheduled_for else None,
+        )
+        self.announce(updated)
         return self.status_message(await self.status_of(updated), language)
+
+    async def number_reply(self, entry: QueueEntry, text: str) -> OutgoingMessage | None:
+        """A citizen's message while their call-back number is asked for: the answer to
+        it (scheduled, or what was wrong), or None for a message with no number in it,
+        which goes to the assistant as usual."""
+        if entry.state in HELD:
+            # After a wrong number: the holder calls the new one; nothing is rescheduled.
+            number = read_number(text)
+            if number is None:
+                return None  # relayed to the person, who sees what was sent
+            await self.queue.set_callback(
+                entry.id, state=CallbackState.CONFIRMED, number=number, consent_at=self._clock()
+            )
+            self.announce(await self._require(entry.id))
+            return OutgoingMessage(
+                text=say("callback_new_number", entry.language, number=national(number))
+            )
+        problem = await self.booking.typed(entry, text)
+        if problem is not None:
+            return problem
+        updated = await self._require(entry.id)
+        if updated.callback_state is not CallbackState.CONFIRMED:
+            return None
+        log.info("handoff.scheduled", request_id=entry.id, contact=updated.contact)
+        self.announce(updated)
+        return self.status_message(await self.status_of(updated), entry.language)
+
+    async def book_callback(
+        self, conversation: Conversation, number: str, language: str, origin: str | None
+    ) -> QueueStatus:
+        """A caller keyed (or confirmed) the number to call back on the phone: queue the
+        request if there is none, keep the number, schedule it. HandoffRefused past a
+        limit."""
+        entry = await self.active(conversation.id)
+        if entry is None:
+            status = await self.request(
+                conversation, reason="callback", service=None, language=language, origin=origin
+            )
+            entry = await self._require(status.request_id)
+        await self.booking.confirmed(entry, number, contact=CONTACT_CALLBACK)
+        updated = await self._require(entry.id)
+        log.info("handoff.scheduled", request_id=entry.id, contact=CONTACT_CALLBACK)
+        self.announce(updated)
+        return await self.status_of(updated)
+
+    async def transferred(self, request_id: int, summary: str | None) -> bool:
+        """A caller's call reached the community centre: their queued request ends
+        ("transferred", the officer's summary as its notes); False if it was not queued."""
+        if not await self.queue.transferred(request_id, summary):
+            return False
+        log.info("handoff.transferred", request_id=request_id)
+        self.announce(await self._require(request_id))
+        await self.refresh_positions()
+        return True
 
     async def cancel(self, conversation_id: str) -> bool:
         """The citizen leaves: their queued request is cancelled, or the session with a
@@ -426,7 +518,7 @@ class HandoffService:
         if entry is None or not await self.queue.abandon(entry.id):
             return False
         log.info("handoff.cancelled", request_id=entry.id, held=entry.state in HELD)
-        self._announce(entry)
+        self.announce(entry)
         await self.refresh_positions()
         return True
 
@@ -512,12 +604,10 @@ class HandoffService:
         if entry is None:
             return None
         log.info("handoff.accepted", request_id=request_id, by=account.username)
-        await self._audit(
-            account, "handoff.accept", entry.conversation_id, {"request_id": entry.id}
-        )
+        await self.audit(account, "handoff.accept", entry.conversation_id, {"request_id": entry.id})
         joined = self.accepted_message(account.name, entry.language)
-        await self._tell(entry, joined.text, buttons=joined.buttons)
-        self._announce(entry)
+        await self.tell(entry, joined.text, buttons=joined.buttons)
+        self.announce(entry)
         await self.refresh_positions()
         return entry
 
@@ -526,7 +616,7 @@ class HandoffService:
         declined = await self.queue.decline(request_id, account.username)
         if declined:
             entry = await self._require(request_id)
-            self._announce(entry)
+            self.announce(entry)
         return declined
 
     async def dismiss_same_source(self, account: Person, request_id: int) -> list[int] | None:
@@ -543,8 +633,8 @@ class HandoffService:
         for dismissed_id in dismissed:
             ended = await self.queue.get(dismissed_id)
             if ended is not None:
-                self._announce(ended)
-        await self._audit(
+                self.announce(ended)
+        await self.audit(
             account,
             "handoff.dismiss_source",
             entry.conversation_id,
@@ -558,13 +648,13 @@ class HandoffService:
     async def send_to_citizen(self, account: Person, request_id: int, text: str) -> Turn | None:
         """The holder's message, stored and sent over the citizen's channel; None if they
         do not hold the request."""
-        entry = await self._holding(account, request_id)
+        entry = await self.holding(account, request_id)
         if entry is None:
             return None
-        turn = await self._tell(
+        turn = await self.tell(
             entry, mask_rrn(text.strip()), author=person_author(account.username)
         )
-        await self._audit(
+        await self.audit(
             account,
             "handoff.message",
             entry.conversation_id,
@@ -577,12 +667,12 @@ class HandoffService:
 
     async def start_video(self, account: Person, request_id: int) -> str | None:
         """Send the citizen a link that joins the holder's video call; the link, or None."""
-        entry = await self._holding(account, request_id)
+        entry = await self.holding(account, request_id)
         if entry is None:
             return None
         link = self._join_link(request_id)
-        await self._tell(entry, say("video_link", entry.language, link=link))
-        await self._audit(
+        await self.tell(entry, say("video_link", entry.language, link=link))
+        await self.audit(
             account, "handoff.video", entry.conversation_id, {"request_id": request_id}
         )
         return link
@@ -601,14 +691,14 @@ class HandoffService:
         if not ended:
             return False
         log.info("handoff.closed", request_id=request_id, by=account.username, hand_back=hand_back)
-        await self._audit(
+        await self.audit(
             account,
             "handoff.hand_back" if hand_back else "handoff.resolve",
             entry.conversation_id,
             {"request_id": request_id, "notes": bool(notes)},
         )
-        await self._tell(entry, say("ended", entry.language))
-        self._announce(entry)
+        await self.tell(entry, say("ended", entry.language))
+        self.announce(entry)
         if hand_back:
             await self.core.resume(entry.conversation_id)
         return True
@@ -627,7 +717,7 @@ class HandoffService:
                 )
                 if entry.channel in ("sms", "voice") and _material(entry, status):
                     message = self.status_message(status, entry.language)
-                    await self._tell(entry, message.as_plain_text())
+                    await self.tell(entry, message.as_plain_text())
                     await self.queue.mark_told(entry.id, status.position, status.wait_minutes)
             except Exception as exc:  # one citizen's failure must not stop the others
                 log.warning("handoff.refresh_failed", request_id=entry.id, error=repr(exc))
@@ -641,8 +731,8 @@ class HandoffService:
                 continue
             text = "\n".join([say("expired", entry.language), relay_centre(entry.language)])
             with contextlib.suppress(Exception):
-                await self._tell(entry, text)
-            self._announce(entry)
+                await self.tell(entry, text)
+            self.announce(entry)
         return expired
 
     async def present(self, account: Person) -> int:
@@ -665,8 +755,8 @@ class HandoffService:
                 continue
             log.warning("handoff.timed_out", request_id=request_id, by=entry.accepted_by)
             with contextlib.suppress(Exception):  # told or not, the citizen is free
-                await self._tell(entry, say("timed_out", entry.language))
-            self._announce(entry)
+                await self.tell(entry, say("timed_out", entry.language))
+            self.announce(entry)
             freed.append(request_id)
         if self._roster is None:
             return freed
@@ -683,12 +773,12 @@ class HandoffService:
             requeued = await self._require(entry.id)
             status = self.status_message(await self.status_of(requeued), entry.language)
             with contextlib.suppress(Exception):
-                await self._tell(
+                await self.tell(
                     requeued,
                     "\n".join([say("holder_left", entry.language), status.text]),
                     buttons=status.buttons,
                 )
-            self._announce(entry)
+            self.announce(entry)
             freed.append(entry.id)
         return freed
 
@@ -740,7 +830,7 @@ class HandoffService:
         # rate. They see the count with their next queue fetch.
         raise HandoffRefused(refusal)
 
-    async def _holding(self, account: Person, request_id: int) -> QueueEntry | None:
+    async def holding(self, account: Person, request_id: int) -> QueueEntry | None:
         """The request if ``account`` holds it, moved into session on first contact."""
         entry = await self.queue.get(request_id)
         if entry is None or entry.accepted_by != account.username or entry.state not in HELD:
@@ -749,10 +839,10 @@ class HandoffService:
         if entry.state is QueueState.ACCEPTED:
             await self.queue.start_session(request_id, account.username)
             entry = await self._require(request_id)
-            self._announce(entry)
+            self.announce(entry)
         return entry
 
-    async def _tell(
+    async def tell(
         self,
         entry: QueueEntry,
         text: str,
@@ -762,7 +852,7 @@ class HandoffService:
         """Store a message to the citizen of ``entry`` and send it over their channel."""
         return await self.core.notify(entry.conversation_id, text, author=author, buttons=buttons)
 
-    def _announce(self, entry: QueueEntry) -> None:
+    def announce(self, entry: QueueEntry) -> None:
         """Tell consoles (and the people concerned) that a request changed."""
         event = {"type": "changed", "request_id": entry.id}
         self._push.publish(HANDOFF_QUEUE_TOPIC, event)
@@ -771,9 +861,10 @@ class HandoffService:
         for username in {entry.offered_to, entry.accepted_by} - {None}:
             self._push.publish(person_topic(str(username)), event)
 
-    async def _audit(
+    async def audit(
         self, actor: Person, action: str, conversation_id: str, detail: dict[str, Any]
     ) -> None:
+        """Record what ``actor`` did with the conversation (ids and facts, no content)."""
         if self._auditor is not None:
             await self._auditor.record_audit(actor, action, conversation_id, detail)
 

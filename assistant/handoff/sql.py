@@ -44,6 +44,7 @@ from assistant.handoff.records import (
     SKILL_KSL,
     SKILL_PERSON,
     WAITING_VALUES,
+    CallbackState,
     Interpreter,
     Outcome,
     QueueEntry,
@@ -102,6 +103,9 @@ def _entry(row: Any) -> QueueEntry:
         told_position=row.told_position,
         told_wait_minutes=row.told_wait_minutes,
         origin_ref=row.origin_ref,
+        callback_number=row.callback_number,
+        callback_state=CallbackState(row.callback_state) if row.callback_state else None,
+        callback_consent_at=maybe_aware(row.callback_consent_at),
     )
 
 
@@ -118,6 +122,7 @@ def _interpreter(row: InterpreterRow) -> Interpreter:
         work_start=row.work_start,
         work_end=row.work_end,
         updated_at=aware(row.updated_at),
+        phone=row.phone,
     )
 
 
@@ -358,6 +363,23 @@ class SqlHandoffQueue(HandoffQueue):
                 select(R.reason, R.origin_ref).where(R.at >= as_utc(since)).order_by(R.at)
             )
             return [(str(reason), origin) for reason, origin in rows]
+
+    async def _clear_callback_numbers(
+        self, *, ended_before: dt.datetime | None = None, number: str | None = None
+    ) -> int:
+        if number is not None:
+            condition = T.callback_number == number
+        elif ended_before is not None:
+            condition = and_(T.callback_number.is_not(None), T.ended_at < as_utc(ended_before))
+        else:
+            raise ValueError("clear by a number or by an end before a time")
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(condition)
+                .values(callback_number=None, callback_state=None, callback_consent_at=None)
+            )
+            return rowcount(result)
 
     async def _delete_refusals(self, before: dt.datetime) -> int:
         async with self._engine.begin() as conn:

@@ -42,7 +42,60 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "ko": "지금은 연결할 수 있는 사람이 없습니다. 전화 예약이나 영상 통화 예약을 고르세요.",
         "en": "Nobody can join right now. Choose a call back or a video appointment.",
     },
+    "nobody_now_no_call": {
+        "ko": "지금은 연결할 수 있는 사람이 없습니다. 문자 연락이나 영상 통화 예약을 고르세요.",
+        "en": "Nobody can join right now. Choose a text message or a video appointment.",
+    },
     "choose_callback": {"ko": "전화 예약", "en": "Call me back"},
+    "choose_text": {"ko": "문자로 연락", "en": "Text me"},
+    "choose_this_number": {"ko": "이 번호로", "en": "This number"},
+    "choose_other_number": {"ko": "다른 번호", "en": "Another number"},
+    # Asking for a number: giving it is the consent, so the text says what it is kept for
+    # and how long.
+    "ask_callback_number": {
+        "ko": (
+            "전화받을 번호를 보내 주세요. 예: 010-1234-5678. "
+            "이 번호는 이 전화에만 쓰고 {days}일 뒤에 지웁니다."
+        ),
+        "en": (
+            "Send the number we should call, like 010-1234-5678. "
+            "We use it only for this call and delete it after {days} days."
+        ),
+    },
+    "ask_text_number": {
+        "ko": (
+            "문자 받을 휴대전화 번호를 보내 주세요. 예: 010-1234-5678. "
+            "이 번호는 이 연락에만 쓰고 {days}일 뒤에 지웁니다."
+        ),
+        "en": (
+            "Send the mobile number we should text, like 010-1234-5678. "
+            "We use it only for this and delete it after {days} days."
+        ),
+    },
+    "confirm_callback_number": {
+        "ko": "지금 쓰시는 번호 {number}(으)로 전화드릴까요?",
+        "en": "Shall we call you on {number}, the number you are using now?",
+    },
+    "confirm_text_number": {
+        "ko": "지금 쓰시는 번호 {number}(으)로 문자드릴까요?",
+        "en": "Shall we text you on {number}, the number you are using now?",
+    },
+    "not_a_number": {
+        "ko": "전화번호를 읽지 못했습니다. 010-1234-5678처럼 숫자로 보내 주세요.",
+        "en": "I could not read a phone number. Please send it in numbers, like 010-1234-5678.",
+    },
+    "not_a_mobile": {
+        "ko": "문자는 휴대전화로만 받을 수 있습니다. 휴대전화 번호를 보내 주세요.",
+        "en": "Only a mobile phone can get texts. Please send a mobile number.",
+    },
+    "scheduled_callback_to": {
+        "ko": "{when}에 담당자가 {number}(으)로 전화드립니다. 요청은 그대로 남아 있습니다.",
+        "en": "Someone will call you on {number} {when}. Your request is kept.",
+    },
+    "scheduled_text_to": {
+        "ko": "{when}에 담당자가 {number}(으)로 문자드립니다. 요청은 그대로 남아 있습니다.",
+        "en": "Someone will text you on {number} {when}. Your request is kept.",
+    },
     "choose_video": {"ko": "영상 통화 예약", "en": "Video appointment"},
     "choose_cancel": {"ko": "요청 취소", "en": "Cancel request"},
     "choose_leave": {"ko": "상담 끝내기", "en": "End the chat"},
@@ -53,6 +106,31 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "scheduled_video": {
         "ko": "{when}에 영상 통화 링크를 보내 드립니다. 요청은 그대로 남아 있습니다.",
         "en": "We will send you a video call link {when}. Your request is kept.",
+    },
+    "callback_missed": {
+        "ko": "담당자가 {time}에 전화드렸지만 연결되지 않았습니다. {when}에 다시 전화드립니다.",
+        "en": "Someone called you at {time} but could not reach you. We will call again {when}.",
+    },
+    "callback_missed_last": {
+        "ko": (
+            "담당자가 {tries}번 전화드렸지만 연결되지 않았습니다. "
+            "도움이 더 필요하시면 다시 연락해 주세요."
+        ),
+        "en": (
+            "Someone tried to call you {tries} times but could not reach you. "
+            "If you still need help, please contact us again."
+        ),
+    },
+    "callback_wrong_number": {
+        "ko": (
+            "{number}(으)로 전화를 걸 수 없었습니다. 받을 수 있는 전화번호를 보내 주세요. "
+            "예: 010-1234-5678."
+        ),
+        "en": "We could not call {number}. Please send a number we can call, like 010-1234-5678.",
+    },
+    "callback_new_number": {
+        "ko": "고맙습니다. 담당자가 {number}(으)로 다시 전화드립니다.",
+        "en": "Thank you. The person will call you again on {number}.",
     },
     "cancelled": {
         "ko": "사람 연결 요청을 취소했습니다. 다시 필요하면 '상담원'이라고 보내세요.",
@@ -160,6 +238,10 @@ def all_texts() -> list[tuple[str, str, str]]:
                         when=when(sample, language),
                         name="김수어",
                         link="https://sotong.example/video/1",
+                        number="010-1234-5678",
+                        days=14,
+                        time="14:05",
+                        tries=3,
                     ),
                 )
             )

@@ -31,7 +31,8 @@ from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm, websocket_signature_ok
 from assistant.calls import StreamClaim
-from assistant.handoff.records import CONTACT_CALLBACK
+from assistant.handoff.phone_numbers import can_text, is_phone_number
+from assistant.handoff.records import QueueEntry
 from assistant.handoff.service import HandoffRefused
 from assistant.language import Language, as_language
 from assistant.messages import IncomingMessage
@@ -41,6 +42,7 @@ from assistant.profiles.records import check_phone
 from assistant.rasa_client import RasaUnavailable
 from assistant.services import Services
 from channels.voice import call_texts, twiml
+from channels.voice.transfer import TRANSFER_PATH, transfer_summary
 from channels.voice.wire import MalformedFrame, UnknownEvent, encode, parse_frame
 from voice.call_dialogue import DialogueReply, TextRefused
 from voice.events import CallStarted, CallStopped, OutboundEvent
@@ -307,34 +309,57 @@ class VoiceCallActions:
             return False
         return True
 
-    async def request_callback(self) -> bool:
-        """Queue a request for a person to call back; False if not taken."""
+    async def caller_number(self) -> str | None:
+        """The caller ID, if it is a number a person could call back."""
+        return self.caller if is_phone_number(self.caller) else None
+
+    async def request_callback(self, number: str) -> bool:
+        """Book a person's call back on ``number`` (keyed or confirmed by the caller):
+        the call's open request becomes a call-back, else a new one; False if not taken."""
         conversation = await self._services.store.get_conversation(self._conversation_id)
         if conversation is None:
             return False
-        handoff = self._services.handoff
-        # The call's open request (if any) becomes a call-back; else a new one.
         try:
-            status = await handoff.request(
-                conversation,
-                reason="callback",
-                service=None,
-                language=self.language,
-                origin=conversation.address,
+            await self._services.handoff.book_callback(
+                conversation, number, self.language, origin=conversation.address
             )
         except HandoffRefused as refused:
             log.warning("voice.callback_refused", reason=refused.reason)
             return False
-        await handoff.queue.set_details(status.request_id, contact=CONTACT_CALLBACK)
         return True
 
     async def transfer(self) -> bool:
-        """Move the call to the community centre (a call update with ``<Dial>``)."""
-        number = self._services.settings.voice_transfer_number
+        """Move the call to the community centre (a call update with ``<Dial>``), warm:
+        the officer's summary is kept and texted first (``channels.voice.transfer``), and
+        the ``<Dial>``'s action ends the call's queue request."""
+        services = self._services
+        number = services.settings.voice_transfer_number
         if not number:
             return False
-        body = twiml.dial(number, caller_id=self._services.settings.twilio_phone_number)
-        return await self._services.call_control.redirect(self._call.call_sid, body)
+        entry = await services.handoff.active(self._conversation_id)
+        action = None
+        if entry is not None and services.settings.public_url:
+            action = f"{services.settings.public_url.rstrip('/')}{TRANSFER_PATH}/{entry.id}"
+            await self._text_summary(number, entry)
+        body = twiml.dial(number, caller_id=services.settings.twilio_phone_number, action=action)
+        return await services.call_control.redirect(self._call.call_sid, body)
+
+    async def _text_summary(self, number: str, entry: QueueEntry) -> None:
+        """Text the officer the call's summary, when the transfer number takes texts."""
+        if not can_text(number):
+            return  # a landline: the summary is kept with the request (its notes)
+        services = self._services
+        summary = await transfer_summary(services.store, services.catalog, entry, self.caller)
+        try:
+            await services.outbox.send_sms(
+                number,
+                summary,
+                kind="transfer",
+                conversation_id=self._conversation_id,
+                dedupe_key=f"transfer:{entry.id}",
+            )
+        except Exception as exc:  # the transfer goes on: the officer can still help
+            log.error("voice.transfer_summary_failed", error=exc.__class__.__name__)
 
     async def remember_slow(self) -> None:
         """Keep "slower" in the caller's profile, if they consented to one."""

@@ -1,4 +1,5 @@
-"""Changing a live call through Twilio's REST API (a transfer is a call update with TwiML)."""
+"""Calls through Twilio's REST API: changing a live call (a transfer is a call update
+with TwiML) and placing one (a person's call-back)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,28 @@ class CallControl:
             log.error("voice.call_update_failed", call_sid=call_sid, error=str(exc))
             return False
         return True
+
+    async def call(self, to: str, from_: str, twiml: str, status_callback: str) -> str | None:
+        """Place an outbound call that runs ``twiml`` when answered, reporting its
+        progress to ``status_callback``; its sid, or None when that failed (logged)."""
+        if self._client is None:
+            log.error("voice.call_create_unconfigured")
+            return None
+        client = self._client
+
+        def create() -> str:
+            call = client.calls.create(
+                to=to,
+                from_=from_,
+                twiml=twiml,
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=["initiated", "ringing", "answered", "completed"],
+            )
+            return str(call.sid)
+
+        try:
+            return await asyncio.to_thread(create)
+        except (TwilioException, requests.RequestException) as exc:
+            log.error("voice.call_create_failed", error=str(exc))
+            return None

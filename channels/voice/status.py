@@ -24,7 +24,7 @@ from fastapi import APIRouter, Response
 
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import refusals
-from assistant.api.twilio_auth import TwilioForm
+from assistant.api.twilio_auth import TwilioForm, form_value
 from assistant.calls import CallStatus, parse_call_status
 from assistant.privacy import phone_tail
 
@@ -50,14 +50,6 @@ class CallStatusReport:
     sequence: int | None = None
 
 
-def _field(form: Mapping[str, object], name: str, limit: int) -> str | None:
-    value = form.get(name)
-    if not isinstance(value, str):
-        return None
-    value = value.strip()
-    return value if value and len(value) <= limit else None
-
-
 def _timestamp(raw: str | None) -> dt.datetime | None:
     if not raw:
         return None
@@ -75,19 +67,19 @@ def _whole(raw: str | None) -> int | None:
 
 def parse_call_status_form(form: Mapping[str, object]) -> CallStatusReport | None:
     """The status callback's fields, or None when CallSid or CallStatus is unusable."""
-    call_sid = _field(form, "CallSid", _MAX_SID)
-    raw_status = _field(form, "CallStatus", 32)
+    call_sid = form_value(form, "CallSid", _MAX_SID)
+    raw_status = form_value(form, "CallStatus", 32)
     status = parse_call_status(raw_status) if raw_status else None
     if call_sid is None or status is None:
         return None
     return CallStatusReport(
         call_sid=call_sid,
         status=status,
-        caller=_field(form, "From", _MAX_ADDRESS),
-        called=_field(form, "To", _MAX_ADDRESS),
-        duration_seconds=_whole(_field(form, "CallDuration", 12)),
-        at=_timestamp(_field(form, "Timestamp", 64)),
-        sequence=_whole(_field(form, "SequenceNumber", 12)),
+        caller=form_value(form, "From", _MAX_ADDRESS),
+        called=form_value(form, "To", _MAX_ADDRESS),
+        duration_seconds=_whole(form_value(form, "CallDuration", 12)),
+        at=_timestamp(form_value(form, "Timestamp", 64)),
+        sequence=_whole(form_value(form, "SequenceNumber", 12)),
     )
 
 

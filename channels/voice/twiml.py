@@ -51,21 +51,30 @@ def connect_stream(stream_url: str, parameters: Mapping[str, str]) -> str:
     return str(response)
 
 
-def dial(number: str, caller_id: str | None = None, timeout_seconds: int = 30) -> str:
+def dial(
+    number: str,
+    caller_id: str | None = None,
+    timeout_seconds: int = 30,
+    action: str | None = None,
+) -> str:
     """TwiML transferring the call to ``number``, ringing it for ``timeout_seconds``.
 
     ``caller_id`` is the number the person called sees (ours, or the caller's when the
-    account may present it); None keeps Twilio's default (the called number).
+    account may present it); None keeps Twilio's default (the called number). With an
+    ``action`` URL, Twilio posts there (``DialCallStatus``) when the dialled leg ends and
+    runs the TwiML it answers.
     """
     if not number.strip():
         raise ValueError("a number to dial is required")
     if timeout_seconds <= 0:
         raise ValueError("timeout_seconds must be positive")
     response = VoiceResponse()
+    options: dict[str, object] = {"timeout": timeout_seconds}
     if caller_id:
-        response.dial(number.strip(), caller_id=caller_id, timeout=timeout_seconds)
-    else:
-        response.dial(number.strip(), timeout=timeout_seconds)
+        options["caller_id"] = caller_id
+    if action:
+        options.update(action=action, method="POST")
+    response.dial(number.strip(), **options)
     return str(response)
 
 
@@ -82,5 +91,12 @@ def say_and_hang_up(text: str, language: str) -> str:
     locale = say_locale(language)
     response = VoiceResponse()
     response.say(text, voice=SAY_VOICES[locale], language=locale)
+    response.hangup()
+    return str(response)
+
+
+def hang_up() -> str:
+    """TwiML that ends the call."""
+    response = VoiceResponse()
     response.hangup()
     return str(response)

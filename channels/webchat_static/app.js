@@ -117,6 +117,7 @@
       queued: (p, m) => p === 1 ? `다음 차례입니다. 약 ${m}분 남았습니다.` : `${p}번째로 기다리는 중입니다. 약 ${m}분 남았습니다.`,
       nobody: "지금은 연결할 수 있는 사람이 없습니다.",
       scheduled: "예약되었습니다.",
+      numberWanted: "번호를 보내 주시면 예약됩니다.",
       joined: "상담사와 대화 중입니다.",
     },
     en: {
@@ -193,6 +194,7 @@
       queued: (p, m) => p === 1 ? `You are next. About ${m} minutes.` : `You are number ${p} in the queue. About ${m} minutes.`,
       nobody: "Nobody can join right now.",
       scheduled: "Your appointment is booked.",
+      numberWanted: "Send your number to book it.",
       joined: "You are talking with a person.",
     },
   };
@@ -643,7 +645,8 @@
       const labels = L();
       const line = document.createElement("span");
       if (state.state === "accepted" || state.state === "in_session") line.textContent = labels.joined;
-      else if (state.contact) line.textContent = labels.scheduled;
+      else if (state.contact && state.scheduled_for) line.textContent = labels.scheduled;
+      else if (state.contact) line.textContent = labels.numberWanted;
       else if (state.wait_minutes == null) line.textContent = labels.nobody;
       else line.textContent = labels.queued(state.position, state.wait_minutes);
       handoff.append(line);

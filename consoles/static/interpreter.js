@@ -29,6 +29,24 @@
     easy_words: "쉬운 말 · Easy words",
     slow_speech: "천천히 말하기 · Slow speech",
   };
+  const CONTACTS = {
+    callback: "전화 회신 · Call back",
+    text: "문자 회신 · Text back",
+    video: "영상 통화 예약 · Video appointment",
+  };
+  const NUMBER_STATES = {
+    asking: "번호를 묻는 중 · Asked for a number",
+    confirming: "번호 확인 중 · Confirming the number",
+    confirmed: "확인됨 · Confirmed",
+  };
+  const OUTCOMES = {
+    reached: "연결됨 · Reached",
+    no_answer: "받지 않음 · No answer",
+    busy: "통화 중 · Busy",
+    wrong_number: "걸 수 없는 번호 · Number not in service",
+    person_unreached: "내 전화가 받지 않음 · My phone did not answer",
+    failed: "걸지 못함 · Could not be placed",
+  };
   const STATES = {
     waiting: "대기 · Waiting",
     offered: "나에게 배정됨 · Offered to me",
@@ -67,6 +85,12 @@
     callCamera: $("call-camera"),
     closeForm: $("close"),
     closeNotes: $("close-notes"),
+    callback: $("callback"),
+    callbackDetails: $("callback-details"),
+    callbackReveal: $("callback-reveal"),
+    callbackCall: $("callback-call"),
+    callbackAttempts: $("callback-attempts"),
+    callbackNone: $("callback-none"),
   };
 
   let csrfToken = null;
@@ -402,12 +426,13 @@
     el.transcript.scrollTop = el.transcript.scrollHeight;
   }
 
-  function term(name, value) {
+  function term(name, value, list = el.context) {
     const dt = document.createElement("dt");
     dt.textContent = name;
     const dd = document.createElement("dd");
     dd.textContent = value;
-    el.context.append(dt, dd);
+    list.append(dt, dd);
+    return dd;
   }
 
   function showSession(detail, focus) {
@@ -420,6 +445,7 @@
       el.transcript.replaceChildren();
       el.joinLink.hidden = true;
       el.closeNotes.value = "";
+      revealed = null;
     }
     const s = detail.summary;
     const c = detail.conversation;
@@ -436,6 +462,8 @@
     el.offer.hidden = !offered;
     el.held.hidden = offered;
     el.session.hidden = false;
+    if (offered) el.callback.hidden = true;
+    else loadCallback(s.id).catch(failed);
     renderQueue(); // marks the open one in "my sessions"
     if (focus) el.sessionHeading.focus();
   }
@@ -468,6 +496,75 @@
       }
     }
   }
+
+  // ---- call-backs --------------------------------------------------------------------
+  // The number shows masked; "show" fetches it whole (audited on the server), and it is
+  // masked again when the panel is drawn anew.
+  let revealed = null; // {id, number} of the open request, while shown whole
+
+  async function loadCallback(id) {
+    let view;
+    try {
+      view = await api(`${API}/requests/${id}/callback`);
+    } catch (error) {
+      if (error.status === 404) { el.callback.hidden = true; return; }
+      throw error;
+    }
+    if (openId !== id) return;
+    el.callbackDetails.replaceChildren();
+    term("방법 · How", label(CONTACTS, view.contact), el.callbackDetails);
+    const number = revealed && revealed.id === id ? revealed.number : view.number_masked;
+    term("번호 · Number", number || label(NUMBER_STATES, view.state), el.callbackDetails);
+    if (view.number_masked) {
+      term("문자 · Texts", view.can_text ? "받을 수 있음 · Can get texts" : "받을 수 없음 (휴대전화 아님) · Cannot get texts (not a mobile)", el.callbackDetails);
+    }
+    if (view.next_try_at) term("다음 시도 · Next try", clock(view.next_try_at), el.callbackDetails);
+    term("남은 시도 · Tries left", String(view.tries_left), el.callbackDetails);
+    el.callbackReveal.hidden = !view.number_masked || Boolean(revealed && revealed.id === id);
+    const calling = view.attempts.some((a) => a.outcome === null);
+    el.callbackCall.hidden = view.contact !== "callback" || !view.number_masked;
+    el.callbackCall.disabled = calling || view.tries_left === 0;
+    el.callbackAttempts.replaceChildren();
+    view.attempts.forEach((a) => {
+      const li = document.createElement("li");
+      const outcome = a.outcome ? label(OUTCOMES, a.outcome) : "거는 중 · Calling…";
+      const retry = a.retry_at ? ` — 다시 · again ${clock(a.retry_at)}` : "";
+      li.textContent = `${clock(a.started_at)} ${a.person}: ${outcome}${retry}`;
+      el.callbackAttempts.append(li);
+    });
+    el.callbackNone.hidden = view.attempts.length > 0;
+    el.callback.hidden = false;
+  }
+
+  el.callbackReveal.addEventListener("click", async () => {
+    if (openId == null) return;
+    const id = openId;
+    clearError();
+    try {
+      const { number } = await api(`${API}/requests/${id}/callback/reveal`, { method: "POST" });
+      revealed = { id, number };
+      await loadCallback(id);
+      say(`번호 · Number ${number}`);
+    } catch (error) {
+      failed(error);
+    }
+  });
+
+  el.callbackCall.addEventListener("click", async () => {
+    if (openId == null) return;
+    const id = openId;
+    clearError();
+    el.callbackCall.disabled = true;
+    try {
+      await api(`${API}/requests/${id}/callback/call`, { method: "POST" });
+      say("내 전화가 곧 울립니다 · Your phone will ring now");
+      await loadCallback(id);
+    } catch (error) {
+      el.callbackCall.disabled = false;
+      if (error.status === 409) showError(error.message);
+      else failed(error);
+    }
+  });
 
   $("offer-accept").addEventListener("click", () => { if (openId != null) accept(openId); });
   $("offer-decline").addEventListener("click", () => { if (openId != null) decline(openId); });

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
 import time
 from typing import Any
 
 import pytest
 
-from assistant.config import PROJECT_DIR
+from tests.browser.consoles import create_account, sign_in
 from tests.stackutil import PUBLIC_URL, Stack
 
 pytestmark = pytest.mark.rasa
@@ -46,24 +45,8 @@ def chromium_extra_args() -> list[str]:
 
 
 def create_interpreter(stack: Stack, username: str, password: str) -> None:
-    """The admin command, on the stack's own database (same SOTONG_VAR_DIR)."""
-    subprocess.run(
-        [
-            str(PROJECT_DIR / ".venv" / "bin" / "sotong"),
-            "accounts",
-            "create",
-            "--username",
-            username,
-            "--name",
-            "김수어",
-            "--role",
-            "interpreter",
-        ],
-        env={**stack.gateway.env, "SOTONG_NEW_PASSWORD": password},
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    """An interpreter account, made with the admin command."""
+    create_account(stack, username, password, "--name", "김수어", "--role", "interpreter")
 
 
 def wait_for_media(pages: dict[str, Any], timeout: float = 45.0) -> dict[str, Any]:
@@ -100,12 +83,7 @@ def test_an_interpreter_and_a_citizen_see_each_other(browser: Any, stack: Stack)
 
         # The interpreter signs in, becomes available and takes the request.
         console = interpreter_context.new_page()
-        console.goto(stack.gateway.url + "/interpreter")
-        expect(console).to_have_url(re.compile(r"/login\?next="))
-        console.get_by_label("아이디").fill(username)
-        console.get_by_label("비밀번호").fill(password)
-        console.get_by_role("button", name="로그인").click()
-        expect(console).to_have_url(re.compile(r"/interpreter$"))
+        sign_in(console, stack, "/interpreter", username, password)
         console.locator("#available").check()
         console.get_by_role("button", name=re.compile("^수락 · Accept")).first.click()
         expect(console.locator("#session")).to_be_visible()

@@ -149,6 +149,8 @@ async def test_keypad_call_reaches_an_answer_and_a_person(
         (update,) = twilio.call_updates
         assert update.call_sid == answered.call_sid
         assert update.twiml is not None and "<Dial" in update.twiml and TRANSFER_TO in update.twiml
+        # Warm: the <Dial> reports its end, which closes the caller's queue request.
+        assert f'action="{PUBLIC_URL}/webhooks/twilio/voice/transfer/' in update.twiml
         heard_before_transfer = len(peer.played_audio)
         assert heard_before_transfer > 8000  # "connecting you" was heard first
 

@@ -32,6 +32,7 @@ class FakeActions:
     link_ok: bool = True
     callback_ok: bool = True
     wants_number: bool = False  # the question just asked wants a number
+    caller: str | None = "+821012345678"  # the caller ID (None: withheld)
 
     async def ask(
         self, text: str, payload: str | None, sign_language: bool = False
@@ -49,8 +50,11 @@ class FakeActions:
         self.done.append(f"link:{'sign' if sign_language else 'continue'}")
         return self.link_ok
 
-    async def request_callback(self) -> bool:
-        self.done.append("callback")
+    async def caller_number(self) -> str | None:
+        return self.caller
+
+    async def request_callback(self, number: str) -> bool:
+        self.done.append(f"callback:{number}")
         return self.callback_ok
 
     async def transfer(self) -> bool:
@@ -328,9 +332,58 @@ async def test_without_a_transfer_number_a_call_back_is_offered(parts) -> None:
     await out.play_out()
     assert dialogue.state is State.OFFER and "일일공" in out.last  # 110, digit by digit
     await dialogue.on_key("2")
-    assert "callback" in actions.done and "다시 전화드릴게요" in out.last
+    # The caller ID is read back (its last four digits, one by one) and confirmed first.
+    assert dialogue.state is State.CALLBACK_NUMBER and "끝자리 오 육 칠 팔 번" in out.last
+    assert not any(done.startswith("callback") for done in actions.done)
+    await dialogue.on_key("1")
+    assert "callback:+821012345678" in actions.done and "다시 전화드릴게요" in out.last
     await out.play_out()
     assert actions.done[-1] == "hang_up"
+
+
+async def _offered_a_call_back(
+    dialogue: CallDialogue, actions: FakeActions, out: FakeOutput
+) -> None:
+    actions.transfer_ok = False
+    actions.replies = [DialogueReply(texts=("…",), handoff="person")]
+    await dialogue.on_key("0")
+    await dialogue.on_key("1")
+    await out.play_out()
+    await dialogue.on_key("2")
+
+
+async def test_a_caller_keys_another_number_for_the_call_back(parts) -> None:
+    dialogue, actions, out = parts
+    await _offered_a_call_back(dialogue, actions, out)
+    await dialogue.on_key("2")  # another number
+    assert dialogue.state is State.CALLBACK_DIGITS and "우물 정" in out.last
+    for digit in "0212":
+        await dialogue.on_key(digit)
+    await dialogue.on_key("#")  # too short to be a number
+    assert "번호가 맞지 않아요" in out.last and dialogue.state is State.CALLBACK_DIGITS
+    for digit in "01055554444#":
+        await dialogue.on_key(digit)
+    assert "callback:+821055554444" in actions.done
+    assert "끝자리 사 사 사 사 번으로 다시 전화드릴게요" in out.last
+
+
+async def test_a_withheld_number_is_keyed_and_wrong_numbers_end_at_the_offer(parts) -> None:
+    dialogue, actions, out = parts
+    actions.caller = None  # caller ID withheld
+    await _offered_a_call_back(dialogue, actions, out)
+    assert dialogue.state is State.CALLBACK_DIGITS and "우물 정" in out.last
+    for _ in range(3):
+        await dialogue.on_key("1")
+        await dialogue.on_key("#")
+    assert dialogue.state is State.OFFER and "이 번을 누르시면 상담원이" in out.last
+    assert not any(done.startswith("callback") for done in actions.done)
+
+
+async def test_yes_said_aloud_confirms_the_caller_id(parts) -> None:
+    dialogue, actions, out = parts
+    await _offered_a_call_back(dialogue, actions, out)
+    await dialogue.on_heard(heard("네"))
+    assert "callback:+821012345678" in actions.done
 
 
 async def test_a_call_back_that_was_not_taken_is_never_promised(parts) -> None:
@@ -342,6 +395,7 @@ async def test_a_call_back_that_was_not_taken_is_never_promised(parts) -> None:
     await dialogue.on_key("1")
     await out.play_out()
     await dialogue.on_key("2")
+    await dialogue.on_key("1")  # this number
     assert "다시 전화드릴게요" not in out.last
     assert "전화 예약을 받을 수 없어요" in out.last and "일공칠번" in out.last  # 107, spoken
     assert dialogue.handoff != "callback"

@@ -556,6 +556,30 @@ def test_cli_refuses_bad_input(cli_env: str) -> None:
     assert runner.invoke(accounts_app, twice).exit_code == 1  # taken
 
 
+def test_cli_sets_a_person_s_own_phone_for_call_backs(cli_env: str) -> None:
+    runner = CliRunner()
+    create = [
+        "create", "--username", "kim", "--name", "김수어", "--role", "interpreter",
+        "--phone", "010-5555-0000",
+    ]  # fmt: skip
+    assert runner.invoke(accounts_app, create).exit_code == 0
+
+    async def phone_of(_: SqlAccountStore, queue: SqlHandoffQueue) -> str | None:
+        row = await queue.get_interpreter("kim")
+        assert row is not None
+        return row.phone
+
+    assert _in_db(cli_env, phone_of) == "+821055550000"
+    assert runner.invoke(accounts_app, ["phone", "kim", "+82 10 5555 1111"]).exit_code == 0
+    assert _in_db(cli_env, phone_of) == "+821055551111"
+    assert runner.invoke(accounts_app, ["phone", "kim"]).exit_code == 0
+    assert _in_db(cli_env, phone_of) is None
+    assert runner.invoke(accounts_app, ["phone", "kim", "12345"]).exit_code == 2
+    assert runner.invoke(accounts_app, ["phone", "nobody", "010-5555-0000"]).exit_code == 1
+    admin = ["create", "--username", "boss", "--name", "관리자", "--role", "admin"]
+    assert runner.invoke(accounts_app, [*admin, "--phone", "010-5555-0000"]).exit_code == 2
+
+
 def test_cli_password_from_the_prompt_with_confirmation(
     cli_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

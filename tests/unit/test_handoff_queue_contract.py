@@ -27,6 +27,8 @@ from assistant.handoff import (
     SqlHandoffQueue,
     skill_for_reason,
 )
+from assistant.handoff.attempts import CallbackLog, SqlCallbackLog
+from assistant.handoff.records import CallbackState, CallOutcome
 from assistant.privacy import RRN_MASK
 from assistant.store import ConversationStore, SqlConversationStore, StoreError
 from assistant.store.migrate import alembic_config
@@ -703,12 +705,17 @@ async def test_ping_fails_without_schema(tmp_path: Path) -> None:
     await empty.close()
 
 
-def test_migration_0010_follows_0009_matches_the_models_and_goes_back(tmp_path: Path) -> None:
-    import assistant.handoff.models  # noqa: F401  (origin_ref, handoff_refusals)
+def _migration_round_trip(
+    tmp_path: Path, revision_id: str, markers: tuple[str, ...], table: str, column: str
+) -> None:
+    """``revision_id`` follows the one before, matches the models on what ``markers``
+    name, and goes back (``table`` and ``column`` of ``handoff_requests`` gone) and up."""
+    import assistant.handoff.models  # noqa: F401  (the queue's tables and columns)
 
     script = ScriptDirectory.from_config(alembic_config("sqlite:///unused.db"))
-    revision = script.get_revision("0010")
-    assert revision is not None and revision.down_revision == "0009"
+    revision = script.get_revision(revision_id)
+    before = f"{int(revision_id) - 1:04d}"
+    assert revision is not None and revision.down_revision == before
     url = f"sqlite:///{tmp_path / 'm.db'}"
     config = alembic_config(url)
     command.upgrade(config, "head")
@@ -716,16 +723,25 @@ def test_migration_0010_follows_0009_matches_the_models_and_goes_back(tmp_path: 
     try:
         with engine.connect() as conn:
             diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        ours = [d for d in diffs if "handoff_re" in repr(d) or "origin_ref" in repr(d)]
-        assert ours == []
-        command.downgrade(config, "0009")
-        assert "handoff_refusals" not in inspect(engine).get_table_names()
+        assert [d for d in diffs if any(m in repr(d) for m in markers)] == []
+        command.downgrade(config, before)
+        assert table not in inspect(engine).get_table_names()
         columns = {c["name"] for c in inspect(engine).get_columns("handoff_requests")}
-        assert "origin_ref" not in columns
+        assert column not in columns
         command.upgrade(config, "head")
-        assert "handoff_refusals" in inspect(engine).get_table_names()
+        assert table in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_migration_0010_follows_0009_matches_the_models_and_goes_back(tmp_path: Path) -> None:
+    markers = ("handoff_re", "origin_ref")
+    _migration_round_trip(tmp_path, "0010", markers, "handoff_refusals", "origin_ref")
+
+
+def test_migration_0013_follows_0012_matches_the_models_and_goes_back(tmp_path: Path) -> None:
+    markers = ("callback", "'phone'")
+    _migration_round_trip(tmp_path, "0013", markers, "callback_attempts", "callback_number")
 
 
 def test_migration_0006_follows_0005_and_is_the_only_head() -> None:
@@ -778,3 +794,95 @@ def test_migration_0006_keeps_requests_matches_the_models_and_goes_back(tmp_path
         assert "interpreters" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+# ---- call-backs (migration 0013) ------------------------------------------------------
+async def test_a_call_back_number_is_asked_for_confirmed_and_kept_with_its_consent(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    rid = await ask(store)
+    assert await queue.set_callback(rid, state=CallbackState.ASKING)
+    entry = await queue.get(rid)
+    assert entry is not None
+    assert (entry.callback_state, entry.callback_number) == (CallbackState.ASKING, None)
+
+    clock.advance(30)
+    assert await queue.set_callback(
+        rid, state=CallbackState.CONFIRMED, number="+821012345678", consent_at=clock.now
+    )
+    entry = await queue.get(rid)
+    assert entry is not None
+    assert (entry.callback_state, entry.callback_number, entry.callback_consent_at) == (
+        CallbackState.CONFIRMED,
+        "+821012345678",
+        clock.now,
+    )
+    with pytest.raises(ValueError):
+        await queue.set_callback(rid, state=CallbackState.CONFIRMED, number="010-1234-5678")
+    assert await queue.abandon(rid)
+    assert not await queue.set_callback(rid, state=CallbackState.ASKING)  # over: unchanged
+
+
+async def test_a_person_s_own_phone_is_kept_and_replaced_with_their_record(
+    queue: HandoffQueue,
+) -> None:
+    await people(queue, replace(KIM, phone="+821055550000"))
+    kim = await queue.get_interpreter("kim")
+    assert kim is not None and kim.phone == "+821055550000"
+    assert await queue.set_phone("kim", "+821055551111")
+    kim = await queue.get_interpreter("kim")
+    assert kim is not None and kim.phone == "+821055551111"
+    assert await queue.set_phone("kim", None)
+    assert not await queue.set_phone("nobody", "+821055551111")
+    with pytest.raises(ValueError):
+        await queue.set_phone("kim", "01055551111")
+    with pytest.raises(ValueError):
+        await queue.upsert_interpreter(replace(KIM, phone="5555"))
+
+
+@pytest.fixture
+async def attempts(url: str, clock: ManualClock) -> AsyncIterator[CallbackLog]:
+    log = SqlCallbackLog.from_url(url, clock=clock)
+    try:
+        yield log
+    finally:
+        await log.close()
+
+
+async def test_call_back_attempts_end_once_in_order(
+    attempts: CallbackLog, clock: ManualClock
+) -> None:
+    first = await attempts.start(7, "kim")
+    assert (first.request_id, first.person, first.started_at) == (7, "kim", clock.now)
+    assert first.outcome is first.call_sid is first.ended_at is None
+    assert await attempts.set_call_sid(first.id, "CA" + "1" * 32)
+    clock.advance(60)
+    retry_at = clock.now + dt.timedelta(minutes=30)
+    ended = await attempts.finish(first.id, CallOutcome.NO_ANSWER, retry_at)
+    assert ended is not None
+    assert (ended.outcome, ended.ended_at, ended.retry_at, ended.call_sid) == (
+        CallOutcome.NO_ANSWER,
+        clock.now,
+        retry_at,
+        "CA" + "1" * 32,
+    )
+    # The call's status callback after the <Dial> action: the first end counts.
+    assert await attempts.finish(first.id, CallOutcome.PERSON_UNREACHED) is None
+    assert await attempts.finish(999_999, CallOutcome.REACHED) is None
+
+    clock.advance(1800)
+    second = await attempts.start(7, "lee")
+    await attempts.start(8, "kim")
+    assert [a.id for a in await attempts.of_request(7)] == [first.id, second.id]
+    assert await attempts.get(second.id) == second
+    assert await attempts.drop_before(clock.now) == 1  # the first, started before
+    assert [a.id for a in await attempts.of_request(7)] == [second.id]
+
+
+async def test_concurrent_reports_of_one_end_record_one_outcome(attempts: CallbackLog) -> None:
+    attempt = await attempts.start(1, "kim")
+    ends = await asyncio.gather(
+        *(attempts.finish(attempt.id, outcome) for outcome in (CallOutcome.REACHED,) * 2),
+        attempts.finish(attempt.id, CallOutcome.PERSON_UNREACHED),
+    )
+    assert sum(end is not None for end in ends) == 1

@@ -21,7 +21,7 @@ import pytest
 from assistant.config import to_async_url
 from assistant.conversation import ConversationCore
 from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, QueueState, SqlHandoffQueue
-from assistant.handoff.records import CONTACT_VIDEO, SEOUL, QueueEntry
+from assistant.handoff.records import CONTACT_VIDEO, SEOUL, CallbackState, QueueEntry
 from assistant.handoff.service import (
     COMMAND_PREFIX,
     HANDOFF_QUEUE_TOPIC,
@@ -216,8 +216,9 @@ async def test_nobody_on_duty_offers_an_appointment_at_the_next_opening(world: W
     result = await world.say(citizen, "수어 통역 요청")
     offer = result.replies[-1]
     assert "지금은 연결할 수 있는 사람이 없습니다" in offer.text and "107" in offer.text
+    # A sign-language request is never offered a voice call: a text instead.
     assert [b.payload for b in offer.buttons] == [
-        COMMAND_PREFIX + "callback",
+        COMMAND_PREFIX + "text",
         COMMAND_PREFIX + "video",
         COMMAND_PREFIX + "cancel",
     ]
@@ -571,7 +572,8 @@ async def test_an_appointment_for_later_is_not_ahead_of_citizens_waiting_now(
     world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)  # 20:00 in Seoul
     early = await world.conversation()
     await world.say(early, "상담원")
-    await world.say(early, "1", payload=COMMAND_PREFIX + "callback")  # 09:00 tomorrow
+    await world.say(early, "1", payload=COMMAND_PREFIX + "callback")
+    await world.say(early, "010-1234-5678")  # 09:00 tomorrow
     world.clock.advance(minutes=5)
     later = await world.conversation()
     await world.say(later, "상담원")
@@ -580,3 +582,111 @@ async def test_an_appointment_for_later_is_not_ahead_of_citizens_waiting_now(
     world.clock.now = dt.datetime(2026, 12, 2, 0, 30, tzinfo=dt.UTC)  # 09:30: its time came
     status = await world.service.status(later)
     assert status is not None and status.position == 2
+
+
+# ---- call-backs: the number, with consent; never a voice call for a deaf citizen --------
+async def _after_hours(world: World) -> None:
+    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)  # 20:00 in Seoul
+
+
+def _payloads(reply: OutgoingMessage) -> list[str]:
+    return [b.payload.removeprefix(COMMAND_PREFIX) for b in reply.buttons]
+
+
+async def test_a_web_citizen_is_asked_for_the_number_to_call_with_what_it_is_kept_for(
+    world: World,
+) -> None:
+    await _after_hours(world)
+    citizen = await world.conversation()
+    offer = (await world.say(citizen, "상담원")).replies[-1]
+    assert _payloads(offer) == ["callback", "video", "cancel"]
+
+    asked = (await world.say(citizen, "1")).replies[0]  # the first choice: call me back
+    assert "전화받을 번호를 보내 주세요" in asked.text and "14일 뒤에 지웁니다" in asked.text
+    assert _payloads(asked) == ["cancel"]
+    entry = await world.service.active(citizen)
+    assert entry is not None
+    assert (entry.contact, entry.callback_state, entry.scheduled_for) == (
+        "callback",
+        CallbackState.ASKING,
+        None,
+    )
+
+    # A question meanwhile goes to the assistant; the number is still asked for.
+    answered = await world.say(citizen, "기초연금은 얼마예요?")
+    assert answered.replies[0].text == "봇: 기초연금은 얼마예요?"
+    wrong = (await world.say(citizen, "010-12")).replies[0]
+    assert "전화번호를 읽지 못했습니다" in wrong.text
+
+    world.clock.advance(minutes=1)
+    booked = (await world.say(citizen, "제 번호는 010 1234 5678 이에요")).replies[0]
+    assert "12월 2일(수) 오전 9시에 담당자가 010-1234-5678(으)로 전화드립니다" in booked.text
+    assert _payloads(booked) == ["other_number", "cancel"]
+    entry = await world.service.active(citizen)
+    assert entry is not None
+    assert (entry.callback_number, entry.callback_state, entry.callback_consent_at) == (
+        "+821012345678",
+        CallbackState.CONFIRMED,
+        world.clock.now,
+    )
+    assert entry.scheduled_for == dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)
+    # Only the question reached the dialogue: never the number, nor the choices.
+    assert world.rasa.messages == ["상담원", "기초연금은 얼마예요?"]
+
+
+async def test_an_sms_citizen_confirms_the_number_they_text_from_or_gives_another(
+    world: World,
+) -> None:
+    await _after_hours(world)
+    sms = (await world.core.start("sms", address="+821099998888")).id
+    await world.say(sms, "상담원")
+    proposed = (await world.say(sms, "1")).replies[0]
+    assert proposed.text == "지금 쓰시는 번호 010-9999-8888(으)로 전화드릴까요?"
+    assert _payloads(proposed) == ["this_number", "other_number", "cancel"]
+    entry = await world.service.active(sms)
+    assert entry is not None and entry.callback_state is CallbackState.CONFIRMING
+    assert entry.scheduled_for is None  # nothing is booked before the citizen says yes
+
+    booked = (await world.say(sms, "1")).replies[0]
+    assert "010-9999-8888(으)로 전화드립니다" in booked.text
+    entry = await world.service.active(sms)
+    assert entry is not None and entry.callback_state is CallbackState.CONFIRMED
+    assert entry.callback_number == "+821099998888" and entry.scheduled_for is not None
+
+    again = (await world.say(sms, "1")).replies[0]  # "another number" on the booked message
+    assert "전화받을 번호를 보내 주세요" in again.text
+    rebooked = (await world.say(sms, "02-123-4567")).replies[0]  # a landline takes a call
+    assert "02-123-4567(으)로 전화드립니다" in rebooked.text
+
+
+@pytest.mark.parametrize("need", ["deaf", "hard_of_hearing"])
+async def test_a_deaf_citizen_is_offered_a_text_never_a_voice_call(world: World, need: str) -> None:
+    await _after_hours(world)
+    citizen = (await world.core.start("webchat", "web-deaf", accessibility={need: True})).id
+    offer = (await world.say(citizen, "상담원")).replies[-1]
+    assert "문자 연락이나 영상 통화 예약" in offer.text
+    assert _payloads(offer) == ["text", "video", "cancel"]
+    # Even a call-back asked for by its payload (an old page's button) becomes a text.
+    asked = (await world.say(citizen, "전화 예약", payload=COMMAND_PREFIX + "callback")).replies[0]
+    assert "문자 받을 휴대전화 번호를 보내 주세요" in asked.text
+    landline = (await world.say(citizen, "02-123-4567")).replies[0]
+    assert "휴대전화로만" in landline.text
+    booked = (await world.say(citizen, "010-5555-4444")).replies[0]
+    assert "010-5555-4444(으)로 문자드립니다" in booked.text
+    entry = await world.service.active(citizen)
+    assert entry is not None and (entry.contact, entry.callback_number) == (
+        "text",
+        "+821055554444",
+    )
+
+
+async def test_a_caller_s_keyed_number_books_the_call_back_at_once(world: World) -> None:
+    await _after_hours(world)
+    call = await world.core.start("voice", address="+821077776666")
+    status = await world.service.book_callback(call, "+821077776666", "ko", origin=None)
+    assert (status.contact, status.callback_number) == ("callback", "+821077776666")
+    assert status.scheduled_for == dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)
+    entry = await world.service.active(call.id)
+    assert entry is not None and entry.reason == "callback"
+    assert entry.callback_consent_at == world.clock.now

@@ -19,6 +19,8 @@ from sqlalchemy import text
 from assistant.accounts import Passwords, Role, SqlAccountStore
 from assistant.calls import SqlCallStore
 from assistant.handoff import SqlHandoffQueue
+from assistant.handoff.attempts import SqlCallbackLog
+from assistant.handoff.records import CallbackState
 from assistant.outbox import OutboxStatus, SqlOutboxStore
 from assistant.retention import NumberErasure, Periods, Retention
 from assistant.sms import SqlSmsStateStore
@@ -46,6 +48,7 @@ class Stores:
     sms: SqlSmsStateStore
     trackers: TrackerEraser
     handoff: SqlHandoffQueue
+    attempts: SqlCallbackLog
     url: str
 
     def retention(self) -> Retention:
@@ -58,6 +61,7 @@ class Stores:
             self.accounts,
             self.sms,
             self.handoff,
+            self.attempts,
         )
 
     async def tracker(self, sender_ids: list[str]) -> None:
@@ -107,6 +111,7 @@ async def stores(migrated_url: str) -> AsyncIterator[Stores]:
         SqlSmsStateStore.from_url(migrated_url, clock=clock),
         TrackerEraser.from_url(migrated_url),
         SqlHandoffQueue.from_url(migrated_url, clock=clock),
+        SqlCallbackLog.from_url(migrated_url, clock=clock),
         migrated_url,
     )
     try:
@@ -115,6 +120,7 @@ async def stores(migrated_url: str) -> AsyncIterator[Stores]:
         for store in (made.conversations, made.outbox, made.calls, made.accounts, made.sms):
             await store.close()
         await made.handoff.close()
+        await made.attempts.close()
         await made.trackers.close()
 
 
@@ -132,9 +138,17 @@ async def test_each_kind_of_record_goes_after_its_period(stores: Stores) -> None
     assert claimed.id == sent.id
     await stores.outbox.mark_sent(claimed, "SM" + "2" * 32, now=T0)
     await stores.handoff.record_refusal("too_many", "webchat", "f" * 32)
+    await stores.attempts.start(1, "kim")  # a call-back try: ids only, kept as calls are
 
     stores.clock.advance(60 * 86400)  # 60 days on: the other citizen writes again
     await stores.conversations.record_inbound(revived.id, text="다시 질문", language="ko")
+    # A web chat citizen gave a number for a call-back; the request ended that day.
+    web = await stores.conversations.start_conversation("webchat", "web", "ko")
+    asked = await stores.conversations.request_handoff(web.id, "person", None, "webchat", "ko", {})
+    await stores.handoff.set_callback(
+        asked.id, state=CallbackState.CONFIRMED, number=OTHER, consent_at=stores.clock.now
+    )
+    assert await stores.handoff.abandon(asked.id)
     await stores.outbox.enqueue(OTHER, ["대기 중"], kind="answer", now=stores.clock.now)
     await stores.tracker([old.id, revived.id])
 
@@ -147,7 +161,12 @@ async def test_each_kind_of_record_goes_after_its_period(stores: Stores) -> None
         "audit": 0,
         "sms_message_records": 0,
         "handoff_refusals": 1,
+        "callback_numbers": 1,  # 31 days after its request ended
+        "callback_attempts": 1,
     }
+    ended = await stores.handoff.get(asked.id)
+    assert ended is not None and ended.callback_number is None
+    assert await stores.conversations.get_conversation(web.id) is not None  # kept 90 days
     assert await stores.conversations.get_conversation(old.id) is None
     assert await stores.conversations.get_conversation(revived.id) is not None
     assert await stores.tracked() == [revived.id]
@@ -170,9 +189,22 @@ async def test_forget_erases_the_number_and_nothing_else(stores: Stores) -> None
     await stores.outbox.enqueue(OTHER, ["답"], kind="answer", now=T0 + DAY)
     await stores.sms.save_pages(PHONE, [["남은 쪽"]])
     await stores.sms.set_opted_out(PHONE, True)
+    # The same number, typed on the web chat for a call-back (and another's number).
+    web = await stores.conversations.start_conversation("webchat", "web", "ko")
+    given = await stores.conversations.request_handoff(web.id, "person", None, "webchat", "ko", {})
+    await stores.handoff.set_callback(given.id, state=CallbackState.CONFIRMED, number=PHONE)
+    web2 = await stores.conversations.start_conversation("webchat", "web2", "ko")
+    kept = await stores.conversations.request_handoff(web2.id, "person", None, "webchat", "ko", {})
+    await stores.handoff.set_callback(kept.id, state=CallbackState.CONFIRMED, number=OTHER)
 
-    erasure = NumberErasure(stores.conversations, stores.trackers, stores.outbox, stores.sms)
-    assert await erasure.forget(PHONE) == 3  # two conversations and one outbox message
+    erasure = NumberErasure(
+        stores.conversations, stores.trackers, stores.outbox, stores.sms, stores.handoff
+    )
+    # Two conversations, one outbox message, one call-back number.
+    assert await erasure.forget(PHONE) == 4
+    forgotten, other = await stores.handoff.get(given.id), await stores.handoff.get(kept.id)
+    assert forgotten is not None and forgotten.callback_number is None
+    assert other is not None and other.callback_number == OTHER
 
     assert await stores.conversations.conversations_of_address(PHONE) == []
     assert await stores.tracked() == [theirs.id]

@@ -250,7 +250,8 @@ async def test_a_refused_link_is_said_and_a_call_back_offered(language: Language
     assert out.last == REFUSED[language]
     assert dialogue.state is State.OFFER
     await dialogue.on_key("2")
-    assert actions.done == ["link:continue", "callback"]
+    await dialogue.on_key("1")  # the number calling, read back, is the one to call
+    assert actions.done == ["link:continue", "callback:+821012345678"]
 
 
 async def test_a_refused_sign_language_link_is_said_too() -> None:

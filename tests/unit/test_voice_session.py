@@ -123,7 +123,10 @@ class FakeActions:
     async def text_link(self, sign_language: bool) -> bool:
         return False
 
-    async def request_callback(self) -> bool:
+    async def caller_number(self) -> str | None:
+        return None
+
+    async def request_callback(self, number: str) -> bool:
         return True
 
     async def transfer(self) -> bool:

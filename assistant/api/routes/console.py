@@ -106,7 +106,7 @@ class SummaryOut(BaseModel):
     region: str | None
     waiting_seconds: int
     offered_to_me: bool
-    contact: str | None = None  # a scheduled "callback" or "video" appointment
+    contact: str | None = None  # a "callback", "text" or "video" appointment
     scheduled_for: str | None = None
     # Requests in this list from the same source (address or number) as this one: a
     # flood shows as a large number, and can be dismissed together (review H2).
