@@ -85,6 +85,10 @@
     callCamera: $("call-camera"),
     closeForm: $("close"),
     closeNotes: $("close-notes"),
+    serviceEntry: $("service-entry"),
+    serviceEntryName: $("service-entry-name"),
+    serviceEntryFacts: $("service-entry-facts"),
+    serviceEntryReviewed: $("service-entry-reviewed"),
     callback: $("callback"),
     callbackDetails: $("callback-details"),
     callbackReveal: $("callback-reveal"),
@@ -457,6 +461,8 @@
     term("언어 · Language", label(LANGUAGES, c.language));
     term("접근성 · Accessibility", needs(c.accessibility));
     term("기다린 시간 · Waited", duration(s.waiting_seconds));
+    if (detail.service_entry) showServiceEntry(detail.service_entry);
+    else if (changed) el.serviceEntry.hidden = true;
     detail.transcript.forEach(addTurn);
     const offered = s.state === "offered";
     el.offer.hidden = !offered;
@@ -466,6 +472,22 @@
     else loadCallback(s.id).catch(failed);
     renderQueue(); // marks the open one in "my sessions"
     if (focus) el.sessionHeading.focus();
+  }
+
+  // The catalog's entry for the service at hand (only in a full read of the session).
+  function showServiceEntry(entry) {
+    el.serviceEntryName.textContent = entry.name;
+    el.serviceEntryFacts.replaceChildren();
+    const facts = el.serviceEntryFacts;
+    term("요약 · Summary", entry.summary, facts);
+    term("신청 자격 · Who can apply", entry.who_can_apply, facts);
+    term("서류 · Documents", entry.documents.join(", ") || "없음 · None", facts);
+    term("수수료 · Fee", entry.fee, facts);
+    term("신청 방법 · How to apply", entry.how_to_apply, facts);
+    term("처리 기간 · Processing time", entry.processing_time, facts);
+    if (entry.accessibility) term("접근성 · Accessibility", entry.accessibility, facts);
+    el.serviceEntryReviewed.textContent = `확인한 날 · Checked ${entry.reviewed}`;
+    el.serviceEntry.hidden = false;
   }
 
   function hideSession() {

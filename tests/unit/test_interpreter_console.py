@@ -154,6 +154,16 @@ async def test_accept_gives_the_masked_transcript_and_a_second_accept_conflicts(
     citizen_lines = [t["text"] for t in detail["transcript"] if t["sender"] == "citizen"]
     assert any(ADDRESS in line for line in citizen_lines)  # the holder sees what was said
     assert RRN not in response.text and "1234567" not in response.text  # but masked
+    # The catalog's entry of the service at hand, to read from while helping.
+    service = console.services.catalog.get(SERVICE)
+    assert service is not None
+    entry_out = detail["service_entry"]
+    assert (entry_out["id"], entry_out["name"]) == (SERVICE, service.name.ko)
+    assert entry_out["documents"] == list(service.documents.ko)
+    assert entry_out["how_to_apply"] == service.how_to_apply.ko
+    # An update of the page (``after``) does not carry it again.
+    update = await a.get(f"/api/console/requests/{request_id}?after=1")
+    assert update.json()["service_entry"] is None
 
     again = await a.post(f"/api/console/requests/{request_id}/accept")
     other = await b.post(f"/api/console/requests/{request_id}/accept")

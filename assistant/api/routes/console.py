@@ -145,10 +145,28 @@ class ConversationOut(BaseModel):
     started_at: str
 
 
+class ServiceEntryOut(BaseModel):
+    """The catalog's entry for the service at hand, in Korean, to read from while
+    helping (the same facts the assistant gives citizens)."""
+
+    id: str
+    name: str
+    summary: str
+    who_can_apply: str
+    documents: list[str]
+    fee: str
+    how_to_apply: str
+    processing_time: str
+    accessibility: str | None
+    reviewed: str
+
+
 class DetailOut(BaseModel):
     summary: SummaryOut
     conversation: ConversationOut
     transcript: list[TurnOut]
+    # Only in a full read (not in the page's updates, which ask ``after``).
+    service_entry: ServiceEntryOut | None = None
 
 
 class MessageIn(BaseModel):
@@ -233,6 +251,25 @@ def _detail_out(
             started_at=conversation.created_at.isoformat(),
         ),
         transcript=[_turn_out(t) for t in detail.transcript if t.id > after],
+        service_entry=_service_entry(services, detail.entry) if after == 0 else None,
+    )
+
+
+def _service_entry(services: Services, entry: QueueEntry) -> ServiceEntryOut | None:
+    service = services.catalog.get(entry.service) if entry.service else None
+    if service is None:
+        return None
+    return ServiceEntryOut(
+        id=service.id,
+        name=service.name.ko,
+        summary=service.summary.ko,
+        who_can_apply=service.who_can_apply.ko,
+        documents=list(service.documents.ko),
+        fee=service.fee.ko,
+        how_to_apply=service.how_to_apply.ko,
+        processing_time=service.processing_time.ko,
+        accessibility=service.accessibility.ko if service.accessibility else None,
+        reviewed=service.reviewed.isoformat(),
     )
 
 
