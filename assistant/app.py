@@ -22,7 +22,16 @@ from assistant.api.headers import SecurityHeaders
 from assistant.api.limits import BodySizeLimit
 from assistant.api.outage import store_outage_handler
 from assistant.api.ratelimit import RateLimits
-from assistant.api.routes import actions, admin, auth, callbacks, console, health, staff
+from assistant.api.routes import (
+    actions,
+    admin,
+    auth,
+    callbacks,
+    console,
+    health,
+    my_details,
+    staff,
+)
 from assistant.api.shedding import WebLoadShedder
 from assistant.calls import SqlCallStore
 from assistant.catalog import load_catalog
@@ -361,7 +370,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The database out: 503 in plain words, never a 500 (review M12).
     for outage in OUTAGES:
         app.add_exception_handler(outage, store_outage_handler)
-    for module in (auth, console, callbacks, staff, admin, video):
+    for module in (auth, console, callbacks, my_details, staff, admin, video):
         app.include_router(module.router)
         app.include_router(module.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")

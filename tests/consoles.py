@@ -73,6 +73,9 @@ class Person:
     async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         return await self.http.post(path, json=body or {}, headers={CSRF_HEADER: self.csrf})
 
+    async def put(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.http.put(path, json=body, headers={CSRF_HEADER: self.csrf})
+
 
 @dataclass
 class ConsoleApp:

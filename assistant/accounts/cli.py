@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -21,7 +20,7 @@ from assistant.accounts.records import Account, AccountError, Role, check_role
 from assistant.accounts.sql import SqlAccountStore
 from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, SqlHandoffQueue
 from assistant.handoff.phone_numbers import read_number
-from assistant.handoff.records import MINUTES_PER_DAY
+from assistant.handoff.records import parse_work_hours
 
 PASSWORD_ENV = "SOTONG_NEW_PASSWORD"  # noqa: S105 (a variable name, not a password)
 KNOWN_SKILLS = (SKILL_KSL, SKILL_PERSON)
@@ -29,7 +28,6 @@ DEFAULT_SKILLS: dict[Role, tuple[str, ...]] = {
     Role.INTERPRETER: (SKILL_KSL, SKILL_PERSON),
     Role.STAFF: (SKILL_PERSON,),
 }
-_HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 T = TypeVar("T")
 
@@ -41,16 +39,10 @@ accounts_app = typer.Typer(
 
 def parse_hours(text: str) -> tuple[int, int]:
     """ "09:00-18:00" as minutes of the day (540, 1080); "22:00-06:00" wraps midnight."""
-    match = _HOURS.fullmatch(text.strip())
-    if not match:
-        raise typer.BadParameter("working hours look like 09:00-18:00")
-    h1, m1, h2, m2 = (int(part) for part in match.groups())
-    start, end = h1 * 60 + m1, h2 * 60 + m2
-    if m1 > 59 or m2 > 59 or not 0 <= start <= MINUTES_PER_DAY or not 0 <= end <= MINUTES_PER_DAY:
-        raise typer.BadParameter("working hours are times from 00:00 to 24:00")
-    if start == end:
-        raise typer.BadParameter("working hours need a start and a different end")
-    return start, end
+    try:
+        return parse_work_hours(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def parse_skills(text: str) -> tuple[str, ...]:

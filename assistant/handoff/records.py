@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 SEOUL = ZoneInfo("Asia/Seoul")
 MINUTES_PER_DAY = 24 * 60
+
+_HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
 SKILL_KSL = "ksl"  # Korean Sign Language interpreting
 SKILL_PERSON = "person"  # any staff member or interpreter
@@ -42,6 +45,21 @@ WAITING_VALUES: tuple[str, ...] = (QueueState.WAITING.value, REQUESTED)
 def parse_state(raw: str) -> QueueState:
     """The stored status as a QueueState (a pre-0006 "requested" is waiting)."""
     return QueueState.WAITING if raw == REQUESTED else QueueState(raw)
+
+
+def parse_work_hours(text: str) -> tuple[int, int]:
+    """ "09:00-18:00" as minutes of the day (540, 1080); "22:00-06:00" wraps midnight.
+    ValueError, saying how to write them, for anything else."""
+    match = _HOURS.fullmatch(text.strip())
+    if not match:
+        raise ValueError("working hours look like 09:00-18:00")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or not 0 <= start <= MINUTES_PER_DAY or not 0 <= end <= MINUTES_PER_DAY:
+        raise ValueError("working hours are times from 00:00 to 24:00")
+    if start == end:
+        raise ValueError("working hours need a start and a different end")
+    return start, end
 
 
 def skill_for_reason(reason: str) -> str:

@@ -562,6 +562,43 @@ class HandoffService:
         assert person is not None
         return person
 
+    async def set_own_details(
+        self,
+        account: Person,
+        *,
+        hours: tuple[int, int] | None,
+        skills: tuple[str, ...],
+        languages: tuple[str, ...],
+        phone: str | None,
+    ) -> Interpreter:
+        """A person sets their own working hours (Seoul minutes; None: no fixed hours),
+        the requests they take, the languages they work in and their own phone
+        (audited). ValueError for values the queue refuses."""
+        person = await self.interpreter_for(account)
+        updated = replace(
+            person,
+            work_start=hours[0] if hours else None,
+            work_end=hours[1] if hours else None,
+            skills=skills,
+            languages=languages,
+            phone=phone,
+        )
+        saved = await self.queue.upsert_interpreter(updated)
+        await self.audit(
+            account,
+            "console.details",
+            None,
+            {
+                "hours": bool(hours),
+                "skills": list(skills),
+                "languages": list(languages),
+                "phone": phone is not None,
+            },
+        )
+        self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
+        await self.refresh_positions()  # who is on duty changes the estimates
+        return saved
+
     async def queue_for(self, account: Person) -> list[QueueEntry]:
         """Waiting requests this person may take (their skills; their region or none)."""
         person = await self.interpreter_for(account)
@@ -862,7 +899,7 @@ class HandoffService:
             self._push.publish(person_topic(str(username)), event)
 
     async def audit(
-        self, actor: Person, action: str, conversation_id: str, detail: dict[str, Any]
+        self, actor: Person, action: str, conversation_id: str | None, detail: dict[str, Any]
     ) -> None:
         """Record what ``actor`` did with the conversation (ids and facts, no content)."""
         if self._auditor is not None:

@@ -184,7 +184,11 @@
     }
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
-    if (!response.ok) throw new ApiError(response.status, data && data.detail);
+    if (!response.ok) {
+      // FastAPI's own 422s list their problems; ours are one sentence.
+      const detail = data && (Array.isArray(data.detail) ? data.detail.map((d) => d.msg).join("; ") : data.detail);
+      throw new ApiError(response.status, detail);
+    }
     return data;
   }
 
@@ -204,7 +208,43 @@
       `동시 상담 · At once: ${interpreter.capacity}`];
     if (!interpreter.on_duty) parts.push("지금은 근무 시간이 아닙니다 · Outside your working hours now");
     el.availabilityHelp.textContent = parts.join(" — ");
+    if (interpreter.languages && interpreter.languages.length) {
+      parts.push(`언어 · Languages: ${interpreter.languages.map((l) => label(LANGUAGES, l)).join(", ")}`);
+      el.availabilityHelp.textContent = parts.join(" — ");
+    }
+    fillDetails(interpreter);
   }
+
+  // ---- my working details ------------------------------------------------------------
+  const detailsForm = $("details");
+  function fillDetails(interpreter) {
+    $("details-hours").value = interpreter.work_hours || "";
+    $("details-skill-ksl").checked = interpreter.skills.includes("ksl");
+    $("details-skill-person").checked = interpreter.skills.includes("person");
+    const languages = interpreter.languages || [];
+    $("details-lang-ko").checked = languages.includes("ko");
+    $("details-lang-en").checked = languages.includes("en");
+    $("details-phone").value = interpreter.phone || "";
+  }
+  detailsForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearError();
+    const checked = (name) => [...detailsForm.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
+    const body = {
+      work_hours: $("details-hours").value.trim() || null,
+      skills: checked("skills"),
+      languages: checked("languages"),
+      phone: $("details-phone").value.trim() || null,
+    };
+    try {
+      showInterpreter(await api(`${API}/details`, { method: "PUT", body }));
+      $("details-saved").textContent = "저장했습니다 · Saved";
+    } catch (error) {
+      $("details-saved").textContent = "";
+      if (error.status === 422) showError(`${error.message} · 고쳐서 다시 저장해 주세요. Please correct it and save again.`);
+      else failed(error);
+    }
+  });
 
   async function loadMe() {
     const auth = await api("/api/auth/me");

@@ -371,11 +371,55 @@ async def test_me_and_availability(console: Console) -> None:
         "skills": ["ksl", "person"],
         "capacity": 1,
         "on_duty": True,
+        "languages": ["ko"],
+        "work_hours": None,
+        "phone": None,
     }
     on = await a.post("/api/console/availability", {"available": True})
     assert on.json()["interpreter"]["available"] is True
     staff = await console.person("staff-a", Role.STAFF)
     assert (await staff.get("/api/console/me")).json()["interpreter"]["skills"] == ["person"]
+
+
+async def test_a_person_sets_their_own_hours_skills_languages_and_phone(
+    console: Console,
+) -> None:
+    a = await console.person("interp-a")
+    details = {
+        "work_hours": "22:00-06:00",
+        "skills": ["ksl"],
+        "languages": ["ko", "en"],
+        "phone": "010 5555 0000",
+    }
+    response = await a.put("/api/console/details", details)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["work_hours"], body["skills"], body["languages"], body["phone"]) == (
+        "22:00-06:00",
+        ["ksl"],
+        ["ko", "en"],
+        "010-5555-0000",
+    )
+    person = await console.services.handoff.queue.get_interpreter("interp-a")
+    assert person is not None
+    assert (person.work_start, person.work_end, person.phone) == (1320, 360, "+821055550000")
+    audit = await console.services.accounts.audit_log(action="console.details")
+    assert [e.actor_username for e in audit] == ["interp-a"]
+    assert "5555" not in str(audit[0].detail)  # the number itself is not copied there
+
+    cleared = await a.put(
+        "/api/console/details", {"skills": ["person"], "languages": ["ko"], "phone": ""}
+    )
+    assert cleared.json()["work_hours"] is None and cleared.json()["phone"] is None
+    for wrong, says in [
+        ({**details, "work_hours": "9 to 6"}, "09:00-18:00"),
+        ({**details, "skills": ["cooking"]}, "skills are"),
+        ({**details, "languages": ["fr"]}, "languages are"),
+        ({**details, "phone": "12345"}, "010-1234-5678"),
+    ]:
+        refused = await a.put("/api/console/details", wrong)
+        assert refused.status_code == 422 and says in refused.text, wrong
+    assert (await a.put("/api/console/details", {**details, "skills": []})).status_code == 422
 
 
 async def test_sign_in_role_and_csrf_are_required(console: Console) -> None:

@@ -32,6 +32,7 @@ from assistant.api.deps import ServicesDep, WsServicesDep
 from assistant.api.schemas import AccountOut, MessageText, account_out, refusals
 from assistant.api.sockets import run_until_first_ends
 from assistant.handoff import QueueEntry
+from assistant.handoff.phone_numbers import national
 from assistant.handoff.service import (
     HANDOFF_QUEUE_TOPIC,
     PERSON_AUTHOR_PREFIX,
@@ -69,6 +70,9 @@ class InterpreterOut(BaseModel):
     skills: list[str]
     capacity: int
     on_duty: bool
+    languages: list[str] = []
+    work_hours: str | None = None  # "09:00-18:00" in Seoul time; None: no fixed hours
+    phone: str | None = None  # their own, as they wrote it (010-1234-5678)
 
 
 class MeOut(BaseModel):
@@ -187,14 +191,24 @@ class DoneOut(BaseModel):
 
 
 # ---- conversions ----------------------------------------------------------------------
-async def _interpreter_out(services: Services, account: Account) -> InterpreterOut:
+async def interpreter_out(services: Services, account: Account) -> InterpreterOut:
     person = await services.handoff.interpreter_for(account)
+    hours = None
+    if person.work_start is not None and person.work_end is not None:
+        hours = f"{_hhmm(person.work_start)}-{_hhmm(person.work_end)}"
     return InterpreterOut(
         available=person.available,
         skills=list(person.skills),
         capacity=person.capacity,
         on_duty=person.on_duty(utcnow()),
+        languages=list(person.languages),
+        work_hours=hours,
+        phone=national(person.phone) if person.phone else None,
     )
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _summary(services: Services, entry: QueueEntry, username: str, now: dt.datetime) -> SummaryOut:
@@ -279,7 +293,7 @@ async def me(session: InterpreterSession, services: ServicesDep) -> MeOut:
     """Who is signed in, and whether the queue counts them as available."""
     return MeOut(
         account=account_out(session.account),
-        interpreter=await _interpreter_out(services, session.account),
+        interpreter=await interpreter_out(services, session.account),
     )
 
 
@@ -289,7 +303,7 @@ async def availability(
 ) -> AvailabilityOut:
     """Start or stop taking requests (sessions already held stay theirs)."""
     await services.handoff.set_availability(session.account, body.available)
-    return AvailabilityOut(interpreter=await _interpreter_out(services, session.account))
+    return AvailabilityOut(interpreter=await interpreter_out(services, session.account))
 
 
 @router.get("/queue", response_model=QueueOut)
