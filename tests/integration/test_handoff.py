@@ -248,13 +248,14 @@ def test_english_sms_citizen_cancels_as_told_and_stays_subscribed(
 
 def test_after_hours_offers_an_appointment_and_107(gateway: httpx.Client) -> None:
     # Nobody is available (every interpreter of this module is off at the end of their
-    # test): the citizen is offered a call-back or a video appointment and told of 107.
+    # test): the citizen is offered a text (never a voice call: they asked for sign
+    # language) or a video appointment, and told of 107.
     citizen = Citizen(gateway)
     asked = citizen.say("수어 통역 요청")
     body = texts(asked)
     assert "지금은 연결할 수 있는 사람이 없습니다" in body and "107" in body
     choices = [b["title"] for b in asked["messages"][-1]["buttons"]]
-    assert choices == ["전화 예약", "영상 통화 예약", "요청 취소"]
+    assert choices == ["문자로 연락", "영상 통화 예약", "요청 취소"]
     booked = texts(citizen.say("2"))  # a number picks a choice, as on SMS
     assert "영상 통화 링크를 보내 드립니다" in booked
     status = gateway.get(f"/api/webchat/sessions/{citizen.session_id}/handoff").json()["status"]
