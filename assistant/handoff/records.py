@@ -159,6 +159,10 @@ class Interpreter:
         """Whether they take requests needing ``skill``."""
         return skill in self.skills
 
+    def speaks(self, language: str) -> bool:
+        """Whether they work in the citizen's ``language`` (Korean when none is set)."""
+        return language in (self.languages or ("ko",))
+
 
 @dataclass(frozen=True)
 class QueueEntry:

@@ -373,7 +373,8 @@ class HandoffService:
     async def status_of(self, entry: QueueEntry) -> QueueStatus:
         """Place, estimated wait and whether anyone is on duty, for one request."""
         now = self._clock()
-        people = await self.queue.interpreters(entry.skill)
+        # Only people who work in the citizen's language can take the request.
+        people = [p for p in await self.queue.interpreters(entry.skill) if p.speaks(entry.language)]
         on_duty = any(p.on_duty(now) for p in people)
         position = await self.queue.position(entry.id)
         # From what is read already (estimated_wait would read both again).
@@ -600,11 +601,14 @@ class HandoffService:
         return saved
 
     async def queue_for(self, account: Person) -> list[QueueEntry]:
-        """Waiting requests this person may take (their skills; their region or none)."""
+        """Waiting requests this person may take (their skills and languages; their
+        region or none)."""
         person = await self.interpreter_for(account)
         found: dict[int, QueueEntry] = {}
         for skill in person.skills:
             for entry in await self.queue.waiting(region=person.region, skill=skill):
+                if not person.speaks(entry.language):
+                    continue  # routed by the citizen's language as well
                 if entry.state is QueueState.WAITING or entry.offered_to == person.id:
                     found[entry.id] = entry
         return sorted(found.values(), key=lambda e: (e.created_at, e.id))
@@ -635,8 +639,12 @@ class HandoffService:
         """Take a request; None if it is taken, not theirs to take, or they are full."""
         person = await self.interpreter_for(account)
         waiting = await self.queue.get(request_id)
-        if waiting is None or not _in_region(waiting, person):
-            return None  # another centre's request, even if its id was guessed
+        if (
+            waiting is None
+            or not _in_region(waiting, person)
+            or not person.speaks(waiting.language)
+        ):
+            return None  # another centre's (or language's) request, even if its id was guessed
         entry = await self.queue.accept(request_id, account.username)
         if entry is None:
             return None

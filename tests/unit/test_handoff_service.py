@@ -690,3 +690,24 @@ async def test_a_caller_s_keyed_number_books_the_call_back_at_once(world: World)
     entry = await world.service.active(call.id)
     assert entry is not None and entry.reason == "callback"
     assert entry.callback_consent_at == world.clock.now
+
+
+async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -> None:
+    await _available(world, KIM)  # works in Korean only (the default)
+    conversation = await world.core.start("webchat", "web-en", language="en")
+    status = await world.service.request(
+        conversation, reason="person", service=None, language="en"
+    )
+    # Nobody available works in English: no wait to promise, the appointment offered.
+    assert status.wait is None
+    assert world.service.status_message(status, "en").buttons[0].payload.endswith("callback")
+    assert await world.service.queue_for(KIM) == []
+    assert await world.service.accept(KIM, status.request_id) is None
+
+    await world.service.set_own_details(
+        KIM, hours=None, skills=("ksl", "person"), languages=("ko", "en"), phone=None
+    )
+    assert [e.id for e in await world.service.queue_for(KIM)] == [status.request_id]
+    again = await world.service.status(conversation.id)
+    assert again is not None and again.wait is not None
+    assert await world.service.accept(KIM, status.request_id) is not None
