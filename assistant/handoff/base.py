@@ -314,6 +314,15 @@ class HandoffQueue(abc.ABC):
             },
         )
 
+    async def set_notes(self, request_id: int, notes: str) -> bool:
+        """Notes for whoever holds the request next (a hand-over), RRNs masked; False if
+        it is over."""
+        if len(notes) > _MAX_NOTES:
+            raise ValueError("notes are at most 4000 characters")
+        return await self._update_open(
+            request_id, {"notes": mask_rrn(notes), "updated_at": self._clock()}
+        )
+
     async def release(self, request_id: int, interpreter_id: str) -> bool:
         """Put a request held by ``interpreter_id`` back in the queue for someone else
         (their account was disabled); False if they do not hold it. It keeps its place:

@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -689,6 +690,50 @@ class HandoffService:
         if dismissed:
             await self.refresh_positions()
         return dismissed
+
+    async def colleagues_for(self, account: Person, request_id: int) -> list[Interpreter]:
+        """Who could take over a request ``account`` holds: available, on duty, with its
+        skill, region and language, and room for one more; [] if they do not hold it."""
+        entry = await self.queue.get(request_id)
+        if entry is None or entry.accepted_by != account.username or entry.state not in HELD:
+            return []
+        now = self._clock()
+        held = Counter(e.accepted_by for e in await self.queue.held())
+        return [
+            p
+            for p in await self.queue.interpreters(entry.skill)
+            if p.id != account.username
+            and p.available
+            and p.on_duty(now)
+            and _in_region(entry, p)
+            and p.speaks(entry.language)
+            and held[p.id] < p.capacity
+        ]
+
+    async def pass_on(self, account: Person, request_id: int, to: str, note: str | None) -> bool:
+        """Hand a held session to a colleague: it is offered to them (they accept or
+        decline; declined, it waits for anyone in its place), with ``note`` for them as
+        the request's notes. False if ``account`` does not hold it or ``to`` could not
+        take it. The citizen is told someone else will help; audited."""
+        if to not in {p.id for p in await self.colleagues_for(account, request_id)}:
+            return False
+        entry = await self._require(request_id)
+        if note is not None and note.strip():
+            await self.queue.set_notes(request_id, note.strip())
+        if not await self.queue.release(request_id, account.username):
+            return False
+        offered = await self.queue.offer(request_id, to)
+        log.info("handoff.passed_on", request_id=request_id, by=account.username, offered=offered)
+        await self.audit(
+            account,
+            "handoff.pass_on",
+            entry.conversation_id,
+            {"request_id": request_id, "to": to, "note": bool(note and note.strip())},
+        )
+        await self.tell(entry, say("passed_on", entry.language))
+        self.announce(await self._require(request_id))
+        self._push.publish(person_topic(to), {"type": "changed", "request_id": request_id})
+        return True
 
     async def send_to_citizen(self, account: Person, request_id: int, text: str) -> Turn | None:
         """The holder's message, stored and sent over the citizen's channel; None if they

@@ -171,6 +171,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "ko": "짧은 시간에 요청이 너무 많았습니다. 한 시간쯤 뒤에 다시 요청할 수 있습니다.",
         "en": "There were too many requests in a short time. You can ask again in about an hour.",
     },
+    "passed_on": {
+        "ko": "다른 담당자가 이어서 도와드립니다. 잠시만 기다려 주세요.",
+        "en": "Another person will go on helping you. Please wait a moment.",
+    },
     "holder_left": {
         "ko": "연결되었던 담당자가 상담을 이어갈 수 없게 되었습니다. 다른 분을 기다립니다.",
         "en": "The person helping you cannot go on. You are waiting for someone else.",

@@ -501,6 +501,7 @@
     term("언어 · Language", label(LANGUAGES, c.language));
     term("접근성 · Accessibility", needs(c.accessibility));
     term("기다린 시간 · Waited", duration(s.waiting_seconds));
+    if (detail.notes) term("전달 메모 · Hand-over note", detail.notes);
     if (detail.service_entry) showServiceEntry(detail.service_entry);
     else if (changed) el.serviceEntry.hidden = true;
     detail.transcript.forEach(addTurn);
@@ -623,6 +624,52 @@
       await loadCallback(id);
     } catch (error) {
       el.callbackCall.disabled = false;
+      if (error.status === 409) showError(error.message);
+      else failed(error);
+    }
+  });
+
+  // ---- passing a session on ------------------------------------------------------------
+  const passOnPanel = $("pass-on-panel");
+  const passOnTo = $("pass-on-to");
+  passOnPanel.addEventListener("toggle", async () => {
+    if (!passOnPanel.open || openId == null) return;
+    clearError();
+    try {
+      const people = await api(`${API}/requests/${openId}/colleagues`);
+      passOnTo.replaceChildren();
+      if (!people.length) {
+        const none = document.createElement("option");
+        none.value = "";
+        none.textContent = "지금 받을 수 있는 사람이 없습니다 · Nobody can take it now";
+        passOnTo.append(none);
+      }
+      people.forEach((p) => {
+        const option = document.createElement("option");
+        option.value = p.username;
+        option.textContent = p.centre ? `${p.name} (${p.centre})` : p.name;
+        passOnTo.append(option);
+      });
+    } catch (error) {
+      failed(error);
+    }
+  });
+  $("pass-on").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (openId == null || !passOnTo.value) return;
+    clearError();
+    const id = openId;
+    try {
+      await api(`${API}/requests/${id}/pass-on`, {
+        method: "POST",
+        body: { to: passOnTo.value, note: $("pass-on-note").value.trim() || null },
+      });
+      $("pass-on-note").value = "";
+      passOnPanel.open = false;
+      say("상담을 넘겼습니다 · Session passed on");
+      hideSession();
+      refreshQueue().catch(failed);
+    } catch (error) {
       if (error.status === 409) showError(error.message);
       else failed(error);
     }

@@ -617,3 +617,40 @@ def test_an_open_console_keeps_the_sessions_its_person_holds(
         assert ws.receive_text() == "pong"
     seen = client.portal.call(last_seen, request_id)  # type: ignore[union-attr]
     assert seen > accepted  # type: ignore[operator]
+
+
+async def test_a_session_is_passed_on_to_a_colleague_with_a_note(console: Console) -> None:
+    a = await console.available("interp-a")
+    b = await console.available("interp-b")
+    await console.person("interp-c")  # signed in, not available: cannot take it
+    conversation, request_id = await console.citizen()
+    assert (await a.post(f"/api/console/requests/{request_id}/accept")).status_code == 200
+
+    listed = await a.get(f"/api/console/requests/{request_id}/colleagues")
+    assert [p["username"] for p in listed.json()] == ["interp-b"]
+    assert (await b.get(f"/api/console/requests/{request_id}/colleagues")).status_code == 404
+    refused = await a.post(
+        f"/api/console/requests/{request_id}/pass-on", {"to": "interp-c", "note": "x"}
+    )
+    assert refused.status_code == 409
+
+    note = f"서류는 안내했고 수어로 신청서 작성만 도와주세요. 주민번호 {RRN}"
+    passed = await a.post(
+        f"/api/console/requests/{request_id}/pass-on", {"to": "interp-b", "note": note}
+    )
+    assert passed.status_code == 200, passed.text
+    assert (await a.get(f"/api/console/requests/{request_id}")).status_code == 404
+    offered = (await b.get("/api/console/queue")).json()["mine"]
+    assert [(m["id"], m["offered_to_me"]) for m in offered] == [(request_id, True)]
+    taken = await b.post(f"/api/console/requests/{request_id}/accept")
+    assert taken.status_code == 200, taken.text
+    handed = taken.json()["notes"]
+    assert handed is not None and handed.startswith("서류는 안내했고") and RRN not in handed
+    told = [
+        t.text
+        for t in await console.services.store.transcript(conversation.id)
+        if t.direction is TurnDirection.OUTBOUND
+    ]
+    assert "다른 담당자가 이어서 도와드립니다" in told[-2]  # then who joined
+    audit = await console.services.accounts.audit_log(conversation.id, action="handoff.pass_on")
+    assert [(e.actor_username, e.detail["to"]) for e in audit] == [("interp-a", "interp-b")]

@@ -169,6 +169,8 @@ class DetailOut(BaseModel):
     summary: SummaryOut
     conversation: ConversationOut
     transcript: list[TurnOut]
+    # What the person before wrote for whoever takes the session next (a hand-over).
+    notes: str | None = None
     # Only in a full read (not in the page's updates, which ask ``after``).
     service_entry: ServiceEntryOut | None = None
 
@@ -265,6 +267,7 @@ def _detail_out(
             started_at=conversation.created_at.isoformat(),
         ),
         transcript=[_turn_out(t) for t in detail.transcript if t.id > after],
+        notes=detail.entry.notes,
         service_entry=_service_entry(services, detail.entry) if after == 0 else None,
     )
 
