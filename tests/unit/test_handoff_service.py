@@ -695,9 +695,7 @@ async def test_a_caller_s_keyed_number_books_the_call_back_at_once(world: World)
 async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -> None:
     await _available(world, KIM)  # works in Korean only (the default)
     conversation = await world.core.start("webchat", "web-en", language="en")
-    status = await world.service.request(
-        conversation, reason="person", service=None, language="en"
-    )
+    status = await world.service.request(conversation, reason="person", service=None, language="en")
     # Nobody available works in English: no wait to promise, the appointment offered.
     assert status.wait is None
     assert world.service.status_message(status, "en").buttons[0].payload.endswith("callback")
