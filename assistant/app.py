@@ -30,6 +30,7 @@ from assistant.api.routes import (
     console,
     handover,
     health,
+    history,
     my_details,
     staff,
 )
@@ -371,7 +372,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The database out: 503 in plain words, never a 500 (review M12).
     for outage in OUTAGES:
         app.add_exception_handler(outage, store_outage_handler)
-    for module in (auth, console, callbacks, handover, my_details, staff, admin, video):
+    for module in (
+        auth,
+        console,
+        callbacks,
+        handover,
+        history,
+        my_details,
+        staff,
+        admin,
+        video,
+    ):
         app.include_router(module.router)
         app.include_router(module.page_router)
     app.mount("/static/webchat", StaticFiles(directory=webchat.STATIC_DIR), name="webchat-static")

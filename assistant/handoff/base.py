@@ -187,6 +187,12 @@ class HandoffQueue(abc.ABC):
         """The conversation's newest request still queued or held, or None."""
         return await self._active_for_conversation(conversation_id)
 
+    async def ended_for(self, conversation_ids: Sequence[str]) -> list[QueueEntry]:
+        """Ended requests of these conversations, oldest first (a session's history)."""
+        if not conversation_ids:
+            return []
+        return await self._ended_for(list(conversation_ids))
+
     async def for_interpreter(self, interpreter_id: str) -> list[QueueEntry]:
         """Requests offered to or held by ``interpreter_id`` (all an interpreter may see)."""
         return await self._for_interpreter(interpreter_id)
@@ -626,6 +632,9 @@ class HandoffQueue(abc.ABC):
 
     @abc.abstractmethod
     async def _delete_refusals(self, before: dt.datetime) -> int: ...
+
+    @abc.abstractmethod
+    async def _ended_for(self, conversation_ids: list[str]) -> list[QueueEntry]: ...
 
     @abc.abstractmethod
     async def _clear_callback_numbers(

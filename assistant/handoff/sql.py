@@ -219,6 +219,10 @@ class SqlHandoffQueue(HandoffQueue):
             )
         )
 
+    async def _ended_for(self, conversation_ids: list[str]) -> list[QueueEntry]:
+        final = [state.value for state in QueueState if state.is_final]
+        return await self._select(T.conversation_id.in_(conversation_ids), T.status.in_(final))
+
     async def _queued_from(self, origin_ref: str) -> list[int]:
         found = await self._select(T.origin_ref == origin_ref, T.status.in_(_values(QUEUED)))
         return [entry.id for entry in found]

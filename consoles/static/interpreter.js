@@ -511,6 +511,8 @@
     el.session.hidden = false;
     if (offered) el.callback.hidden = true;
     else loadCallback(s.id).catch(failed);
+    if (changed && !offered) loadHistory(s.id).catch(failed);
+    if (changed && offered) $("history").hidden = true;
     renderQueue(); // marks the open one in "my sessions"
     if (focus) el.sessionHeading.focus();
   }
@@ -628,6 +630,42 @@
       else failed(error);
     }
   });
+
+  // ---- earlier sessions ----------------------------------------------------------------
+  const OUTCOME_WORDS = {
+    resolved: "해결 · Resolved",
+    handed_back: "도우미에게 돌려줌 · Handed back",
+    cancelled: "취소 · Cancelled",
+    expired: "만료 · Expired",
+    timed_out: "시간 초과 · Timed out",
+    transferred: "센터로 연결 · Transferred",
+    dismissed: "정리됨 · Dismissed",
+  };
+  async function loadHistory(id) {
+    const history = await api(`${API}/requests/${id}/history`);
+    if (openId !== id) return;
+    const list = $("history-requests");
+    list.replaceChildren();
+    history.requests.forEach((r) => {
+      const li = document.createElement("li");
+      const when = r.ended_at ? new Date(r.ended_at).toLocaleDateString("ko-KR") : "";
+      const head = `${when} ${label(CHANNELS, r.channel)} — ${label(OUTCOME_WORDS, r.outcome)}${r.by ? ` (${r.by})` : ""}`;
+      li.textContent = r.notes ? `${head}: ${r.notes}` : head;
+      list.append(li);
+    });
+    const conversations = $("history-conversations");
+    conversations.replaceChildren();
+    history.conversations.forEach((c) => {
+      const li = document.createElement("li");
+      li.textContent = `${label(CHANNELS, c.channel)} ${new Date(c.started_at).toLocaleDateString("ko-KR")} – ${new Date(c.last_at).toLocaleDateString("ko-KR")}`;
+      conversations.append(li);
+    });
+    $("history-count").textContent = String(history.requests.length);
+    $("history-consent").textContent = history.consent
+      ? "시민이 번호 저장에 동의해 같은 번호의 다른 대화도 보입니다. · The citizen agreed to be remembered: their number's other conversations are included."
+      : "이 대화의 이전 상담만 보입니다. · Only this conversation's earlier sessions are shown.";
+    $("history").hidden = history.requests.length === 0 && history.conversations.length === 0;
+  }
 
   // ---- passing a session on ------------------------------------------------------------
   const passOnPanel = $("pass-on-panel");

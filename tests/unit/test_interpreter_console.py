@@ -654,3 +654,47 @@ async def test_a_session_is_passed_on_to_a_colleague_with_a_note(console: Consol
     assert "다른 담당자가 이어서 도와드립니다" in told[-2]  # then who joined
     audit = await console.services.accounts.audit_log(conversation.id, action="handoff.pass_on")
     assert [(e.actor_username, e.detail["to"]) for e in audit] == [("interp-a", "interp-b")]
+
+
+async def test_earlier_notes_of_the_citizen_and_with_consent_of_their_number(
+    console: Console,
+) -> None:
+    a = await console.available("interp-a")
+
+    async def helped(channel: str, notes: str) -> tuple[Conversation, int]:
+        conversation, request_id = await console.citizen(channel=channel, address=PHONE)
+        assert (await a.post(f"/api/console/requests/{request_id}/accept")).is_success
+        closed = await a.post(
+            f"/api/console/requests/{request_id}/close", {"notes": notes, "hand_back": False}
+        )
+        assert closed.is_success
+        return conversation, request_id
+
+    call, _ = await helped("voice", "전화로 장애수당 서류를 안내함")
+    sms, first = await helped("sms", f"문자로 신청서 작성 도움, 주민번호 {RRN}")
+    status = await console.services.handoff.request(
+        sms, reason="person", service=SERVICE, language="ko"
+    )
+    assert (await a.post(f"/api/console/requests/{status.request_id}/accept")).is_success
+    url = f"/api/console/requests/{status.request_id}/history"
+
+    # Without the citizen's consent: this conversation's earlier notes only.
+    alone = (await a.get(url)).json()
+    assert alone["consent"] is False and alone["conversations"] == []
+    assert [r["id"] for r in alone["requests"]] == [first]
+    assert alone["requests"][0]["notes"].startswith("문자로 신청서 작성 도움")
+    assert RRN not in str(alone)
+
+    # The number saved with consent ("저장"): its call, and that call's notes, too.
+    await console.services.profiles.save_with_consent(PHONE, "ko")
+    shared = (await a.get(url)).json()
+    assert shared["consent"] is True
+    assert [r["channel"] for r in shared["requests"]] == ["sms", "voice"]  # newest first
+    assert shared["requests"][1]["notes"] == "전화로 장애수당 서류를 안내함"
+    assert [c["channel"] for c in shared["conversations"]] == ["voice"]
+    assert call.id not in str(shared)  # ids of other conversations are not handed out
+
+    audit = await console.services.accounts.audit_log(sms.id, action="handoff.history")
+    assert [e.detail["consent"] for e in audit] == [True, False]
+    other = await console.available("interp-b")
+    assert (await other.get(url)).status_code == 404
