@@ -282,6 +282,32 @@ def render_summary(
     )
 
 
+def summary_sms(
+    *, services: Sequence[Service], interpreter: InterpreterNote | None, language: str
+) -> str:
+    """The summary as one text message for the citizen's phone (a blind or low-vision
+    citizen's screen reader reads it; a printout it cannot): each service's short form
+    from the catalog, what became of an interpreter, the next steps. No personal data,
+    as on paper."""
+    en = language == "en"
+    lines = ["[Sotong] What we talked about today" if en else "[소통] 오늘 상담한 내용"]
+    for number, service in enumerate(services, start=1):
+        name = service.name.en if en else service.name.ko
+        short = service.short.en if en else service.short.ko
+        lines.append(f"{number}. {name}: {short}")
+    if not services:
+        lines.append(_NO_SERVICE[1] if en else _NO_SERVICE[0])
+    if interpreter is not None:
+        lines += [
+            en_line if en else ko_line for ko_line, en_line in _interpreter_lines(interpreter)
+        ]
+    steps = [_STEP_DESK, _STEP_PHONE]
+    if interpreter is not None and interpreter.sign_language:
+        steps.append(_STEP_RELAY)
+    lines += [en_step if en else ko_step for ko_step, en_step in steps]
+    return "\n".join(lines)
+
+
 def summary_texts() -> list[tuple[str, str]]:
     """Every fixed sentence the summary may print, as (source, text), for the
     plain-language lint (``assistant.plain_language``)."""

@@ -34,6 +34,7 @@
     "walkin.message": "메시지 · Message",
     "walkin.interpreter": "통역 요청 · Interpreter called",
     "walkin.summary": "요약 인쇄 · Summary printed",
+    "walkin.summary_texted": "요약 문자 발송 · Summary texted",
     "handoff.request": "사람 연결 요청 · Person requested",
     "handoff.accept": "요청 수락 · Request accepted",
     "handoff.message": "통역사 메시지 · Interpreter message",
@@ -317,6 +318,19 @@
       setHandoff(status);
       announce("수어 통역사를 요청했습니다. · Interpreter requested.");
     }).catch(function (error) { showError(error.message); });
+  });
+
+  $("text-summary").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current) return;
+    showError("");
+    var phone = $("text-summary-phone").value.trim();
+    api("POST", "/api/staff/sessions/" + current.id + "/text-summary", { phone: phone })
+      .then(function (sent) {
+        $("text-summary-phone").value = "";
+        announce(sent.to + " 번호로 요약을 보냈습니다. · Summary texted to " + sent.to + ".");
+      })
+      .catch(function (error) { showError(error.message); });
   });
 
   $("audit-toggle").addEventListener("click", function () {

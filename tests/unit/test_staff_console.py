@@ -260,6 +260,39 @@ async def test_the_summary_names_the_visits_services_and_nothing_the_citizen_sai
     assert entry.detail == {"services": ["basic_pension", "disability_allowance"]}
 
 
+async def test_the_summary_is_texted_to_the_citizen_s_mobile(desk: Desk) -> None:
+    staff = await desk.person("desk-kim")
+    visit = await desk.visit(staff)
+    await _offer_pension(desk, visit)
+    await staff.post(
+        f"/api/staff/sessions/{visit}/messages",
+        {"text": f"기초연금요 {RRN}", "payload": "/service_basic_pension"},
+    )
+    pension = desk.services.catalog.get("basic_pension")
+    assert pension is not None
+
+    for wrong, says in (("12345", "010-1234-5678"), ("02-123-4567", "mobile")):
+        refused = await staff.post(f"/api/staff/sessions/{visit}/text-summary", {"phone": wrong})
+        assert refused.status_code == 422 and says in refused.json()["detail"]
+    sent = await staff.post(f"/api/staff/sessions/{visit}/text-summary", {"phone": "010 2222 3333"})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["to"] == "010-2222-3333" and sent.json()["messages"] >= 1
+    texts = await desk.services.outbox.store.messages("+821022223333")
+    body = "".join(m.body for m in texts)
+    assert body.startswith("[소통] 오늘 상담한 내용") and pension.name.ko in body
+    assert pension.short.ko.split(".")[0] in body and "110" in body
+    assert "1234567" not in body and "기초연금요" not in body  # nothing the citizen said
+    [entry] = await desk.services.accounts.audit_log(
+        conversation_id=visit, action="walkin.summary_texted"
+    )
+    assert entry.detail["services"] == ["basic_pension"]
+    other = await desk.person("desk-lee")
+    refused = await other.post(
+        f"/api/staff/sessions/{visit}/text-summary", {"phone": "010-2222-3333"}
+    )
+    assert refused.status_code == 404
+
+
 async def test_pages_need_a_staff_sign_in(desk: Desk) -> None:
     staff = await desk.person("desk-kim")
     interpreter = await desk.person("interp-lee", Role.INTERPRETER)

@@ -2,7 +2,8 @@
 
 The citizen and the staff member use the assistant together at the desk (channel
 "desk"): the staff member types or reads out, the assistant answers, an interpreter can
-be called in, and at the end the citizen takes home a printed easy-read summary.
+be called in, and at the end the citizen takes home a printed easy-read summary, or gets
+it by text on their mobile (a blind citizen's screen reader reads a text, not paper).
 
 Nothing starts without the citizen's consent, and every action on their conversation
 is written to the audit log (``AccountStore.record_audit``) — which is also how a desk
@@ -23,15 +24,17 @@ from assistant.accounts import AuditEntry, Role, WebSession
 from assistant.api.auth import StaffSession, page_guard
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import ButtonOut, MessageText, refusals
+from assistant.catalog import Service
 from assistant.catalog.discussed import services_discussed
 from assistant.conversation import ConversationNotFound
+from assistant.handoff.phone_numbers import can_text, national, read_number
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.privacy import mask_rrn
 from assistant.profiles import ACCESSIBILITY_KEYS
 from assistant.services import Services
 from assistant.store import Conversation, Turn, TurnDirection
 from consoles import STATIC_DIR
-from consoles.summary import InterpreterNote, render_summary
+from consoles.summary import InterpreterNote, render_summary, summary_sms
 
 DESK_CHANNEL = "desk"
 SIGN_LANGUAGE = "sign_language"
@@ -40,6 +43,7 @@ WALKIN_START = "walkin.start"
 WALKIN_MESSAGE = "walkin.message"
 WALKIN_INTERPRETER = "walkin.interpreter"
 WALKIN_SUMMARY = "walkin.summary"
+WALKIN_SUMMARY_TEXTED = "walkin.summary_texted"
 CONSENT_REQUIRED = "consent is required"
 NOT_FOUND = "no such walk-in session"
 LIST_LIMIT = 100
@@ -330,6 +334,60 @@ async def walkin_audit(
     ]
 
 
+class TextSummaryIn(BaseModel):
+    """The citizen's mobile number, given at the desk with their consent."""
+
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class TextSummaryOut(BaseModel):
+    to: str  # the number as people write it, for the desk to read back
+    messages: int  # how many SMS it took
+
+
+@router.post("/sessions/{session_id}/text-summary", response_model=TextSummaryOut)
+async def text_summary(
+    session_id: SessionId, body: TextSummaryIn, session: StaffSession, services: ServicesDep
+) -> TextSummaryOut:
+    """Text the visit's easy-read summary to the citizen's mobile (audited; the number
+    is used for this text only and kept no longer than the outbox keeps its messages)."""
+    await _owned(services, session, session_id)
+    conversation = await _conversation(services, session_id)
+    number = read_number(body.phone)
+    if number is None:
+        raise HTTPException(422, "a phone number looks like 010-1234-5678")
+    if not can_text(number):
+        raise HTTPException(422, "only a mobile phone can get a text: give a mobile number")
+    discussed, note = await _visit(services, session_id)
+    text = summary_sms(services=discussed, interpreter=note, language=conversation.language)
+    ids = await services.outbox.send_sms(number, text, kind="summary", conversation_id=session_id)
+    await services.accounts.record_audit(
+        session.account,
+        WALKIN_SUMMARY_TEXTED,
+        session_id,
+        {"services": [s.id for s in discussed], "messages": len(ids)},
+    )
+    return TextSummaryOut(to=national(number), messages=len(ids))
+
+
+async def _visit(
+    services: Services, session_id: str
+) -> tuple[list[Service], InterpreterNote | None]:
+    """The services a visit was about, and what became of its interpreter request."""
+    turns = await services.store.transcript(session_id)
+    requests = await services.store.handoff_requests(session_id)
+    discussed = services_discussed(turns, requests, services.catalog)
+    note: InterpreterNote | None = None
+    if requests:
+        latest = requests[-1]
+        open_status = await services.handoff.status(session_id)
+        scheduled = open_status.scheduled_for if open_status is not None else None
+        note = InterpreterNote.from_request(latest, scheduled)
+        if open_status is not None:  # the queue's state is newer than the stored row's
+            note = InterpreterNote(note.sign_language, open_status.state, scheduled)
+    return list(discussed), note
+
+
 # ---- pages --------------------------------------------------------------------------
 @page_router.get("/staff")
 async def staff_page(_: StaffPage) -> FileResponse:
@@ -347,17 +405,7 @@ async def summary_page(
         conversation = await _conversation(services, session_id)
     except HTTPException:
         return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
-    turns = await services.store.transcript(session_id)
-    requests = await services.store.handoff_requests(session_id)
-    discussed = services_discussed(turns, requests, services.catalog)
-    note: InterpreterNote | None = None
-    if requests:
-        latest = requests[-1]
-        open_status = await services.handoff.status(session_id)
-        scheduled = open_status.scheduled_for if open_status is not None else None
-        note = InterpreterNote.from_request(latest, scheduled)
-        if open_status is not None:  # the queue's state is newer than the stored row's
-            note = InterpreterNote(note.sign_language, open_status.state, scheduled)
+    discussed, note = await _visit(services, session_id)
     needs = conversation.accessibility
     html = render_summary(
         services=discussed,
