@@ -384,6 +384,8 @@ class ConversationCore:
             buttons=buttons,
             author=author,
         )
+        if buttons:  # a reply by number on SMS picks one of these (1, 2…)
+            await self._store.set_last_buttons(conversation_id, buttons)
         self._metrics.messages.labels(conversation.channel, "outbound").inc()
         await self._deliver(
             conversation,

@@ -187,6 +187,26 @@ class HandoffQueue(abc.ABC):
         """The conversation's newest request still queued or held, or None."""
         return await self._active_for_conversation(conversation_id)
 
+    async def ask_feedback(self, request_id: int) -> bool:
+        """Note that the citizen was asked whether the (ended) session helped."""
+        return await self._set_feedback(
+            request_id, {"feedback_asked_at": self._clock()}, unanswered=False
+        )
+
+    async def record_feedback(self, conversation_ids: Sequence[str], helpful: bool) -> int | None:
+        """The citizen's answer, for the newest request of these conversations that
+        asked and has none yet (one answer a session); its id, or None."""
+        asked = [
+            e
+            for e in await self.ended_for(conversation_ids)
+            if e.feedback_asked_at is not None and e.helpful is None
+        ]
+        for entry in sorted(asked, key=lambda e: e.feedback_asked_at or e.created_at, reverse=True):
+            values = {"helpful": helpful, "feedback_at": self._clock()}
+            if await self._set_feedback(entry.id, values, unanswered=True):
+                return entry.id
+        return None
+
     async def ended_for(self, conversation_ids: Sequence[str]) -> list[QueueEntry]:
         """Ended requests of these conversations, oldest first (a session's history)."""
         if not conversation_ids:
@@ -635,6 +655,13 @@ class HandoffQueue(abc.ABC):
 
     @abc.abstractmethod
     async def _ended_for(self, conversation_ids: list[str]) -> list[QueueEntry]: ...
+
+    @abc.abstractmethod
+    async def _set_feedback(
+        self, request_id: int, values: dict[str, Any], *, unanswered: bool
+    ) -> bool:
+        """Set feedback ``values`` on a request (only while asked and unanswered, with
+        ``unanswered``)."""
 
     @abc.abstractmethod
     async def _clear_callback_numbers(

@@ -36,7 +36,8 @@ from assistant.store import Button
 COMMAND_PREFIX = "sotong:handoff:"
 CANCEL, CALLBACK, TEXT, VIDEO = "cancel", "callback", "text", "video"
 THIS_NUMBER, OTHER_NUMBER = "this_number", "other_number"
-COMMANDS = (CANCEL, CALLBACK, TEXT, VIDEO, THIS_NUMBER, OTHER_NUMBER)
+HELPFUL, NOT_HELPFUL = "helpful", "not_helpful"  # the answer to "did it help?"
+COMMANDS = (CANCEL, CALLBACK, TEXT, VIDEO, THIS_NUMBER, OTHER_NUMBER, HELPFUL, NOT_HELPFUL)
 
 
 def button(key: str, command: str, language: str) -> Button:

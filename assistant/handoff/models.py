@@ -57,6 +57,10 @@ handoff_requests: Table = Table(
     Column("callback_number", String(20), nullable=True),
     Column("callback_state", String(16), nullable=True),
     Column("callback_consent_at", DateTime(timezone=True), nullable=True),
+    # Migration 0014: whether the session helped, asked when a person closed it.
+    Column("feedback_asked_at", DateTime(timezone=True), nullable=True),
+    Column("helpful", Boolean, nullable=True),
+    Column("feedback_at", DateTime(timezone=True), nullable=True),
     Index("ix_handoff_requests_status_created_at", "status", "created_at"),
     Index("ix_handoff_requests_accepted_by", "accepted_by"),
     Index("ix_handoff_requests_origin_ref_created_at", "origin_ref", "created_at"),

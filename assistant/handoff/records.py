@@ -198,3 +198,6 @@ class QueueEntry:
     callback_number: str | None = None  # E.164, confirmed or typed with consent
     callback_state: CallbackState | None = None
     callback_consent_at: dt.datetime | None = None
+    feedback_asked_at: dt.datetime | None = None  # "did it help?" sent on closing
+    helpful: bool | None = None  # the citizen's answer, once
+    feedback_at: dt.datetime | None = None

@@ -39,6 +39,8 @@ from assistant.handoff.callback_booking import (
     CANCEL,
     COMMAND_PREFIX,
     COMMANDS,
+    HELPFUL,
+    NOT_HELPFUL,
     OTHER_NUMBER,
     TEXT,
     THIS_NUMBER,
@@ -46,7 +48,7 @@ from assistant.handoff.callback_booking import (
     contact_choices,
     no_voice_call,
 )
-from assistant.handoff.phone_numbers import national, read_number
+from assistant.handoff.phone_numbers import is_phone_number, national, read_number
 from assistant.handoff.records import (
     CONTACT_CALLBACK,
     CONTACT_TEXT,
@@ -425,6 +427,8 @@ class HandoffService:
         text, a video appointment, this number or another (only a cancel, which ends
         the session, while a person holds the conversation)."""
         entry = await self.active(conversation.id)
+        if command in (HELPFUL, NOT_HELPFUL):
+            return await self.feedback(conversation, command == HELPFUL, language)
         if entry is None or (entry.state not in QUEUED and command != CANCEL):
             return OutgoingMessage(text=say("nothing_to_cancel", language))
         if command == CANCEL:
@@ -768,9 +772,17 @@ class HandoffService:
         return link
 
     async def close(
-        self, account: Person, request_id: int, notes: str | None, hand_back: bool
+        self,
+        account: Person,
+        request_id: int,
+        notes: str | None,
+        hand_back: bool,
+        closing_words: str | None = None,
     ) -> bool:
-        """End a held session with notes; on ``hand_back`` the bot speaks up again."""
+        """End a held session with notes; on ``hand_back`` the bot speaks up again.
+        The citizen is told it ended — with ``closing_words``, the person's written
+        outcome for them (what was done, what to do next), when given — and asked
+        once whether it helped (two buttons; 1 or 2 on SMS)."""
         entry = await self.queue.get(request_id)
         if entry is None or entry.accepted_by != account.username:
             return False
@@ -787,11 +799,35 @@ class HandoffService:
             entry.conversation_id,
             {"request_id": request_id, "notes": bool(notes)},
         )
-        await self.tell(entry, say("ended", entry.language))
+        language = entry.language
+        lines = [say("ended", language)]
+        if closing_words:
+            lines.append(say("closing_words", language, text=mask_rrn(closing_words)))
+        await self.tell(entry, "\n".join(lines))
+        asked = (
+            Button(say("choose_helpful", language), COMMAND_PREFIX + HELPFUL),
+            Button(say("choose_not_helpful", language), COMMAND_PREFIX + NOT_HELPFUL),
+        )
+        await self.tell(entry, say("ask_helpful", language), buttons=asked)
+        await self.queue.ask_feedback(request_id)
         self.announce(entry)
         if hand_back:
             await self.core.resume(entry.conversation_id)
         return True
+
+    async def feedback(
+        self, conversation: Conversation, helpful: bool, language: str
+    ) -> OutgoingMessage:
+        """The citizen's answer to "did it help?": kept on the newest session that asked
+        (of their number's conversations, since a caller answers by SMS), once."""
+        ids = [conversation.id]
+        if is_phone_number(conversation.address):
+            ids = await self._store.conversations_of_address(conversation.address)
+        answered = await self.queue.record_feedback(ids, helpful)
+        log.info("handoff.feedback", request_id=answered, helpful=helpful)
+        if answered is None:
+            return OutgoingMessage(text=say("feedback_none", language))
+        return OutgoingMessage(text=say("feedback_thanks", language))
 
     # ---- upkeep ----------------------------------------------------------------------
     async def refresh_positions(self) -> None:

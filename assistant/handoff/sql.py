@@ -106,6 +106,9 @@ def _entry(row: Any) -> QueueEntry:
         callback_number=row.callback_number,
         callback_state=CallbackState(row.callback_state) if row.callback_state else None,
         callback_consent_at=maybe_aware(row.callback_consent_at),
+        feedback_asked_at=maybe_aware(row.feedback_asked_at),
+        helpful=row.helpful,
+        feedback_at=maybe_aware(row.feedback_at),
     )
 
 
@@ -218,6 +221,20 @@ class SqlHandoffQueue(HandoffQueue):
                 and_(T.status.in_(_values(HELD)), T.accepted_by == interpreter_id),
             )
         )
+
+    async def _set_feedback(
+        self, request_id: int, values: dict[str, Any], *, unanswered: bool
+    ) -> bool:
+        conditions = [T.id == request_id]
+        if unanswered:
+            conditions += [T.feedback_asked_at.is_not(None), T.helpful.is_(None)]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(*conditions)
+                .values(**{k: _bind(v) for k, v in values.items()})
+            )
+            return rowcount(result) == 1
 
     async def _ended_for(self, conversation_ids: list[str]) -> list[QueueEntry]:
         final = [state.value for state in QueueState if state.is_final]

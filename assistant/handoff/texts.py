@@ -183,6 +183,24 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "ko": "영상 통화 링크입니다.\n{link}",
         "en": "Here is the video call link.\n{link}",
     },
+    "closing_words": {
+        "ko": "담당자가 남긴 말: {text}",
+        "en": "From the person who helped you: {text}",
+    },
+    "ask_helpful": {
+        "ko": "오늘 상담이 도움이 되었나요?",
+        "en": "Did today's help work for you?",
+    },
+    "choose_helpful": {"ko": "도움이 됐어요", "en": "Yes, it helped"},
+    "choose_not_helpful": {"ko": "도움이 안 됐어요", "en": "No, it did not"},
+    "feedback_thanks": {
+        "ko": "답해 주셔서 고맙습니다. 더 나은 안내를 만드는 데 쓰겠습니다.",
+        "en": "Thank you for telling us. It helps us do better.",
+    },
+    "feedback_none": {
+        "ko": "이미 답해 주셨습니다. 무엇을 도와드릴까요?",
+        "en": "You have answered already. How can I help you?",
+    },
     "ended": {
         "ko": "상담이 끝났습니다. 고맙습니다.",
         "en": "The conversation with the person has ended. Thank you.",
@@ -246,6 +264,7 @@ def all_texts() -> list[tuple[str, str, str]]:
                         days=14,
                         time="14:05",
                         tries=3,
+                        text="신청서를 함께 작성했습니다.",
                     ),
                 )
             )

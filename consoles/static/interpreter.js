@@ -862,13 +862,15 @@
     if (openId == null) return;
     const handBack = event.submitter && event.submitter.value === "hand_back";
     const notes = el.closeNotes.value.trim();
+    const words = $("close-words").value.trim();
     clearError();
     closingId = openId;
     try {
       await api(`${API}/requests/${openId}/close`, {
         method: "POST",
-        body: { notes: notes || null, hand_back: handBack },
+        body: { notes: notes || null, hand_back: handBack, closing_words: words || null },
       });
+      $("close-words").value = "";
       say(handBack
         ? "소통 도우미에게 돌려주었습니다 · Handed back to the assistant"
         : "상담을 마쳤습니다 · Session closed");

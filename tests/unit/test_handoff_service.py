@@ -294,8 +294,12 @@ async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) ->
     closed = await world.queue.get(entry.id)
     assert closed is not None and closed.outcome == "handed_back" and closed.notes == "등본 안내"
     assert world.rasa.triggered == [(citizen, "resume_assistant")]
-    said = [m.text for _, m in world.outputs["webchat"].sent[-2:]]
-    assert said == ["상담이 끝났습니다. 고맙습니다.", "다시 소통이 도와드립니다."]
+    said = [m.text for _, m in world.outputs["webchat"].sent[-3:]]
+    assert said == [
+        "상담이 끝났습니다. 고맙습니다.",
+        "오늘 상담이 도움이 되었나요?",
+        "다시 소통이 도와드립니다.",
+    ]
     # The bot answers the next message again.
     assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
 
@@ -709,3 +713,32 @@ async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -
     again = await world.service.status(conversation.id)
     assert again is not None and again.wait is not None
     assert await world.service.accept(KIM, status.request_id) is not None
+
+
+async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: World) -> None:
+    await _available(world, KIM)
+    sms = (await world.core.start("sms", address="+821044445555")).id
+    await world.say(sms, "상담원")
+    entry = await world.service.active(sms)
+    assert entry is not None
+    await world.service.accept(KIM, entry.id)
+    words = "기초연금 신청서를 함께 썼습니다. 다음 주까지 통장 사본을 내세요."
+    assert await world.service.close(KIM, entry.id, "내부 메모", False, closing_words=words)
+    goodbye, question = (m for _, m in world.outputs["sms"].sent[-2:])
+    assert goodbye.text == f"상담이 끝났습니다. 고맙습니다.\n담당자가 남긴 말: {words}"
+    assert "내부 메모" not in goodbye.text  # the notes are the team's, not the citizen's
+    assert question.text == "오늘 상담이 도움이 되었나요?"
+    assert [b.payload for b in question.buttons] == [
+        COMMAND_PREFIX + "helpful",
+        COMMAND_PREFIX + "not_helpful",
+    ]
+
+    thanked = await world.say(sms, "2")  # by number on SMS: "it did not help"
+    assert thanked.replies[0].text.startswith("답해 주셔서 고맙습니다")
+    ended = await world.queue.get(entry.id)
+    assert ended is not None and ended.helpful is False and ended.feedback_at is not None
+    again = await world.say(sms, "도움이 됐어요", payload=COMMAND_PREFIX + "helpful")
+    assert again.replies[0].text.startswith("이미 답해 주셨습니다")
+    ended = await world.queue.get(entry.id)
+    assert ended is not None and ended.helpful is False  # one answer a session
+    assert "2" not in world.rasa.messages  # the answer never reached the dialogue

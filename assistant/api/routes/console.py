@@ -184,8 +184,10 @@ class VideoOut(BaseModel):
 
 
 class CloseIn(BaseModel):
-    notes: str | None = Field(None, max_length=4000)
+    notes: str | None = Field(None, max_length=4000)  # for the team, never the citizen
     hand_back: bool = False
+    # For the citizen: what was done and what to do next (sent with the goodbye).
+    closing_words: str | None = Field(None, max_length=1000)
 
 
 class DoneOut(BaseModel):
@@ -446,7 +448,11 @@ async def close(
 ) -> DoneOut:
     """End a held session with notes; ``hand_back`` lets the bot speak again."""
     notes = body.notes.strip() if body.notes else None
-    if not await services.handoff.close(session.account, request_id, notes or None, body.hand_back):
+    words = body.closing_words.strip() if body.closing_words else None
+    closed = await services.handoff.close(
+        session.account, request_id, notes or None, body.hand_back, closing_words=words or None
+    )
+    if not closed:
         raise HTTPException(404, NOT_FOUND)
     services.video.end(request_id)  # an open video call ends with the session
     return DoneOut()
