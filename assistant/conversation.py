@@ -17,7 +17,13 @@ from typing import Any
 import structlog
 
 from assistant.handoff.base import QUEUED
-from assistant.handoff.callback_booking import CANCEL, COMMAND_PREFIX, COMMANDS
+from assistant.handoff.callback_booking import (
+    CANCEL,
+    COMMAND_PREFIX,
+    COMMANDS,
+    HELPFUL,
+    NOT_HELPFUL,
+)
 from assistant.handoff.records import CallbackState
 from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
@@ -229,7 +235,8 @@ class ConversationCore:
             )
         ours = payload is not None and payload.startswith(COMMAND_PREFIX)
         if reply is None:
-            if command is None or (entry is None and not ours):
+            answers_feedback = command in (HELPFUL, NOT_HELPFUL)
+            if command is None or (entry is None and not ours and not answers_feedback):
                 return None  # a question for the assistant
             reply = await self._handoff.command(conversation, command, language)
         stored = await self._store.record_outbound(

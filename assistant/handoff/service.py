@@ -81,6 +81,9 @@ _LEAVE_WORDS = frozenset({"대기취소", "대기 취소", "상담종료", "상�
 # While still queued a plain "취소"/"cancel" leaves too; in a session with a person it
 # is relayed instead — there it is more likely part of what they are discussing.
 _CANCEL_WORDS = _LEAVE_WORDS | {"취소", "요청 취소", "취소할게요", "cancel", "cancel request"}
+# The buttons' own titles, written out (spaces dropped before comparing).
+_HELPFUL_WORDS = frozenset({"도움이됐어요", "도움됐어요", "yes,ithelped", "ithelped"})
+_NOT_HELPFUL_WORDS = frozenset({"도움이안됐어요", "도움안됐어요", "no,itdidnot", "itdidnothelp"})
 # An SMS update only when the place moved this much, or the wait by this many minutes.
 _MATERIAL_PLACES = 3
 _MATERIAL_MINUTES = 30
@@ -226,6 +229,12 @@ def handoff_command(text: str, payload: str | None, *, held: bool = False) -> st
     word = " ".join(text.split()).lower().rstrip(".!")
     if word in (_LEAVE_WORDS if held else _CANCEL_WORDS):
         return CANCEL
+    # The answer to "did it help?" in words: a caller gets the question by text and
+    # answers in their SMS conversation, where no button of it was offered.
+    if word.replace(" ", "") in _HELPFUL_WORDS:
+        return HELPFUL
+    if word.replace(" ", "") in _NOT_HELPFUL_WORDS:
+        return NOT_HELPFUL
     return None
 
 

@@ -188,8 +188,8 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "en": "From the person who helped you: {text}",
     },
     "ask_helpful": {
-        "ko": "오늘 상담이 도움이 되었나요?",
-        "en": "Did today's help work for you?",
+        "ko": "오늘 상담이 도움이 되었나요? '도움이 됐어요'나 '도움이 안 됐어요'로 답해 주세요.",
+        "en": "Did today's help work for you? Answer 'Yes, it helped' or 'No, it did not'.",
     },
     "choose_helpful": {"ko": "도움이 됐어요", "en": "Yes, it helped"},
     "choose_not_helpful": {"ko": "도움이 안 됐어요", "en": "No, it did not"},

@@ -297,7 +297,7 @@ async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) ->
     said = [m.text for _, m in world.outputs["webchat"].sent[-3:]]
     assert said == [
         "상담이 끝났습니다. 고맙습니다.",
-        "오늘 상담이 도움이 되었나요?",
+        "오늘 상담이 도움이 되었나요? '도움이 됐어요'나 '도움이 안 됐어요'로 답해 주세요.",
         "다시 소통이 도와드립니다.",
     ]
     # The bot answers the next message again.
@@ -727,7 +727,7 @@ async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: 
     goodbye, question = (m for _, m in world.outputs["sms"].sent[-2:])
     assert goodbye.text == f"상담이 끝났습니다. 고맙습니다.\n담당자가 남긴 말: {words}"
     assert "내부 메모" not in goodbye.text  # the notes are the team's, not the citizen's
-    assert question.text == "오늘 상담이 도움이 되었나요?"
+    assert question.text.startswith("오늘 상담이 도움이 되었나요?")
     assert [b.payload for b in question.buttons] == [
         COMMAND_PREFIX + "helpful",
         COMMAND_PREFIX + "not_helpful",
@@ -742,3 +742,26 @@ async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: 
     ended = await world.queue.get(entry.id)
     assert ended is not None and ended.helpful is False  # one answer a session
     assert "2" not in world.rasa.messages  # the answer never reached the dialogue
+
+
+async def test_a_caller_answers_whether_it_helped_by_text_in_words(world: World) -> None:
+    # The call is over: the question reached the caller by SMS, and they answer in the
+    # number's SMS conversation, where its buttons were never offered.
+    await _available(world, KIM)
+    caller = "+821066667777"
+    call = (await world.core.start("voice", address=caller)).id
+    status = await world.service.request(
+        await world.store.get_conversation(call),  # type: ignore[arg-type]
+        reason="person",
+        service=None,
+        language="ko",
+    )
+    await world.service.accept(KIM, status.request_id)
+    assert await world.service.close(KIM, status.request_id, None, False)
+    sms = (await world.core.start("sms", address=caller)).id
+    answered = await world.say(sms, "도움이 됐어요")
+    assert answered.replies[0].text.startswith("답해 주셔서 고맙습니다")
+    ended = await world.queue.get(status.request_id)
+    assert ended is not None and ended.helpful is True
+    # Without a question pending, the same words are not taken as an answer twice.
+    assert (await world.say(sms, "도움이 안 됐어요")).replies[0].text.startswith("이미 답해")
