@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,6 +92,48 @@ class Containment:
         return self.contained / self.conversations if self.conversations else None
 
 
+_CLOSED_BY_A_PERSON = frozenset(
+    {Outcome.RESOLVED.value, Outcome.HANDED_BACK.value, Outcome.TRANSFERRED.value}
+)
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """How the requests of one channel, service or centre ended, and whether the
+    citizens said it helped (closing the loop: asked once when a person closes)."""
+
+    key: str  # the channel, the service id, or the centre's region ("" for none)
+    requests: int
+    resolved: int  # closed by a person: resolved, handed back, or transferred
+    answered: int  # citizens who answered "did it help?"
+    helpful: int  # of those, "yes"
+
+    @property
+    def resolution_share(self) -> float | None:
+        """Closed by a person, of all the requests (None: no requests)."""
+        return self.resolved / self.requests if self.requests else None
+
+    @property
+    def helpful_share(self) -> float | None:
+        """Said it helped, of those who answered (None: nobody answered)."""
+        return self.helpful / self.answered if self.answered else None
+
+
+def _satisfaction(rows: Sequence[Any], key: Callable[[Any], str | None]) -> list[Satisfaction]:
+    groups: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    for row in rows:
+        counts = groups[key(row) or ""]
+        counts["requests"] += 1
+        counts["resolved"] += row.outcome in _CLOSED_BY_A_PERSON
+        if row.helpful is not None:
+            counts["answered"] += 1
+            counts["helpful"] += bool(row.helpful)
+    return [
+        Satisfaction(k, c["requests"], c["resolved"], c["answered"], c["helpful"])
+        for k, c in sorted(groups.items())
+    ]
+
+
 @dataclass(frozen=True)
 class HandoffFigures:
     """Every figure of ``handoff_figures`` for one period [since, until)."""
@@ -108,6 +151,9 @@ class HandoffFigures:
     days: list[DayFigures]  # every day of the period, oldest first
     containment: Containment  # all channels
     containment_by_channel: list[Containment]  # by channel name
+    satisfaction_by_channel: list[Satisfaction]
+    satisfaction_by_service: list[Satisfaction]
+    satisfaction_by_centre: list[Satisfaction]  # by the region of the desk or request
 
 
 async def handoff_figures(
@@ -126,9 +172,17 @@ async def handoff_figures(
     async with engine.connect() as conn:
         requests = (
             await conn.execute(
-                select(R.created_at, R.accepted_at, R.status, R.outcome, R.accepted_by).where(
-                    *in_period
-                )
+                select(
+                    R.created_at,
+                    R.accepted_at,
+                    R.status,
+                    R.outcome,
+                    R.accepted_by,
+                    R.channel,
+                    R.service,
+                    R.region,
+                    R.helpful,
+                ).where(*in_period)
             )
         ).all()
         people = [row.accepted_by for row in requests if row.accepted_by]
@@ -223,6 +277,9 @@ async def handoff_figures(
             sum(c.with_handoff for c in channels),
         ),
         containment_by_channel=channels,
+        satisfaction_by_channel=_satisfaction(requests, lambda row: row.channel),
+        satisfaction_by_service=_satisfaction(requests, lambda row: row.service),
+        satisfaction_by_centre=_satisfaction(requests, lambda row: row.region),
     )
 
 

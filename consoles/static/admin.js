@@ -191,7 +191,26 @@
       people.map(function (p) {
         return [(p.name || "") + " (" + p.id + ")", String(p.accepted), String(p.resolved), String(p.handed_back), String(p.open)];
       }));
+    drawHelped("channel", "채널 · Channel", f.satisfaction_by_channel, function (k) { return CHANNELS[k] || k; });
+    drawHelped("service", "민원 · Service", f.satisfaction_by_service, function (k) { return k || "정하지 않음 · None"; });
+    drawHelped("centre", "지역 · Centre", f.satisfaction_by_centre, function (k) { return k || "전체 · Any"; });
     $("status").textContent = "불러왔습니다 · Loaded: " + new Date().toLocaleString("ko-KR");
+  }
+
+  // Closing the loop: of those who answered "did it help?", the share who said yes.
+  function drawHelped(key, heading, groups, name) {
+    var answered = groups.reduce(function (n, g) { return n + g.answered; }, 0);
+    rowChart($("chart-help-" + key), "c-help-" + key, "도움이 되었다는 답 · Said it helped",
+      answered + "명이 답했습니다. · " + answered + " answered.",
+      groups.map(function (g) { return name(g.key); }),
+      groups.map(function (g) { return g.helpful_share === null ? 0 : g.helpful_share * 100; }), 100,
+      function (v) { return Math.round(v || 0) + "%"; });
+    fillTable($("table-help-" + key), "도움 여부와 해결, " + heading,
+      [heading, "요청 · Requests", "사람이 마침 · Closed by a person", "해결 비율 · Resolved", "답함 · Answered", "도움됨 · Helped", "비율 · Share"],
+      groups.map(function (g) {
+        return [name(g.key), String(g.requests), String(g.resolved), pct(g.resolution_share),
+          String(g.answered), String(g.helpful), pct(g.helpful_share)];
+      }));
   }
 
   function loadFigures() {

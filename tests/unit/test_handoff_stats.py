@@ -210,3 +210,29 @@ async def test_the_period_is_checked(engine: AsyncEngine) -> None:
         await handoff_figures(engine, UNTIL, T0)
     with pytest.raises(ValueError):
         await handoff_figures(engine, T0.replace(tzinfo=None), UNTIL)
+
+
+async def test_whether_it_helped_and_resolution_by_channel_service_and_centre(
+    engine: AsyncEngine,
+) -> None:
+    answers = {"c1": True, "c2": False, "old": True}  # "old" is outside the period
+    async with engine.begin() as conn:
+        for cid, helpful in answers.items():
+            await conn.execute(
+                handoff_requests.update()
+                .where(handoff_requests.c.conversation_id == cid)
+                .values(helpful=helpful, service="basic_pension", region="jongno")
+            )
+    figures = await handoff_figures(engine, T0, UNTIL)
+    by_channel = {s.key: s for s in figures.satisfaction_by_channel}
+    assert sorted(by_channel) == ["desk", "sms", "webchat"]
+    web = by_channel["webchat"]
+    # c1 resolved, c2 handed back, c3 resolved then expired, c4 waiting: 5 requests.
+    assert (web.requests, web.resolved, web.answered, web.helpful) == (5, 3, 2, 1)
+    assert web.helpful_share == 0.5 and web.resolution_share == 3 / 5
+    assert by_channel["sms"].helpful_share is None  # nobody answered
+    by_service = {s.key: s for s in figures.satisfaction_by_service}
+    assert (by_service["basic_pension"].requests, by_service["basic_pension"].helpful) == (2, 1)
+    assert by_service[""].requests == 6  # the other 6 of the 8: no particular service
+    by_centre = {s.key: s for s in figures.satisfaction_by_centre}
+    assert by_centre["jongno"].answered == 2 and by_centre[""].answered == 0

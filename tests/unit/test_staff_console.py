@@ -327,6 +327,17 @@ async def test_admin_figures_count_the_desk_and_the_web(desk: Desk) -> None:
     assert figures["containment"]["share"] == 0.5
     by_channel = {c["channel"]: c["share"] for c in figures["containment_by_channel"]}
     assert by_channel == {"desk": 0.0, "webchat": 1.0}
+    (desk_helped,) = figures["satisfaction_by_channel"]  # the walk-in's request
+    assert desk_helped == {
+        "key": "desk",
+        "requests": 1,
+        "resolved": 0,
+        "answered": 0,
+        "helpful": 0,
+        "resolution_share": 0.0,
+        "helpful_share": None,
+    }
+    assert [s["key"] for s in figures["satisfaction_by_centre"]] == ["jongno"]
     for days in (0, 367):
         assert (await admin.get("/api/admin/figures", params={"days": days})).status_code == 422
     assert (await staff.get("/api/admin/figures")).status_code == 403

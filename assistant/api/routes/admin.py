@@ -16,7 +16,7 @@ from assistant.accounts import Account, Role, WebSession
 from assistant.api.auth import AdminSession, page_guard
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import AccountOut, account_out, refusals
-from assistant.handoff.stats import Containment, HandoffFigures, handoff_figures
+from assistant.handoff.stats import Containment, HandoffFigures, Satisfaction, handoff_figures
 from assistant.store.base import utcnow
 from consoles import STATIC_DIR
 
@@ -51,6 +51,21 @@ def _containment(figures: Containment) -> dict[str, Any]:
         "contained": figures.contained,
         "share": figures.share,
     }
+
+
+def _satisfaction(figures: list[Satisfaction]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f.key,
+            "requests": f.requests,
+            "resolved": f.resolved,
+            "answered": f.answered,
+            "helpful": f.helpful,
+            "resolution_share": f.resolution_share,
+            "helpful_share": f.helpful_share,
+        }
+        for f in figures
+    ]
 
 
 def figures_json(figures: HandoffFigures) -> dict[str, Any]:
@@ -90,6 +105,9 @@ def figures_json(figures: HandoffFigures) -> dict[str, Any]:
         ],
         "containment": _containment(figures.containment),
         "containment_by_channel": [_containment(c) for c in figures.containment_by_channel],
+        "satisfaction_by_channel": _satisfaction(figures.satisfaction_by_channel),
+        "satisfaction_by_service": _satisfaction(figures.satisfaction_by_service),
+        "satisfaction_by_centre": _satisfaction(figures.satisfaction_by_centre),
     }
 
 
