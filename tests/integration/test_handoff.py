@@ -83,6 +83,11 @@ class Interpreter:
             "/api/console" + path, json=body or {}, headers={"X-CSRF-Token": self.csrf}
         )
 
+    def put(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        return self.client.put(
+            "/api/console" + path, json=body, headers={"X-CSRF-Token": self.csrf}
+        )
+
     def get(self, path: str) -> Any:
         response = self.client.get("/api/console" + path)
         assert response.status_code == 200, response.text
@@ -237,6 +242,9 @@ def test_english_sms_citizen_cancels_as_told_and_stays_subscribed(
     # "CANCEL" alone is a carrier opt-out word: the waiting text must ask for something
     # else, and that must cancel the request without unsubscribing the number.
     phone = "+8210" + "".join(secrets.choice("0123456789") for _ in range(8))
+    # Requests are routed by language: someone who works in English is available.
+    works_in_english = {"skills": ["ksl", "person"], "languages": ["ko", "en"]}
+    assert interpreter.put("/details", works_in_english).status_code == 200
     interpreter.post("/availability", {"available": True})
     asked = "\n".join(_sms(gateway, phone, "I need to talk to a person please"))
     assert "To leave the queue, send LEAVE." in asked

@@ -58,6 +58,10 @@ def voice_stack(
         "SOTONG_VOICE_CONFIRM_BELOW": "1.0",
         "SOTONG_VOICE_WHISPER_CONFIRM_BELOW": "1.0",
         "SOTONG_VOICE_REPROMPT_SECONDS": "30",
+        # The sentence test is about what Whisper hears: wait for Whisper. Past the
+        # usual budget (1.2 s + 0.2 s a second of speech, tested in tests/unit) a busy
+        # 2-core machine answers from Vosk's words instead, and the test cannot tell.
+        "SOTONG_VOICE_SECOND_PASS_BUDGET_MS": "60000",
     }
     if not (default_whisper_dir(PROJECT_DIR / "var") / "model.bin").is_file():
         missing_part("the Whisper model: run `sotong models prepare` (scripts/setup.sh does)")

@@ -24,7 +24,7 @@ from assistant.privacy import mask_rrn
 router = APIRouter(
     prefix="/api/console/requests/{request_id}",
     tags=["console"],
-    responses=refusals(401, 403, 404),
+    responses=refusals(401, 403, 404, 413, 422),
 )
 page_router = APIRouter(include_in_schema=False)
 

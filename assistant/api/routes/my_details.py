@@ -19,7 +19,7 @@ from assistant.handoff.phone_numbers import read_number
 from assistant.handoff.records import SKILL_KSL, SKILL_PERSON, parse_work_hours
 from assistant.profiles.records import LANGUAGES as SUPPORTED_LANGUAGES
 
-router = APIRouter(prefix="/api/console", tags=["console"], responses=refusals(401, 403, 422))
+router = APIRouter(prefix="/api/console", tags=["console"], responses=refusals(401, 403, 413, 422))
 page_router = APIRouter(include_in_schema=False)
 
 SKILLS = (SKILL_KSL, SKILL_PERSON)
