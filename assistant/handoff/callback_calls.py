@@ -41,6 +41,7 @@ from assistant.handoff.records import (
 )
 from assistant.handoff.service import HandoffService, Person
 from assistant.handoff.texts import say, when
+from assistant.outbox import Texter
 from assistant.store.base import utcnow
 
 log = structlog.get_logger(__name__)
@@ -81,20 +82,6 @@ class CallPlacer(Protocol):
     async def call(self, to: str, from_: str, twiml: str, status_callback: str) -> str | None:
         """The new call's sid, or None when Twilio refused or could not be reached."""
         ...
-
-
-class Texter(Protocol):
-    """Texts a number through the outbox (``assistant.outbox.Outbox``)."""
-
-    async def send_sms(
-        self,
-        to: str,
-        body: str,
-        *,
-        kind: str,
-        conversation_id: str | None = None,
-        dedupe_key: str | None = None,
-    ) -> list[int]: ...
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from assistant.outbox.sender import (
     TwilioCredentials,
     TwilioSmsSender,
 )
-from assistant.outbox.service import Outbox, OutboxPolicy, RoundReport, split_for_sms
+from assistant.outbox.service import Outbox, OutboxPolicy, RoundReport, Texter, split_for_sms
 from assistant.outbox.sql import SqlOutboxStore
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "SendOutcome",
     "SmsSender",
     "SqlOutboxStore",
+    "Texter",
     "TwilioCredentials",
     "TwilioSmsSender",
     "split_for_sms",

@@ -20,6 +20,7 @@ import datetime as dt
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 
@@ -106,6 +107,23 @@ class RoundReport:
     @property
     def handled(self) -> int:
         return len(self.sent) + len(self.retried) + len(self.failed) + len(self.suppressed)
+
+
+class Texter(Protocol):
+    """What queues a text for sending (``Outbox.send_sms``): for code that texts
+    citizens without owning the outbox."""
+
+    async def send_sms(
+        self,
+        to: str,
+        body: str,
+        *,
+        kind: str,
+        conversation_id: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> list[int]:
+        """Store ``body`` for ``to`` as SMS-sized messages; return their outbox ids."""
+        ...
 
 
 class Outbox:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Response
@@ -35,6 +35,7 @@ from assistant.conversation import ConversationCore
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage
 from assistant.metrics import Metrics
+from assistant.outbox import Texter
 from assistant.profiles import ACCESSIBILITY_KEYS, CitizenProfile, ProfileError, ProfileStore
 from assistant.reminders import ReminderService, is_cancel_request, is_setup_request
 from assistant.services import Services
@@ -83,22 +84,6 @@ class Answer:
     outcome: Outcome
 
 
-class SmsSender(Protocol):
-    """The outbox's sending interface (assistant.outbox.Outbox)."""
-
-    async def send_sms(
-        self,
-        to: str,
-        body: str,
-        *,
-        kind: str,
-        conversation_id: str | None = None,
-        dedupe_key: str | None = None,
-    ) -> list[int]:
-        """Store ``body`` for ``to`` as SMS-sized messages; return their outbox ids."""
-        ...
-
-
 class SmsOutput:
     """Delivers messages that come outside a webhook request, through the outbox.
 
@@ -106,7 +91,7 @@ class SmsOutput:
     to kept messages arrive after the caller hung up and so go out as a text.
     """
 
-    def __init__(self, store: ConversationStore, outbox: SmsSender, channel: str = CHANNEL) -> None:
+    def __init__(self, store: ConversationStore, outbox: Texter, channel: str = CHANNEL) -> None:
         self._store = store
         self._outbox = outbox
         self._channel = channel

@@ -18,6 +18,7 @@ from assistant.api.auth import InterpreterSession
 from assistant.api.deps import ServicesDep
 from assistant.api.routes.console import NOT_FOUND, RequestId
 from assistant.api.schemas import refusals
+from assistant.handoff.base import HELD
 from assistant.handoff.phone_numbers import is_phone_number
 from assistant.privacy import mask_rrn
 
@@ -57,7 +58,8 @@ async def history(
 ) -> HistoryOut:
     """The citizen's earlier sessions with people (see the module docstring)."""
     detail = await services.handoff.detail(session.account, request_id)
-    if detail is None or not await services.handoff.holds(session.account, request_id):
+    # detail() also serves an offer; history is for the holder only.
+    if detail is None or detail.entry.state not in HELD:
         raise HTTPException(404, NOT_FOUND)
     conversation = detail.conversation
     ids = [conversation.id]
