@@ -25,6 +25,8 @@ from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import (
     actions,
     admin,
+    admin_accounts,
+    appointments,
     auth,
     callbacks,
     console,
@@ -63,7 +65,7 @@ from assistant.store.single import AnotherGateway, GatewayGuard
 from assistant.store.sql import create_engine
 from assistant.trackers import TrackerEraser
 from assistant.video.signalling import SignallingHub
-from assistant.video.tokens import join_path
+from assistant.video.tokens import DEFAULT_TTL, join_path
 from channels import video, webchat, webchat_speech
 from channels.sms import adapter as sms_adapter
 from channels.sms import status as sms_status
@@ -222,8 +224,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         key = signing_key(settings)
 
-        def join_link(request_id: int) -> str:
-            path = join_path(key, request_id, utcnow())
+        def join_link(request_id: int, until: dt.datetime | None = None) -> str:
+            now = utcnow()
+            ttl = DEFAULT_TTL if until is None else max(until - now, dt.timedelta(minutes=1))
+            path = join_path(key, request_id, now, ttl)
             route, _, query = path.partition("?")
             return public_link(settings, route, query) or path
 
@@ -246,6 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # Its own key, derived: a source's hash never doubles as a link signature.
             source_key=hmac.new(key, b"handoff-source", hashlib.sha256).digest(),
             callback_number_days=settings.retain_callback_number_days,
+            texter=outbox,
         )
         core.attach_handoff(handoff)
         attempts = SqlCallbackLog(engine)
@@ -374,6 +379,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(outage, store_outage_handler)
     for module in (
         auth,
+        appointments,
+        admin_accounts,
         console,
         callbacks,
         handover,

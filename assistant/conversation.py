@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from assistant.handoff.appointments import slot_time
 from assistant.handoff.base import QUEUED
 from assistant.handoff.callback_booking import (
     CANCEL,
@@ -23,8 +24,9 @@ from assistant.handoff.callback_booking import (
     COMMANDS,
     HELPFUL,
     NOT_HELPFUL,
+    RESCHEDULE,
 )
-from assistant.handoff.records import CallbackState
+from assistant.handoff.records import CONTACT_VIDEO, CallbackState, QueueEntry
 from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
@@ -215,9 +217,11 @@ class ConversationCore:
         no retraining when it changes).
         """
         assert self._handoff is not None
-        entry = await self._handoff.active(conversation.id)
+        entry = await self._handoff.for_citizen(conversation)
         held = entry is not None and entry.state not in QUEUED
         command = handoff_command(text, payload, held=held)
+        if command == RESCHEDULE and payload is None and not _booked_video(entry):
+            command = None  # "change" is only a reply word while a video call is booked
         reply: OutgoingMessage | None = None
         if command is None and entry is not None and entry.callback_state is CallbackState.ASKING:
             # A number to call back on was asked for (before the call-back, or after a
@@ -551,7 +555,10 @@ def _offered_payload(message: IncomingMessage, conversation: Conversation) -> st
     payload = message.payload
     if payload is None or message.payload_from_gateway:
         return payload
-    if payload in GATEWAY_COMMANDS or any(b.payload == payload for b in conversation.last_buttons):
+    # A picked appointment slot is the gateway's too (checked still free when picked).
+    command = payload.removeprefix(COMMAND_PREFIX) if payload.startswith(COMMAND_PREFIX) else ""
+    ours = payload in GATEWAY_COMMANDS or slot_time(command) is not None
+    if ours or any(b.payload == payload for b in conversation.last_buttons):
         return payload
     log.warning(
         "conversation.payload_not_offered",
@@ -583,3 +590,8 @@ def _choice_payload(text: str, buttons: tuple[Button, ...]) -> str | None:
         if 0 <= index < len(buttons):
             return buttons[index].payload
     return None
+
+
+def _booked_video(entry: QueueEntry | None) -> bool:
+    """Whether ``entry`` is a booked video appointment (its reply words apply)."""
+    return entry is not None and entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None

@@ -259,3 +259,35 @@ def started(stack: Stack) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+def hand_moved_clock_env(var_dir: Path) -> dict[str, str]:
+    """Extra environment for a gateway whose clock a test moves by hand (``move_clock``):
+    tests/shifted_clock/sitecustomize.py, which reads ``SOTONG_CLOCK_FILE`` on SIGUSR1.
+    Rasa keeps the real time (its interpreter has no time-machine): our time rules live
+    in the gateway."""
+    shifter = str(PROJECT_DIR / "tests" / "shifted_clock")
+    path = os.environ.get("PYTHONPATH", "")
+    paths = [p for p in path.split(os.pathsep) if p]
+    return {
+        "SOTONG_CLOCK_FILE": str(var_dir / "clock-offset"),
+        "PYTHONPATH": os.pathsep.join([shifter, *[p for p in paths if p != shifter]]),
+    }
+
+
+def move_clock(stack: Stack, to: float) -> None:
+    """Move the gateway's wall clock to Unix time ``to`` (in this process's time, which a
+    shifted-clock run shares) and wait until its responses' Date header says so."""
+    from email.utils import parsedate_to_datetime
+
+    assert stack.gateway.process is not None, "the gateway is not running"
+    # The gateway's time is this process's plus the file's offset.
+    Path(stack.gateway.env["SOTONG_CLOCK_FILE"]).write_text(str(to - time.time()))
+    os.kill(stack.gateway.process.pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        stamp = httpx.get(f"{stack.gateway.url}/healthz", timeout=5).headers.get("date")
+        if stamp and abs(parsedate_to_datetime(stamp).timestamp() - to) < 5:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the gateway's clock did not move (is SOTONG_CLOCK_FILE set?)")

@@ -156,6 +156,20 @@ class AccountStore(abc.ABC):
             await self._delete_sessions_of(account.id)
         return account
 
+    async def set_profile(
+        self, username: str, *, name: str, centre: str | None, region: str | None
+    ) -> Account:
+        """Replace the name, centre and region (AccountError if unknown or invalid)."""
+        values = {
+            "name": check_name(name),
+            "centre": _place(centre, "centre", _MAX_CENTRE),
+            "region": _place(region, "region", _MAX_REGION),
+            "updated_at": self._clock(),
+        }
+        if not await self._update_account(username, values):
+            raise AccountError(f"no account {username!r}")
+        return await self._require(username)
+
     async def set_password(self, username: str, password: str) -> Account:
         """Replace the password (AccountError if unknown or too short) and end every
         session of the account: whoever knew the old one is signed out."""

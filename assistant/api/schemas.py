@@ -62,7 +62,7 @@ _REFUSALS: dict[int, str] = {
     401: "Not signed in, or the wrong username or password",
     403: "Refused: unsigned or wrongly signed, the wrong role, or no CSRF token",
     404: "No such thing here (or not yours)",
-    409: "Taken by someone else",
+    409: "Taken by someone else, or not in a state that allows it",
     410: "The link was used or has expired",
     413: "The request body is too large",
     415: "Not the content type this route takes",

@@ -44,6 +44,7 @@ HELD = (QueueState.ACCEPTED, QueueState.IN_SESSION)  # held by a person
 _MAX_ID = 64
 _MAX_NOTES = 4000
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+_REMINDER_COLUMNS = {"day": "reminded_day_at", "soon": "reminded_soon_at"}
 
 
 def _check_interpreter(interpreter: Interpreter) -> None:
@@ -510,6 +511,60 @@ class HandoffQueue(abc.ABC):
         chat citizen who gave it); how many requests had it."""
         return await self._clear_callback_numbers(number=phone)
 
+    # ---- appointments ----------------------------------------------------------------
+    async def scheduled(
+        self, start: dt.datetime, end: dt.datetime, *, open_only: bool = True
+    ) -> list[QueueEntry]:
+        """Requests scheduled (a call-back, text or video appointment) from ``start`` to
+        before ``end``, earliest first; with ``open_only`` False, ended ones too (a
+        person's day shows what happened)."""
+        return await self._scheduled(start, end, open_only)
+
+    async def open_for_number(self, number: str) -> list[QueueEntry]:
+        """Requests not over whose citizen gave ``number`` (E.164) to be reached on,
+        oldest first: a web citizen answers their appointment's reminder by SMS."""
+        return await self._select_open_for_number(number)
+
+    async def book(
+        self,
+        request_id: int,
+        at: dt.datetime,
+        person_id: str | None,
+        *,
+        day_reminder_due: bool,
+    ) -> bool:
+        """Book a queued request as a video appointment at ``at`` with ``person_id``
+        (None: whoever is on duty). Reminders start again; ``day_reminder_due`` False
+        marks the day-before one as done (a booking within a day is its own reminder).
+        False if the request is not queued."""
+        if at.tzinfo is None:
+            raise ValueError("an appointment's time must be timezone-aware")
+        now = self._clock()
+        return await self._transition(
+            request_id,
+            from_states=QUEUED,
+            values={
+                "contact": "video",
+                "scheduled_for": at,
+                "booked_with": person_id,
+                "reminded_day_at": None if day_reminder_due else now,
+                "reminded_soon_at": None,
+                "updated_at": now,
+            },
+        )
+
+    async def claim_reminder(self, request_id: int, which: str) -> bool:
+        """Claim sending a queued appointment's "day" (before) or "soon" (ten minutes
+        before) reminder: True for exactly one caller, whichever process asks."""
+        if which not in _REMINDER_COLUMNS:
+            raise ValueError(f"no such reminder: {which!r}")
+        return await self._claim_reminder(request_id, _REMINDER_COLUMNS[which], self._clock())
+
+    async def no_show(self, request_id: int, interpreter_id: str, notes: str | None = None) -> bool:
+        """The citizen did not come to the appointment its holder waited for: resolved,
+        outcome "no_show"; False unless ``interpreter_id`` holds it."""
+        return await self._end_held(request_id, interpreter_id, Outcome.NO_SHOW, notes)
+
     # ---- helpers -------------------------------------------------------------------
     async def _end_held(
         self, request_id: int, interpreter_id: str, outcome: Outcome, notes: str | None
@@ -669,3 +724,17 @@ class HandoffQueue(abc.ABC):
     ) -> int:
         """Clear the call-back number of requests ended before ``ended_before``, or of
         every request whose number is ``number``."""
+
+    @abc.abstractmethod
+    async def _scheduled(
+        self, start: dt.datetime, end: dt.datetime, open_only: bool
+    ) -> list[QueueEntry]:
+        """Requests with ``scheduled_for`` in [start, end), earliest first."""
+
+    @abc.abstractmethod
+    async def _select_open_for_number(self, number: str) -> list[QueueEntry]:
+        """Requests not over whose ``callback_number`` is ``number``, oldest first."""
+
+    @abc.abstractmethod
+    async def _claim_reminder(self, request_id: int, column: str, now: dt.datetime) -> bool:
+        """Set ``column`` to ``now`` on a queued request where it is unset; whether it was."""

@@ -37,7 +37,23 @@ COMMAND_PREFIX = "sotong:handoff:"
 CANCEL, CALLBACK, TEXT, VIDEO = "cancel", "callback", "text", "video"
 THIS_NUMBER, OTHER_NUMBER = "this_number", "other_number"
 HELPFUL, NOT_HELPFUL = "helpful", "not_helpful"  # the answer to "did it help?"
-COMMANDS = (CANCEL, CALLBACK, TEXT, VIDEO, THIS_NUMBER, OTHER_NUMBER, HELPFUL, NOT_HELPFUL)
+# Video appointments (``appointments``): another time, reminders by text on the web or
+# not, and a slot picked (its time as Unix seconds: "slot:1764637200").
+RESCHEDULE, REMIND_BY_TEXT, KEEP_BOOKING = "reschedule", "remind_by_text", "keep_booking"
+SLOT_PREFIX = "slot:"
+COMMANDS = (
+    CANCEL,
+    CALLBACK,
+    TEXT,
+    VIDEO,
+    THIS_NUMBER,
+    OTHER_NUMBER,
+    HELPFUL,
+    NOT_HELPFUL,
+    RESCHEDULE,
+    REMIND_BY_TEXT,
+    KEEP_BOOKING,
+)
 
 
 def button(key: str, command: str, language: str) -> Button:

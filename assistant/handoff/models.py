@@ -61,9 +61,15 @@ handoff_requests: Table = Table(
     Column("feedback_asked_at", DateTime(timezone=True), nullable=True),
     Column("helpful", Boolean, nullable=True),
     Column("feedback_at", DateTime(timezone=True), nullable=True),
+    # Migration 0015: appointments — the person a slot is booked with, and when each
+    # reminder went out (set once, by whichever process claims it first).
+    Column("booked_with", String(64), nullable=True),
+    Column("reminded_day_at", DateTime(timezone=True), nullable=True),
+    Column("reminded_soon_at", DateTime(timezone=True), nullable=True),
     Index("ix_handoff_requests_status_created_at", "status", "created_at"),
     Index("ix_handoff_requests_accepted_by", "accepted_by"),
     Index("ix_handoff_requests_origin_ref_created_at", "origin_ref", "created_at"),
+    Index("ix_handoff_requests_scheduled_for", "scheduled_for"),
     extend_existing=True,
 )
 

@@ -120,6 +120,7 @@ class Outcome(StrEnum):
     TIMED_OUT = "timed_out"  # the holder showed no sign for too long (state resolved)
     DISMISSED = "dismissed"  # staff cleared a flood from one source (state abandoned)
     TRANSFERRED = "transferred"  # a call reached the community centre (state resolved)
+    NO_SHOW = "no_show"  # the citizen did not come to their appointment (state resolved)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ class Interpreter:
         return language in (self.languages or ("ko",))
 
 
+def serves_region(entry: QueueEntry, person: Interpreter) -> bool:
+    """A request without a region is anyone's; a person without one takes any region."""
+    return entry.region is None or person.region is None or entry.region == person.region
+
+
 @dataclass(frozen=True)
 class QueueEntry:
     """One handoff request in the queue, with every change's time."""
@@ -201,3 +207,6 @@ class QueueEntry:
     feedback_asked_at: dt.datetime | None = None  # "did it help?" sent on closing
     helpful: bool | None = None  # the citizen's answer, once
     feedback_at: dt.datetime | None = None
+    booked_with: str | None = None  # the person an appointment's slot is booked with
+    reminded_day_at: dt.datetime | None = None  # the day-before reminder went out
+    reminded_soon_at: dt.datetime | None = None  # the ten-minutes-before reminder went out

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from assistant.handoff.appointments import Appointments, JoinLink, confirmation, slot_time
 from assistant.handoff.base import HELD, QUEUED, HandoffQueue, wait_for_place
 from assistant.handoff.callback_booking import (
     CALLBACK,
@@ -40,10 +41,15 @@ from assistant.handoff.callback_booking import (
     COMMAND_PREFIX,
     COMMANDS,
     HELPFUL,
+    KEEP_BOOKING,
     NOT_HELPFUL,
     OTHER_NUMBER,
+    REMIND_BY_TEXT,
+    RESCHEDULE,
+    SLOT_PREFIX,
     TEXT,
     THIS_NUMBER,
+    VIDEO,
     CallbackBooking,
     contact_choices,
     no_voice_call,
@@ -60,11 +66,13 @@ from assistant.handoff.records import (
     Interpreter,
     QueueEntry,
     QueueState,
+    serves_region,
     skill_for_reason,
 )
 from assistant.handoff.texts import relay_centre, say, when
 from assistant.messages import OutgoingMessage
 from assistant.metrics import Metrics
+from assistant.outbox.service import Texter
 from assistant.privacy import mask_rrn
 from assistant.push import PushHub
 from assistant.store import Button, Conversation, ConversationStore, Turn
@@ -84,6 +92,9 @@ _CANCEL_WORDS = _LEAVE_WORDS | {"취소", "요청 취소", "취소할게요", "c
 # The buttons' own titles, written out (spaces dropped before comparing).
 _HELPFUL_WORDS = frozenset({"도움이됐어요", "도움됐어요", "yes,ithelped", "ithelped"})
 _NOT_HELPFUL_WORDS = frozenset({"도움이안됐어요", "도움안됐어요", "no,itdidnot", "itdidnothelp"})
+# An appointment's reply words (spaces dropped): another time, or call it off.
+_RESCHEDULE_WORDS = frozenset({"예약변경", "시간변경", "change", "changetime", "changethetime"})
+_CALL_OFF_WORDS = frozenset({"예약취소", "calloff", "callitoff"})
 # An SMS update only when the place moved this much, or the wait by this many minutes.
 _MATERIAL_PLACES = 3
 _MATERIAL_MINUTES = 30
@@ -225,10 +236,15 @@ def handoff_command(text: str, payload: str | None, *, held: bool = False) -> st
     """
     if payload and payload.startswith(COMMAND_PREFIX):
         command = payload.removeprefix(COMMAND_PREFIX)
-        return command if command in COMMANDS else None
+        known = command in COMMANDS or slot_time(command) is not None
+        return command if known else None
     word = " ".join(text.split()).lower().rstrip(".!")
     if word in (_LEAVE_WORDS if held else _CANCEL_WORDS):
         return CANCEL
+    if not held and word.replace(" ", "") in _CALL_OFF_WORDS:
+        return CANCEL
+    if not held and word.replace(" ", "") in _RESCHEDULE_WORDS:
+        return RESCHEDULE
     # The answer to "did it help?" in words: a caller gets the question by text and
     # answers in their SMS conversation, where no button of it was offered.
     if word.replace(" ", "") in _HELPFUL_WORDS:
@@ -248,7 +264,7 @@ class HandoffService:
         push: PushHub,
         metrics: Metrics,
         *,
-        join_link: Callable[[int], str],
+        join_link: JoinLink,
         auditor: Auditor | None = None,
         roster: Roster | None = None,
         minutes_per_session: int = 15,
@@ -257,6 +273,7 @@ class HandoffService:
         limits: AdmissionLimits | None = None,
         source_key: bytes | None = None,
         callback_number_days: float = 14.0,
+        texter: Texter | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.queue = queue
@@ -276,6 +293,15 @@ class HandoffService:
         self._clock = clock
         self._core: CitizenLine | None = None
         self.booking = CallbackBooking(queue, self._next_opening, clock, callback_number_days)
+        self.appointments = Appointments(
+            queue,
+            tell=lambda entry, text, buttons: self.tell(entry, text, buttons=buttons),
+            texter=texter,
+            join_link=join_link,
+            clock=clock,
+            minutes_per_session=minutes_per_session,
+            keep_number_days=callback_number_days,
+        )
 
     def attach(self, core: CitizenLine) -> None:
         """The conversation core that delivers messages and asks the dialogue to resume."""
@@ -409,8 +435,7 @@ class HandoffService:
         cancel = Button(say("choose_cancel", language), COMMAND_PREFIX + CANCEL)
         if status.contact and status.scheduled_for:
             if status.contact == CONTACT_VIDEO:
-                text = say("scheduled_video", language, when=when(status.scheduled_for, language))
-                return OutgoingMessage(text=text, buttons=(cancel,))
+                return confirmation(status.scheduled_for, status.callback_number, False, language)
             text, buttons = self.booking.scheduled_text(
                 status.contact, status.callback_number, status.scheduled_for, language
             )
@@ -429,23 +454,43 @@ class HandoffService:
             lines.append(relay_centre(language))
         return OutgoingMessage(text="\n".join(lines), buttons=(cancel,))
 
+    async def for_citizen(self, conversation: Conversation) -> QueueEntry | None:
+        """The conversation's open request, or else the queued video appointment whose
+        reminders go to the conversation's number (a web citizen answering by SMS)."""
+        entry = await self.active(conversation.id)
+        if entry is not None or not is_phone_number(conversation.address):
+            return entry
+        for booked in await self.queue.open_for_number(conversation.address):
+            if booked.contact == CONTACT_VIDEO and booked.state in QUEUED:
+                return booked
+        return None
+
     async def command(
         self, conversation: Conversation, command: str, language: str
     ) -> OutgoingMessage:
         """Carry out a citizen's choice about their request: cancel, a call-back, a
-        text, a video appointment, this number or another (only a cancel, which ends
-        the session, while a person holds the conversation)."""
-        entry = await self.active(conversation.id)
+        text, a video appointment (another time, reminders by text), this number or
+        another (only a cancel, which ends the session, while a person holds the
+        conversation)."""
+        entry = await self.for_citizen(conversation)
         if command in (HELPFUL, NOT_HELPFUL):
             return await self.feedback(conversation, command == HELPFUL, language)
         if entry is None or (entry.state not in QUEUED and command != CANCEL):
             return OutgoingMessage(text=say("nothing_to_cancel", language))
         if command == CANCEL:
-            if not await self.cancel(conversation.id):
+            if not await self._cancel_entry(entry):
                 return OutgoingMessage(text=say("nothing_to_cancel", language))
-            return OutgoingMessage(
-                text=say("left_session" if entry.state in HELD else "cancelled", language)
-            )
+            if entry.state in HELD:
+                key = "left_session"
+            elif entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None:
+                key = "appointment_cancelled"
+            else:
+                key = "cancelled"
+            return OutgoingMessage(text=say(key, language))
+        reply = await self._appointment_command(entry, conversation.address, command)
+        if reply is not None:
+            self.announce(await self._require(entry.id))
+            return reply
         if command in (CALLBACK, TEXT):
             contact = CONTACT_TEXT if command == TEXT else CONTACT_CALLBACK
             reply = await self.booking.choose(entry, conversation.address, contact)
@@ -455,13 +500,11 @@ class HandoffService:
             reply = await self.booking.ask(entry)
             self.announce(await self._require(entry.id))
             return reply
-        if command == THIS_NUMBER:
-            if entry.callback_number is None:
-                return await self.booking.ask(entry)
-            await self.booking.confirmed(entry, entry.callback_number)
-        else:
-            at = await self._next_opening(entry.skill)
-            await self.queue.set_details(entry.id, contact=CONTACT_VIDEO, scheduled_for=at)
+        if command != THIS_NUMBER:
+            return OutgoingMessage(text=say("nothing_to_cancel", language))
+        if entry.callback_number is None:
+            return await self.booking.ask(entry)
+        await self.booking.confirmed(entry, entry.callback_number)
         updated = await self._require(entry.id)
         log.info(
             "handoff.scheduled",
@@ -471,6 +514,27 @@ class HandoffService:
         )
         self.announce(updated)
         return self.status_message(await self.status_of(updated), language)
+
+    async def _appointment_command(
+        self, entry: QueueEntry, address: str, command: str
+    ) -> OutgoingMessage | None:
+        """A video appointment's command (book, another time, a slot, reminders by
+        text or not): its answer; None for any other command."""
+        booked = entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None
+        at = slot_time(command) if command.startswith(SLOT_PREFIX) else None
+        if command == VIDEO or at is not None:
+            if at is None:
+                return await self.appointments.book_first(entry, address)
+            return await self.appointments.pick(entry, at, address)
+        if command not in (RESCHEDULE, REMIND_BY_TEXT, KEEP_BOOKING):
+            return None
+        if not booked:
+            return OutgoingMessage(text=say("nothing_to_cancel", entry.language))
+        if command == RESCHEDULE:
+            return await self.appointments.offer_times(entry)
+        if command == REMIND_BY_TEXT:
+            return await self.appointments.ask_number(entry)
+        return await self.appointments.keep_without_texts(entry)
 
     async def number_reply(self, entry: QueueEntry, text: str) -> OutgoingMessage | None:
         """A citizen's message while their call-back number is asked for: the answer to
@@ -488,6 +552,8 @@ class HandoffService:
             return OutgoingMessage(
                 text=say("callback_new_number", entry.language, number=national(number))
             )
+        if entry.contact == CONTACT_VIDEO:
+            return await self.appointments.number_given(entry, text)
         problem = await self.booking.typed(entry, text)
         if problem is not None:
             return problem
@@ -530,7 +596,10 @@ class HandoffService:
         """The citizen leaves: their queued request is cancelled, or the session with a
         person ends (its holder's console is told); False if nothing was open."""
         entry = await self.active(conversation_id)
-        if entry is None or not await self.queue.abandon(entry.id):
+        return entry is not None and await self._cancel_entry(entry)
+
+    async def _cancel_entry(self, entry: QueueEntry) -> bool:
+        if not await self.queue.abandon(entry.id):
             return False
         log.info("handoff.cancelled", request_id=entry.id, held=entry.state in HELD)
         self.announce(entry)
@@ -589,30 +658,70 @@ class HandoffService:
         """A person sets their own working hours (Seoul minutes; None: no fixed hours),
         the requests they take, the languages they work in and their own phone
         (audited). ValueError for values the queue refuses."""
+        return await self.set_work_details(
+            account, account, hours=hours, skills=skills, languages=languages, phone=phone
+        )
+
+    async def set_work_details(
+        self,
+        actor: Person,
+        account: Person,
+        *,
+        hours: tuple[int, int] | None,
+        skills: tuple[str, ...],
+        languages: tuple[str, ...],
+        phone: str | None,
+        capacity: int | None = None,
+    ) -> Interpreter:
+        """Set ``account``'s working hours, requests taken, languages, phone and (an
+        admin) how many sessions they hold at once; by themselves ("console.details")
+        or by an admin ("admin.details"), audited either way. Their name, centre and
+        region follow the account. ValueError for values the queue refuses."""
         person = await self.interpreter_for(account)
         updated = replace(
             person,
+            name=account.name,
+            centre=account.centre,
+            region=account.region,
             work_start=hours[0] if hours else None,
             work_end=hours[1] if hours else None,
             skills=skills,
             languages=languages,
             phone=phone,
+            capacity=person.capacity if capacity is None else capacity,
         )
         saved = await self.queue.upsert_interpreter(updated)
-        await self.audit(
-            account,
-            "console.details",
-            None,
-            {
-                "hours": bool(hours),
-                "skills": list(skills),
-                "languages": list(languages),
-                "phone": phone is not None,
-            },
-        )
+        detail: dict[str, Any] = {
+            "hours": bool(hours),
+            "skills": list(skills),
+            "languages": list(languages),
+            "phone": phone is not None,
+        }
+        own = actor.username == account.username
+        if not own:
+            detail |= {"of": account.username, "capacity": saved.capacity}
+        await self.audit(actor, "console.details" if own else "admin.details", None, detail)
         self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
         await self.refresh_positions()  # who is on duty changes the estimates
         return saved
+
+    async def account_changed(self, account: Person, *, active: bool) -> None:
+        """An admin changed ``account``: its queue identity follows its name, centre and
+        region (requests are routed by region), and a disabled one takes nothing more
+        (the sessions it holds go back in line with the next upkeep)."""
+        person = await self.queue.get_interpreter(account.username)
+        if person is None:
+            return
+        moved = replace(
+            person,
+            name=account.name,
+            centre=account.centre,
+            region=account.region,
+            available=person.available and active,
+        )
+        await self.queue.upsert_interpreter(moved)
+        self._push.publish(HANDOFF_QUEUE_TOPIC, {"type": "changed", "request_id": None})
+        await self.refresh_positions()
 
     async def queue_for(self, account: Person) -> list[QueueEntry]:
         """Waiting requests this person may take (their skills and languages; their
@@ -655,7 +764,7 @@ class HandoffService:
         waiting = await self.queue.get(request_id)
         if (
             waiting is None
-            or not _in_region(waiting, person)
+            or not serves_region(waiting, person)
             or not person.speaks(waiting.language)
         ):
             return None  # another centre's (or language's) request, even if its id was guessed
@@ -718,7 +827,7 @@ class HandoffService:
             if p.id != account.username
             and p.available
             and p.on_duty(now)
-            and _in_region(entry, p)
+            and serves_region(entry, p)
             and p.speaks(entry.language)
             and held[p.id] < p.capacity
         ]
@@ -773,7 +882,7 @@ class HandoffService:
         entry = await self.holding(account, request_id)
         if entry is None:
             return None
-        link = self._join_link(request_id)
+        link = self._join_link(request_id)  # valid for the default time from now
         await self.tell(entry, say("video_link", entry.language, link=link))
         await self.audit(
             account, "handoff.video", entry.conversation_id, {"request_id": request_id}
@@ -823,6 +932,37 @@ class HandoffService:
         if hand_back:
             await self.core.resume(entry.conversation_id)
         return True
+
+    async def no_show(self, account: Person, request_id: int, notes: str | None) -> bool:
+        """The citizen did not come to the video appointment ``account`` held for them:
+        the request ends ("no_show"), the citizen is told they may ask again; audited.
+        False unless they hold a video appointment whose time has come."""
+        entry = await self.queue.get(request_id)
+        if (
+            entry is None
+            or entry.accepted_by != account.username
+            or entry.contact != CONTACT_VIDEO
+            or entry.scheduled_for is None
+            or entry.scheduled_for > self._clock()
+        ):
+            return False
+        if not await self.queue.no_show(request_id, account.username, notes):
+            return False
+        log.info("appointment.no_show", request_id=request_id, by=account.username)
+        await self.audit(
+            account, "handoff.no_show", entry.conversation_id, {"request_id": request_id}
+        )
+        missed = say(
+            "appointment_missed", entry.language, when=when(entry.scheduled_for, entry.language)
+        )
+        with contextlib.suppress(Exception):  # recorded either way
+            await self.tell(entry, missed)
+        self.announce(entry)
+        return True
+
+    async def day_for(self, account: Person, day: dt.date) -> list[QueueEntry]:
+        """``account``'s appointments on ``day`` (Seoul), what became of them too."""
+        return await self.appointments.day_of(await self.interpreter_for(account), day)
 
     async def feedback(
         self, conversation: Conversation, helpful: bool, language: str
@@ -919,12 +1059,13 @@ class HandoffService:
 
     async def run_upkeep(self, interval_seconds: float = 30.0) -> None:
         """Background loop: expire stale requests, free citizens whose person is gone,
-        and refresh estimates."""
+        remind citizens of their appointments, and refresh estimates."""
         while True:
             await asyncio.sleep(interval_seconds)
             try:
                 await self.expire_stale()
                 await self.release_absent()
+                await self.appointments.send_reminders()
                 await self.refresh_positions()
             except Exception as exc:  # keep the loop alive whatever one round hits
                 log.warning("handoff.upkeep_failed", error=f"{exc.__class__.__name__}: {exc}")
@@ -1022,11 +1163,6 @@ class HandoffService:
         while day.weekday() >= 5:  # a working day
             day += dt.timedelta(days=1)
         return dt.datetime.combine(day, _DEFAULT_OPENING, SEOUL).astimezone(dt.UTC)
-
-
-def _in_region(entry: QueueEntry, person: Interpreter) -> bool:
-    """A request without a region is anyone's; a person without one takes any region."""
-    return entry.region is None or person.region is None or entry.region == person.region
 
 
 def _visible_to(entry: QueueEntry, username: str) -> bool:

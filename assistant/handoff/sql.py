@@ -109,6 +109,9 @@ def _entry(row: Any) -> QueueEntry:
         feedback_asked_at=maybe_aware(row.feedback_asked_at),
         helpful=row.helpful,
         feedback_at=maybe_aware(row.feedback_at),
+        booked_with=row.booked_with,
+        reminded_day_at=maybe_aware(row.reminded_day_at),
+        reminded_soon_at=maybe_aware(row.reminded_soon_at),
     )
 
 
@@ -408,3 +411,38 @@ class SqlHandoffQueue(HandoffQueue):
                 delete(HandoffRefusalRow).where(HandoffRefusalRow.at < as_utc(before))
             )
             return rowcount(result)
+
+    # ---- appointments ----------------------------------------------------------------
+    async def _scheduled(
+        self, start: dt.datetime, end: dt.datetime, open_only: bool
+    ) -> list[QueueEntry]:
+        conditions = [
+            T.scheduled_for >= as_utc(start),
+            T.scheduled_for < as_utc(end),
+            T.contact.is_not(None),
+        ]
+        if open_only:
+            conditions.append(T.status.in_(_values((*QUEUED, *HELD))))
+        async with self._engine.connect() as conn:
+            result = await conn.execute(_ENTRIES.where(*conditions).order_by(T.scheduled_for, T.id))
+            return [_entry(row) for row in result]
+
+    async def _select_open_for_number(self, number: str) -> list[QueueEntry]:
+        return await self._select(
+            T.callback_number == number, T.status.in_(_values((*QUEUED, *HELD)))
+        )
+
+    async def _claim_reminder(self, request_id: int, column: str, now: dt.datetime) -> bool:
+        target = T[column]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(handoff_requests)
+                .where(
+                    T.id == request_id,
+                    T.status.in_(_values(QUEUED)),
+                    T.scheduled_for.is_not(None),
+                    target.is_(None),
+                )
+                .values({column: as_utc(now)})
+            )
+            return rowcount(result) == 1

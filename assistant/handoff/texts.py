@@ -103,10 +103,6 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "ko": "{when}에 담당자가 전화드립니다. 요청은 그대로 남아 있습니다.",
         "en": "Someone will call you {when}. Your request is kept.",
     },
-    "scheduled_video": {
-        "ko": "{when}에 영상 통화 링크를 보내 드립니다. 요청은 그대로 남아 있습니다.",
-        "en": "We will send you a video call link {when}. Your request is kept.",
-    },
     "callback_missed": {
         "ko": "담당자가 {time}에 전화드렸지만 연결되지 않았습니다. {when}에 다시 전화드립니다.",
         "en": "Someone called you at {time} but could not reach you. We will call again {when}.",
@@ -205,6 +201,73 @@ _TEXTS: dict[str, dict[Language, str]] = {
         "ko": "상담이 끝났습니다. 고맙습니다.",
         "en": "The conversation with the person has ended. Thank you.",
     },
+    "appointment_booked": {
+        "ko": "영상 통화를 {when}(으)로 예약했습니다. 하루 전과 10분 전에 링크를 보내 드립니다.",
+        "en": (
+            "Your video call is booked {when}. We send the link a day before and 10 minutes before."
+        ),
+    },
+    "appointment_texts_to": {
+        "ko": "알림은 {number}(으)로도 문자로 보냅니다.",
+        "en": "We also text the reminders to {number}.",
+    },
+    # Reply words, never a carrier keyword (CANCEL, STOP… unsubscribe from every text).
+    "appointment_words": {
+        "ko": "시간을 바꾸려면 '예약변경', 취소하려면 '예약취소'라고 보내세요.",
+        "en": "To change the time, send CHANGE. To call it off, send CALL OFF.",
+    },
+    "appointment_day": {
+        "ko": "영상 통화 예약이 {when}에 있습니다. 그 시간에 이 링크를 여세요.\n{link}",
+        "en": "Your video call is {when}. At that time, open this link.\n{link}",
+    },
+    "appointment_soon": {
+        "ko": "10분 뒤 영상 통화가 시작됩니다({when}). 이 링크를 여세요.\n{link}",
+        "en": "Your video call starts in 10 minutes ({when}). Open this link.\n{link}",
+    },
+    "appointment_choose_time": {
+        "ko": "비어 있는 시간입니다. 하나를 고르세요.",
+        "en": "These times are free. Choose one.",
+    },
+    "appointment_time_taken": {
+        "ko": "그 시간은 방금 찼습니다.",
+        "en": "Someone has just taken that time.",
+    },
+    "appointment_no_other_time": {
+        "ko": "지금은 다른 빈 시간이 없습니다. 예약은 {when} 그대로입니다.",
+        "en": "No other time is free now. Your video call stays {when}.",
+    },
+    "appointment_none_free": {
+        "ko": "앞으로 2주 동안 빈 시간이 없습니다. 전화나 문자 연락을 골라 주세요.",
+        "en": "No time is free in the next two weeks. Please choose a call or a text instead.",
+    },
+    "appointment_cancelled": {
+        "ko": "영상 통화 예약을 취소했습니다. 다시 필요하면 '상담원'이라고 보내세요.",
+        "en": "Your video call is called off. To ask for a person again, send PERSON.",
+    },
+    "appointment_missed": {
+        "ko": (
+            "{when} 영상 통화에 들어오지 않으셔서 예약을 마쳤습니다. "
+            "다시 필요하면 '상담원'이라고 보내세요."
+        ),
+        "en": (
+            "You did not join the video call {when}, so we closed it. "
+            "To ask for a person again, send PERSON."
+        ),
+    },
+    "ask_reminder_number": {
+        "ko": (
+            "알림과 링크를 문자로 받을 휴대전화 번호를 보내 주세요. 예: 010-1234-5678. "
+            "이 번호는 이 예약에만 쓰고 {days}일 뒤에 지웁니다."
+        ),
+        "en": (
+            "Send the mobile number to text the reminders and the link to, like "
+            "010-1234-5678. We use it for this booking only and delete it after {days} days."
+        ),
+    },
+    "choose_change_time": {"ko": "시간 바꾸기", "en": "Change the time"},
+    "choose_call_off": {"ko": "예약 취소", "en": "Call it off"},
+    "choose_remind_by_text": {"ko": "문자로 알림 받기", "en": "Text me reminders"},
+    "choose_no_texts": {"ko": "문자 없이 예약 유지", "en": "Keep it without texts"},
     "expired": {
         "ko": (
             "오래 기다리셨는데 연결하지 못했습니다. 죄송합니다. "

@@ -1,5 +1,5 @@
 /* Admin view: handoff figures drawn as inline SVG charts, each with a title, a short
-   description for screen readers and a data table alternative; and the accounts.
+   description for screen readers and a data table alternative (accounts: admin-accounts.js).
    Plain JavaScript, no framework, no chart library. */
 (function () {
   "use strict";
@@ -8,7 +8,6 @@
   var csrf = "";
   var $ = function (id) { return document.getElementById(id); };
   var CHANNELS = { webchat: "웹 채팅 · Web chat", sms: "문자 · SMS", voice: "전화 · Phone", desk: "창구 · Desk", all: "전체 · All" };
-  var ROLES = { staff: "직원 · Staff", interpreter: "통역사 · Interpreter", admin: "관리자 · Admin" };
 
   function showError(text) { $("error").textContent = text; $("error").hidden = !text; }
 
@@ -218,17 +217,6 @@
     return api("GET", "/api/admin/figures?days=" + encodeURIComponent($("days").value)).then(draw);
   }
 
-  function loadAccounts() {
-    return api("GET", "/api/admin/accounts").then(function (accounts) {
-      fillTable($("accounts"), "계정, 아이디 순 · Accounts by username",
-        ["아이디 · Username", "이름 · Name", "역할 · Role", "센터 · Centre", "지역 · Region", "상태 · State"],
-        accounts.map(function (a) {
-          return [a.username, a.name, ROLES[a.role] || a.role, a.centre || "–", a.region || "–",
-            a.active ? "사용 중 · Active" : "중지됨 · Disabled"];
-        }));
-    });
-  }
-
   $("period").addEventListener("submit", function (event) {
     event.preventDefault();
     loadFigures().catch(function (error) { showError(error.message); });
@@ -242,6 +230,6 @@
   api("GET", "/api/auth/me").then(function (me) {
     csrf = me.csrf_token;
     $("who").textContent = (me.account.name || "") + " (" + me.account.username + ")";
-    return Promise.all([loadFigures(), loadAccounts()]);
+    return loadFigures();
   }).catch(function (error) { if (error.message !== "signed out") showError(error.message); });
 })();

@@ -302,7 +302,9 @@
       const wait = cell(row, duration(item.waiting_seconds + elapsed));
       wait.className = "wait";
       wait.dataset.seconds = String(item.waiting_seconds);
-      cell(row, `${label(REASONS, item.reason)} (${label(SKILLS, item.skill)})`);
+      const booked = item.scheduled_for
+        ? ` — ${label(CONTACTS, item.contact)} ${clock(item.scheduled_for)}` : "";
+      cell(row, `${label(REASONS, item.reason)} (${label(SKILLS, item.skill)})${booked}`);
       cell(row, serviceName(item.service));
       cell(row, label(CHANNELS, item.channel));
       cell(row, label(LANGUAGES, item.language));
@@ -367,7 +369,13 @@
     }
   }
 
+  async function refreshDay() {
+    const day = await api(`${API}/day`);
+    window.SotongDay.render(day, $("day-body"), $("day-table"), $("day-empty"));
+  }
+
   async function refreshQueue() {
+    refreshDay().catch(failed);
     const result = await api(`${API}/queue`);
     queue = result;
     fetchedAt = Date.now();
@@ -506,6 +514,13 @@
     else if (changed) el.serviceEntry.hidden = true;
     detail.transcript.forEach(addTurn);
     const offered = s.state === "offered";
+    // A video appointment whose time has come: its citizen may not have come.
+    const due = s.contact === "video" && s.scheduled_for && new Date(s.scheduled_for) <= new Date();
+    $("close-no-show").hidden = !due;
+    $("no-show-help").hidden = !due;
+    if (s.contact && s.scheduled_for) {
+      term("예약 · Appointment", `${label(CONTACTS, s.contact)}, ${clock(s.scheduled_for)}`);
+    }
     el.offer.hidden = !offered;
     el.held.hidden = offered;
     el.session.hidden = false;
@@ -861,10 +876,25 @@
     event.preventDefault();
     if (openId == null) return;
     const handBack = event.submitter && event.submitter.value === "hand_back";
+    const noShow = event.submitter && event.submitter.value === "no_show";
     const notes = el.closeNotes.value.trim();
     const words = $("close-words").value.trim();
     clearError();
     closingId = openId;
+    if (noShow) {
+      try {
+        await api(`${API}/requests/${openId}/no-show`, { method: "POST", body: { notes: notes || null } });
+        say("오지 않음으로 기록했습니다 · Recorded: the citizen did not come");
+        hideSession();
+        await refreshQueue();
+        $("mine-heading").focus();
+      } catch (error) {
+        failed(error);
+      } finally {
+        closingId = null;
+      }
+      return;
+    }
     try {
       await api(`${API}/requests/${openId}/close`, {
         method: "POST",

@@ -2,8 +2,9 @@
 
 Against the shared real stack: the sign-in page; the staff desk before a visit, with a
 visit open and the assistant's answer in it, and after texting the summary form is
-shown; the admin page with its figures and charts drawn. (The interpreter console's
-states are checked in test_callback.py.)
+shown; the admin page with its figures and charts drawn, and an account's form open
+(an account created and another's working hours changed in the page). (The interpreter
+console's states are checked in test_callback.py and test_appointment.py.)
 """
 
 from __future__ import annotations
@@ -52,5 +53,25 @@ def test_sign_in_staff_desk_and_admin_pages_are_accessible(browser: Any, stack: 
         sign_in(page, stack, "/admin", admin, password)
         expect(page.locator("#status")).to_contain_text("불러왔습니다")
         assert_accessible(page, "admin page, figures drawn")
+
+        # Accounts in the page: a new interpreter, then the desk's working hours.
+        newcomer = f"tong.{secrets.token_hex(3)}"
+        page.get_by_text("새 계정 만들기").click()
+        page.locator("#new-username").fill(newcomer)
+        page.locator("#new-name").fill("새통역")
+        page.locator("#new-region").fill("jongno")
+        page.locator("#new-password").fill(secrets.token_urlsafe(18))
+        page.get_by_role("button", name="만들기 · Create").click()
+        expect(page.locator("#accounts-saved")).to_contain_text(newcomer)
+        expect(page.locator("#accounts-body")).to_contain_text("새통역")
+        page.get_by_role("button", name=f"바꾸기 · Edit: {staff}").click()
+        expect(page.locator("#account-edit")).to_be_visible()
+        expect(page.locator("#edit-work")).to_be_visible()
+        assert_accessible(page, "admin page, an account's form open")
+        page.locator("#edit-hours").fill("08:30-17:30")
+        page.locator("#edit-capacity").fill("2")
+        page.get_by_role("button", name="저장 · Save").click()
+        expect(page.locator("#accounts-saved")).to_contain_text(staff)
+        expect(page.locator("#account-edit")).to_be_hidden()
     finally:
         context.close()

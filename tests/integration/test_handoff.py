@@ -265,7 +265,7 @@ def test_after_hours_offers_an_appointment_and_107(gateway: httpx.Client) -> Non
     choices = [b["title"] for b in asked["messages"][-1]["buttons"]]
     assert choices == ["문자로 연락", "영상 통화 예약", "요청 취소"]
     booked = texts(citizen.say("2"))  # a number picks a choice, as on SMS
-    assert "영상 통화 링크를 보내 드립니다" in booked
+    assert "영상 통화를" in booked and "예약했습니다" in booked and "예약변경" in booked
     status = gateway.get(f"/api/webchat/sessions/{citizen.session_id}/handoff").json()["status"]
     assert status["contact"] == "video" and status["scheduled_for"]
 

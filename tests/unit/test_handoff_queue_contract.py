@@ -894,3 +894,69 @@ async def test_concurrent_reports_of_one_end_record_one_outcome(attempts: Callba
 def test_migration_0014_follows_0013_matches_the_models_and_goes_back(tmp_path: Path) -> None:
     markers = ("feedback", "helpful")
     _migration_round_trip(tmp_path, "0014", markers, None, "helpful")
+
+
+# ---- appointments -----------------------------------------------------------------------
+async def test_an_appointment_is_booked_listed_by_time_and_found_by_its_number(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    later, sooner, plain = await ask(store), await ask(store), await ask(store)
+    at = T0 + dt.timedelta(days=2)
+    assert await queue.book(later, at, "kim", day_reminder_due=True)
+    assert await queue.book(sooner, at - dt.timedelta(hours=1), None, day_reminder_due=False)
+    with pytest.raises(ValueError, match="timezone"):
+        await queue.book(plain, at.replace(tzinfo=None), None, day_reminder_due=True)
+    entry = await queue.get(later)
+    assert entry is not None
+    assert (entry.contact, entry.scheduled_for, entry.booked_with) == ("video", at, "kim")
+    assert entry.reminded_day_at is None and entry.reminded_soon_at is None
+    other = await queue.get(sooner)
+    assert other is not None and other.reminded_day_at == clock.now  # done by the booking
+
+    found = await queue.scheduled(T0, at + dt.timedelta(minutes=1))
+    assert [e.id for e in found] == [sooner, later]  # by time, not by age
+    assert await queue.scheduled(T0, at - dt.timedelta(hours=1)) == []  # the end is open
+
+    await queue.set_callback(later, state=CallbackState.CONFIRMED, number="+821012345678")
+    assert [e.id for e in await queue.open_for_number("+821012345678")] == [later]
+    assert await queue.abandon(later)
+    assert await queue.open_for_number("+821012345678") == []
+    # Ended appointments stay on the day when asked for.
+    assert [e.id for e in await queue.scheduled(T0, at + dt.timedelta(hours=1))] == [sooner]
+    every = await queue.scheduled(T0, at + dt.timedelta(hours=1), open_only=False)
+    assert [e.id for e in every] == [sooner, later]
+    assert not await queue.book(later, at, "kim", day_reminder_due=True)  # over
+
+
+async def test_each_reminder_is_claimed_once_by_many_at_once(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    rid = await ask(store)
+    assert not await queue.claim_reminder(rid, "day")  # nothing scheduled yet
+    assert await queue.book(rid, T0 + dt.timedelta(days=2), None, day_reminder_due=True)
+    with pytest.raises(ValueError, match="no such reminder"):
+        await queue.claim_reminder(rid, "week")
+    for which in ("day", "soon"):
+        claims = await asyncio.gather(*(queue.claim_reminder(rid, which) for _ in range(8)))
+        assert claims.count(True) == 1
+    entry = await queue.get(rid)
+    assert entry is not None and entry.reminded_day_at == entry.reminded_soon_at == clock.now
+    # Booked again (another time): the reminders are due again.
+    assert await queue.book(rid, T0 + dt.timedelta(days=3), None, day_reminder_due=True)
+    assert await queue.claim_reminder(rid, "day")
+
+
+async def test_a_no_show_ends_only_a_held_appointment_of_its_holder(
+    queue: HandoffQueue, store: ConversationStore, clock: ManualClock
+) -> None:
+    await people(queue, KIM, LEE)
+    rid = await ask(store)
+    assert await queue.book(rid, T0, "kim", day_reminder_due=False)
+    assert not await queue.no_show(rid, "kim")  # waiting: nobody held it
+    assert await queue.accept(rid, "kim") is not None
+    assert not await queue.no_show(rid, "lee")
+    assert await queue.no_show(rid, "kim", "기다렸지만 오지 않음")
+    entry = await queue.get(rid)
+    assert entry is not None and entry.state is QueueState.RESOLVED
+    assert (entry.outcome, entry.notes) == (Outcome.NO_SHOW.value, "기다렸지만 오지 않음")
+    assert not await queue.claim_reminder(rid, "soon")  # over: no reminder any more

@@ -1,32 +1,24 @@
 """The handoff service and the conversation core around the queue.
 
-Real store and queue (SQLite, migrated), the real core; the dialogue is a double of
-Rasa's REST channel and trigger_intent API (httpx.MockTransport speaking their JSON).
+The world of tests/handoff_world.py: real store and queue (SQLite, migrated), the real
+core; the dialogue is a double of Rasa's REST channel and trigger_intent API
+(httpx.MockTransport speaking their JSON).
 The same flows against the real Rasa server: tests/integration/test_handoff.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from assistant.config import to_async_url
-from assistant.conversation import ConversationCore
-from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, QueueState, SqlHandoffQueue
+from assistant.handoff import SKILL_KSL, SKILL_PERSON, Interpreter, QueueState
 from assistant.handoff.records import CONTACT_VIDEO, SEOUL, CallbackState, QueueEntry
 from assistant.handoff.service import (
     COMMAND_PREFIX,
     HANDOFF_QUEUE_TOPIC,
     AdmissionLimits,
-    HandoffService,
     QueueStatus,
     _material,
     _next_start,
@@ -34,152 +26,20 @@ from assistant.handoff.service import (
     person_topic,
 )
 from assistant.messages import IncomingMessage, OutgoingMessage
-from assistant.metrics import Metrics
-from assistant.push import PushHub
-from assistant.rasa_client import RasaClient
-from assistant.store import SqlConversationStore, TurnStatus
-from assistant.store.migrate import upgrade
-from tests.clock import ManualClock
-
-# 10:00 on a Tuesday in Seoul.
-T0 = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Person:
-    username: str
-    name: str
-    role: str = "interpreter"
-    centre: str | None = None
-    region: str | None = None
-
-
-KIM = Person("kim", "김수어")
-PARK = Person("park", "박주무관", role="staff", region="jongno")
-
-
-@dataclass
-class FakeRasa:
-    """Rasa's REST channel and trigger_intent, as JSON over HTTP."""
-
-    messages: list[str] = field(default_factory=list)
-    triggered: list[tuple[str, str]] = field(default_factory=list)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content)
-        if request.url.path == "/webhooks/rest/webhook":
-            self.messages.append(body["message"])
-            text = body["message"]
-            if "통역" in text or "상담원" in text:
-                reason = "sign_language" if "통역" in text else "person"
-                return httpx.Response(
-                    200,
-                    json=[
-                        {"custom": {"sotong_handoff": {"reason": reason, "service": None}}},
-                        {"text": "사람 상담을 요청했습니다."},
-                    ],
-                )
-            return httpx.Response(200, json=[{"text": f"봇: {text}"}])
-        sender = request.url.path.split("/")[2]
-        self.triggered.append((sender, body["name"]))
-        return httpx.Response(200, json={"messages": [{"text": "다시 소통이 도와드립니다."}]})
-
-
-@dataclass
-class Outbox:
-    """An output channel that records what reached the citizen."""
-
-    sent: list[tuple[str, OutgoingMessage]] = field(default_factory=list)
-
-    async def send(self, conversation_id: str, message: OutgoingMessage) -> None:
-        self.sent.append((conversation_id, message))
-
-
-@dataclass(frozen=True)
-class AccountState:
-    active: bool
-
-
-@dataclass
-class Roster:
-    """Accounts by username, as ``AccountStore.by_username`` answers (None: no account)."""
-
-    accounts: dict[str, AccountState] = field(default_factory=dict)
-
-    async def by_username(self, username: str) -> AccountState | None:
-        return self.accounts.get(username)
-
-
-@dataclass
-class World:
-    core: ConversationCore
-    service: HandoffService
-    queue: SqlHandoffQueue
-    store: SqlConversationStore
-    push: PushHub
-    rasa: FakeRasa
-    outputs: dict[str, Outbox]
-    clock: ManualClock
-    metrics: Metrics
-    roster: Roster
-
-    async def conversation(self, channel: str = "webchat") -> str:
-        conversation = await self.core.start(channel, address=f"{channel}-citizen")
-        return conversation.id
-
-    async def say(self, conversation_id: str, text: str, payload: str | None = None) -> Any:
-        channel = (await self.store.get_conversation(conversation_id)).channel  # type: ignore[union-attr]
-        return await self.core.handle(
-            IncomingMessage(conversation_id, text, channel=channel, payload=payload)
-        )
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    await asyncio.to_thread(upgrade, url)
-    clock = ManualClock(T0)
-    store = SqlConversationStore.from_url(url, clock=clock)
-    queue = SqlHandoffQueue.from_url(url, clock=clock)
-    rasa = FakeRasa()
-    http = httpx.AsyncClient(transport=httpx.MockTransport(rasa.handle))
-    metrics = Metrics()
-    push = PushHub()
-    outputs = {"webchat": Outbox(), "sms": Outbox()}
-    core = ConversationCore(store, RasaClient("http://rasa.test", http), metrics, outputs)
-    roster = Roster({p.username: AccountState(True) for p in (KIM, PARK)})
-    service = HandoffService(
-        queue,
-        store,
-        push,
-        metrics,
-        join_link=lambda rid: f"/video/{rid}?t=x",
-        roster=roster,
-        hold_timeout=dt.timedelta(minutes=15),
-        clock=clock,
-    )
-    core.attach_handoff(service)
-    try:
-        yield World(core, service, queue, store, push, rasa, outputs, clock, metrics, roster)
-    finally:
-        await http.aclose()
-        await queue.close()
-        await store.close()
-
-
-async def _available(world: World, person: Person, **hours: Any) -> None:
-    await world.service.interpreter_for(person)
-    if hours:
-        current = await world.queue.get_interpreter(person.username)
-        assert current is not None
-        from dataclasses import replace
-
-        await world.queue.upsert_interpreter(replace(current, **hours))
-    await world.service.set_availability(person, True)
+from assistant.store import TurnStatus
+from tests.handoff_world import (
+    KIM,
+    PARK,
+    T0,
+    AccountState,
+    Person,
+    World,
+    make_available,
+)
 
 
 async def test_a_request_is_queued_with_its_place_wait_and_a_cancel_choice(world: World) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     citizen = await world.conversation()
     result = await world.say(citizen, "수어 통역 요청")
     assert result.handoff == "sign_language"
@@ -198,7 +58,7 @@ async def test_a_request_is_queued_with_its_place_wait_and_a_cancel_choice(world
 
 
 async def test_second_in_line_and_a_person_request_needs_any_person(world: World) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     first, second = await world.conversation(), await world.conversation()
     await world.say(first, "상담원 연결")
     result = await world.say(second, "상담원 연결")
@@ -210,7 +70,7 @@ async def test_second_in_line_and_a_person_request_needs_any_person(world: World
 
 async def test_nobody_on_duty_offers_an_appointment_at_the_next_opening(world: World) -> None:
     # Kim works 09:00–18:00 Seoul; it is 20:00 on Tuesday.
-    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    await make_available(world, KIM, work_start=9 * 60, work_end=18 * 60)
     world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
     citizen = await world.conversation()
     result = await world.say(citizen, "수어 통역 요청")
@@ -246,7 +106,7 @@ async def test_cancel_by_word_or_button_and_only_when_something_is_queued(world:
 
 
 async def test_while_a_person_holds_the_conversation_the_bot_is_silent(world: World) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     citizen = await world.conversation()
     await world.say(citizen, "수어 통역 요청")
     entry = await world.service.active(citizen)
@@ -284,7 +144,7 @@ async def test_while_a_person_holds_the_conversation_the_bot_is_silent(world: Wo
 
 
 async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     citizen = await world.conversation()
     await world.say(citizen, "수어 통역 요청")
     entry = await world.service.active(citizen)
@@ -305,7 +165,7 @@ async def test_hand_back_resumes_the_bot_through_trigger_intent(world: World) ->
 
 
 async def _held_by_kim(world: World, channel: str = "webchat") -> tuple[str, int]:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     citizen = await world.conversation(channel)
     await world.say(citizen, "수어 통역 요청")
     entry = await world.service.active(citizen)
@@ -380,7 +240,7 @@ async def test_a_disabled_persons_sessions_go_back_in_line(world: World) -> None
     assert (await world.say(citizen, "등본")).replies[0].text == "봇: 등본"
     assert not (await world.queue.get_interpreter("kim")).available  # type: ignore[union-attr]
     lee = Person("lee", "이통역")
-    await _available(world, lee)
+    await make_available(world, lee)
     assert await world.service.accept(lee, request_id) is not None
     # An account that no longer exists holds nothing either.
     world.roster.accounts.pop("lee", None)
@@ -454,7 +314,7 @@ async def test_a_full_queue_refuses_new_requests_but_never_a_walk_in(world: Worl
 
 
 async def test_a_request_of_another_region_cannot_be_taken(world: World) -> None:
-    await _available(world, PARK)
+    await make_available(world, PARK)
     citizen = await world.conversation()
     conversation = await world.store.get_conversation(citizen)
     assert conversation is not None
@@ -468,10 +328,10 @@ async def test_a_request_of_another_region_cannot_be_taken(world: World) -> None
 async def test_sms_citizens_are_texted_only_when_their_place_improves_materially(
     world: World,
 ) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     people = [Person(f"p{i}", f"상담{i}", role="staff") for i in range(4)]
     for person in people[:3]:
-        await _available(world, person)
+        await make_available(world, person)
     citizens = [await world.conversation("sms") for _ in range(5)]
     for citizen in citizens:
         await world.say(citizen, "상담원")
@@ -572,7 +432,7 @@ async def test_queue_changes_are_announced_to_consoles(world: World) -> None:
 async def test_an_appointment_for_later_is_not_ahead_of_citizens_waiting_now(
     world: World,
 ) -> None:
-    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    await make_available(world, KIM, work_start=9 * 60, work_end=18 * 60)
     world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)  # 20:00 in Seoul
     early = await world.conversation()
     await world.say(early, "상담원")
@@ -590,7 +450,7 @@ async def test_an_appointment_for_later_is_not_ahead_of_citizens_waiting_now(
 
 # ---- call-backs: the number, with consent; never a voice call for a deaf citizen --------
 async def _after_hours(world: World) -> None:
-    await _available(world, KIM, work_start=9 * 60, work_end=18 * 60)
+    await make_available(world, KIM, work_start=9 * 60, work_end=18 * 60)
     world.clock.now = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)  # 20:00 in Seoul
 
 
@@ -697,7 +557,7 @@ async def test_a_caller_s_keyed_number_books_the_call_back_at_once(world: World)
 
 
 async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -> None:
-    await _available(world, KIM)  # works in Korean only (the default)
+    await make_available(world, KIM)  # works in Korean only (the default)
     conversation = await world.core.start("webchat", "web-en", language="en")
     status = await world.service.request(conversation, reason="person", service=None, language="en")
     # Nobody available works in English: no wait to promise, the appointment offered.
@@ -716,7 +576,7 @@ async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -
 
 
 async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: World) -> None:
-    await _available(world, KIM)
+    await make_available(world, KIM)
     sms = (await world.core.start("sms", address="+821044445555")).id
     await world.say(sms, "상담원")
     entry = await world.service.active(sms)
@@ -747,7 +607,7 @@ async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: 
 async def test_a_caller_answers_whether_it_helped_by_text_in_words(world: World) -> None:
     # The call is over: the question reached the caller by SMS, and they answer in the
     # number's SMS conversation, where its buttons were never offered.
-    await _available(world, KIM)
+    await make_available(world, KIM)
     caller = "+821066667777"
     call = (await world.core.start("voice", address=caller)).id
     status = await world.service.request(

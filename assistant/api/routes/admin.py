@@ -35,7 +35,8 @@ class AdminAccountOut(AccountOut):
     created_at: str
 
 
-def _account_out(account: Account) -> AdminAccountOut:
+def admin_account_out(account: Account) -> AdminAccountOut:
+    """What the admin page shows of ``account``."""
     return AdminAccountOut(
         **account_out(account).model_dump(),
         active=account.active,
@@ -126,7 +127,7 @@ async def figures(
 @router.get("/accounts", response_model=list[AdminAccountOut])
 async def accounts(_: AdminSession, services: ServicesDep) -> list[AdminAccountOut]:
     """Every console account, by username."""
-    return [_account_out(account) for account in await services.accounts.list_accounts()]
+    return [admin_account_out(account) for account in await services.accounts.list_accounts()]
 
 
 @page_router.get("/admin")

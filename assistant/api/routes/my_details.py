@@ -8,6 +8,8 @@ who may take what). Plain 422s for hours, skills, languages or a number it canno
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
@@ -34,11 +36,18 @@ class DetailsIn(BaseModel):
     phone: str | None = Field(None, max_length=40)
 
 
-@router.put("/details", response_model=InterpreterOut)
-async def set_details(
-    body: DetailsIn, session: InterpreterSession, services: ServicesDep
-) -> InterpreterOut:
-    """Set the caller's own hours, skills, languages and phone (audited)."""
+@dataclass(frozen=True)
+class WorkDetails:
+    """``DetailsIn`` read: Seoul minutes (None: no fixed hours), skills, languages, E.164."""
+
+    hours: tuple[int, int] | None
+    skills: tuple[str, ...]
+    languages: tuple[str, ...]
+    phone: str | None
+
+
+def read_details(body: DetailsIn) -> WorkDetails:
+    """What the form says, checked; a 422 in plain words for what cannot be read."""
     try:
         hours = parse_work_hours(body.work_hours) if body.work_hours else None
     except ValueError as exc:
@@ -54,11 +63,25 @@ async def set_details(
         phone = read_number(body.phone)
         if phone is None:
             raise HTTPException(422, "a phone number looks like 010-1234-5678")
-    await services.handoff.set_own_details(
-        session.account,
+    return WorkDetails(
         hours=hours,
         skills=tuple(dict.fromkeys(body.skills)),
         languages=tuple(dict.fromkeys(body.languages)),
         phone=phone,
+    )
+
+
+@router.put("/details", response_model=InterpreterOut)
+async def set_details(
+    body: DetailsIn, session: InterpreterSession, services: ServicesDep
+) -> InterpreterOut:
+    """Set the caller's own hours, skills, languages and phone (audited)."""
+    details = read_details(body)
+    await services.handoff.set_own_details(
+        session.account,
+        hours=details.hours,
+        skills=details.skills,
+        languages=details.languages,
+        phone=details.phone,
     )
     return await interpreter_out(services, session.account)
