@@ -30,6 +30,7 @@ from assistant.api.routes import (
     auth,
     callbacks,
     console,
+    desk_tools,
     handover,
     health,
     history,
@@ -387,6 +388,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         history,
         my_details,
         staff,
+        desk_tools,
         admin,
         video,
     ):

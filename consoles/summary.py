@@ -160,6 +160,9 @@ def _service_section(service: Service) -> str:
     parts.append(_lines(service.fee.ko, service.fee.en))
     parts.append(_heading(3, "걸리는 시간", "How long it takes"))
     parts.append(_lines(service.processing_time.ko, service.processing_time.en))
+    if service.accessibility is not None:  # "a family member can apply for you" and such
+        parts.append(_heading(3, "도움을 받는 방법", "If you need help"))
+        parts.append(_lines(service.accessibility.ko, service.accessibility.en))
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -287,14 +290,16 @@ def summary_sms(
 ) -> str:
     """The summary as one text message for the citizen's phone (a blind or low-vision
     citizen's screen reader reads it; a printout it cannot): each service's short form
-    from the catalog, what became of an interpreter, the next steps. No personal data,
-    as on paper."""
+    and accessibility note from the catalog, what became of an interpreter, the next
+    steps. No personal data, as on paper."""
     en = language == "en"
     lines = ["[Sotong] What we talked about today" if en else "[소통] 오늘 상담한 내용"]
     for number, service in enumerate(services, start=1):
         name = service.name.en if en else service.name.ko
         short = service.short.en if en else service.short.ko
         lines.append(f"{number}. {name}: {short}")
+        if service.accessibility is not None:
+            lines.append(service.accessibility.en if en else service.accessibility.ko)
     if not services:
         lines.append(_NO_SERVICE[1] if en else _NO_SERVICE[0])
     if interpreter is not None:

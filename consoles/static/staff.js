@@ -35,6 +35,9 @@
     "walkin.interpreter": "통역 요청 · Interpreter called",
     "walkin.summary": "요약 인쇄 · Summary printed",
     "walkin.summary_texted": "요약 문자 발송 · Summary texted",
+    "walkin.handed": "다른 직원에게 넘김 · Handed to a colleague",
+    "walkin.outcome": "결과 기록 · Outcome recorded",
+    "walkin.earlier": "이전 상담 찾기 · Earlier conversations looked up",
     "handoff.request": "사람 연결 요청 · Person requested",
     "handoff.accept": "요청 수락 · Request accepted",
     "handoff.message": "통역사 메시지 · Interpreter message",
@@ -167,7 +170,9 @@
     [["시작 · Started", time(visit.started_at)],
      ["언어 · Language", LANGUAGES[visit.language] || visit.language],
      ["동의 · Consent", METHODS[visit.consent_method] || "-"],
-     ["필요한 도움 · Needs", needsText(visit.accessibility)]].forEach(function (pair) {
+     ["필요한 도움 · Needs", needsText(visit.accessibility)]].concat(visit.handed_by
+      ? [["넘겨준 사람 · Handed over by", visit.handed_by],
+         ["전달 메모 · Note", visit.note || "-"]] : []).forEach(function (pair) {
       context.appendChild(el("dt", "", pair[0]));
       context.appendChild(el("dd", "", pair[1]));
     });
@@ -362,6 +367,20 @@
       window.location.assign("/login");
     });
   });
+
+  // For desk-tools.js: the open visit, the API with the CSRF token, the visit list.
+  window.SotongDesk = {
+    visitId: function () { return current ? current.id : null; },
+    api: api,
+    announce: announce,
+    showError: showError,
+    closeVisit: function () {
+      stopPolling();
+      current = null;
+      $("visit").hidden = true;
+      return loadVisits();
+    }
+  };
 
   api("GET", "/api/auth/me").then(function (me) {
     csrf = me.csrf_token;

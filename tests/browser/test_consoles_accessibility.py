@@ -47,6 +47,15 @@ def test_sign_in_staff_desk_and_admin_pages_are_accessible(browser: Any, stack: 
         page.get_by_role("button", name="보내기 · Send", exact=True).click()
         expect(page.locator("#transcript li.bot").first).to_be_visible(timeout=30_000)
         assert_accessible(page, "staff desk, a visit with an answer")
+        # The tools around the visit, each opened: outcome, earlier conversations, hand-over.
+        for panel in ("결과 기록", "이전 상담 찾기", "다른 직원에게 넘기기"):
+            page.get_by_text(panel, exact=False).first.click()
+        page.locator("#outcome-follow-up").check()
+        page.locator("#earlier-phone").fill("010-7391-0264")  # used by no other test
+        page.locator("#earlier-consent").check()
+        page.get_by_role("button", name="찾기 · Look up").click()
+        expect(page.locator("#earlier-none")).to_be_visible()
+        assert_accessible(page, "staff desk, the visit's tools open")
         page.get_by_role("button", name="로그아웃 · Sign out").click()
         expect(page).to_have_url(re.compile(r"/login"))
 

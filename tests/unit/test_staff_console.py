@@ -16,6 +16,7 @@ gives figures and accounts to admins only, without password hashes.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from assistant.actions.services import describe_service
 from assistant.handoff import QueueState
 from assistant.plain_language import Text, lint
 from assistant.store import Button, TurnDirection
-from consoles.summary import summary_texts
+from consoles.summary import sentences, summary_texts
 from tests.consoles import PASSWORD, RRN, ConsoleApp, Person, running
 
 CONSENT = {"language": "ko", "consent": True, "consent_method": "signed"}
@@ -164,7 +165,7 @@ async def test_a_message_is_kept_and_audited_by_its_length_only(desk: Desk) -> N
     assert empty.status_code == 422
 
 
-async def _offer_pension(desk: Desk, visit: str) -> None:
+async def offer_pension(desk: Desk, visit: str) -> None:
     """The assistant offered the basic pension as a choice (a button's payload counts
     only when it was offered, review L6; the dialogue is down in these tests)."""
     offered = (Button("기초연금", "/service_basic_pension"),)
@@ -175,7 +176,7 @@ async def test_the_interpreter_joins_the_visit_in_the_desks_region(desk: Desk) -
     staff = await desk.person("desk-kim", region="jongno")
     interpreter = await desk.person("interp-lee", Role.INTERPRETER, centre=None, region=None)
     visit = await desk.visit(staff, accessibility={"deaf": True})
-    await _offer_pension(desk, visit)
+    await offer_pension(desk, visit)
     await staff.post(
         f"/api/staff/sessions/{visit}/messages",
         {"text": "기초연금", "payload": "/service_basic_pension"},
@@ -232,7 +233,7 @@ async def test_the_summary_names_the_visits_services_and_nothing_the_citizen_sai
     assert pension is not None and allowance is not None
     said = f"장애수당이랑 기초연금 궁금해요 {RRN}"
     # A chosen button names one service; the assistant's full answer names the other.
-    await _offer_pension(desk, visit)
+    await offer_pension(desk, visit)
     await staff.post(
         f"/api/staff/sessions/{visit}/messages",
         {"text": said, "payload": "/service_basic_pension"},
@@ -250,6 +251,8 @@ async def test_the_summary_names_the_visits_services_and_nothing_the_citizen_sai
     for service in (pension, allowance):
         assert service.name.ko in page and service.name.en in page
         assert service.documents.ko[0] in page  # what to bring
+        assert service.accessibility is not None  # both entries have a note
+        assert escape(sentences(service.accessibility.ko)[0]) in page  # help if needed
     assert page.index(pension.name.ko) < page.index(allowance.name.ko)  # in the order said
     assert "종로구 청운효자동 행정복지센터" in page and "이름 desk-kim" in page
     assert "수어 통역사를 기다리고 있습니다." in page  # the interpreter request's state
@@ -263,7 +266,7 @@ async def test_the_summary_names_the_visits_services_and_nothing_the_citizen_sai
 async def test_the_summary_is_texted_to_the_citizen_s_mobile(desk: Desk) -> None:
     staff = await desk.person("desk-kim")
     visit = await desk.visit(staff)
-    await _offer_pension(desk, visit)
+    await offer_pension(desk, visit)
     await staff.post(
         f"/api/staff/sessions/{visit}/messages",
         {"text": f"기초연금요 {RRN}", "payload": "/service_basic_pension"},
@@ -281,6 +284,8 @@ async def test_the_summary_is_texted_to_the_citizen_s_mobile(desk: Desk) -> None
     body = "".join(m.body for m in texts)
     assert body.startswith("[소통] 오늘 상담한 내용") and pension.name.ko in body
     assert pension.short.ko.split(".")[0] in body and "110" in body
+    assert pension.accessibility is not None
+    assert sentences(pension.accessibility.ko)[0] in body  # the texts split at a space
     assert "1234567" not in body and "기초연금요" not in body  # nothing the citizen said
     [entry] = await desk.services.accounts.audit_log(
         conversation_id=visit, action="walkin.summary_texted"

@@ -12,6 +12,7 @@ knows its own walk-ins: a staff member sees only the sessions they started.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -44,6 +45,7 @@ WALKIN_MESSAGE = "walkin.message"
 WALKIN_INTERPRETER = "walkin.interpreter"
 WALKIN_SUMMARY = "walkin.summary"
 WALKIN_SUMMARY_TEXTED = "walkin.summary_texted"
+WALKIN_HANDED = "walkin.handed"  # to a colleague (assistant/api/routes/desk_tools.py)
 CONSENT_REQUIRED = "consent is required"
 NOT_FOUND = "no such walk-in session"
 LIST_LIMIT = 100
@@ -83,6 +85,9 @@ class WalkInOut(BaseModel):
     language: str
     consent_method: str | None
     accessibility: dict[str, bool]
+    # When a colleague handed the visit over: who, and their note for the one who has it.
+    handed_by: str | None = None
+    note: str | None = None
 
 
 class MessageOut(BaseModel):
@@ -149,26 +154,55 @@ def _reply_out(message: OutgoingMessage) -> MessageOut:
     )
 
 
-def _walkin_out(entry: AuditEntry) -> WalkInOut:
-    """A walk-in as its "walkin.start" audit entry records it."""
+def _walkin_out(entry: AuditEntry, handed: AuditEntry | None = None) -> WalkInOut:
+    """A walk-in as its "walkin.start" audit entry records it (and its last hand-over)."""
     return WalkInOut(
         id=entry.conversation_id or "",
         started_at=entry.at.isoformat(),
         language=str(entry.detail.get("language", "ko")),
         consent_method=entry.detail.get("consent_method"),
         accessibility=dict(entry.detail.get("accessibility") or {}),
+        handed_by=handed.actor_username if handed else None,
+        note=handed.detail.get("note") if handed else None,
     )
 
 
-async def _owned(services: Services, session: WebSession, conversation_id: str) -> WalkInOut:
-    """The walk-in, if the signed-in staff member started it; else 404 (never 403: a
-    desk must not learn that another desk's visit exists)."""
+@dataclass(frozen=True)
+class Holding:
+    """Who has a walk-in now, its "walkin.start" entry and its last hand-over."""
+
+    holder: str
+    started: AuditEntry
+    handed: AuditEntry | None
+
+    def out(self) -> WalkInOut:
+        return _walkin_out(self.started, self.handed)
+
+
+async def holder_of(services: Services, conversation_id: str) -> Holding | None:
+    """Who has the walk-in now — the staff member who started it, or the colleague it
+    was last handed to; None if it is no walk-in."""
     started = await services.accounts.audit_log(
-        conversation_id=conversation_id, actor_id=session.account.id, action=WALKIN_START, limit=1
+        conversation_id=conversation_id, action=WALKIN_START, limit=1
     )
     if not started:
+        return None
+    handed = await services.accounts.audit_log(
+        conversation_id=conversation_id, action=WALKIN_HANDED, limit=1
+    )
+    if handed:
+        return Holding(str(handed[0].detail.get("to")), started[0], handed[0])
+    return Holding(started[0].actor_username, started[0], None)
+
+
+async def owned(services: Services, session: WebSession, conversation_id: str) -> WalkInOut:
+    """The walk-in, if the signed-in staff member has it (started it, or it was handed
+    to them); else 404 (never 403: a desk must not learn that another desk's visit
+    exists)."""
+    found = await holder_of(services, conversation_id)
+    if found is None or found.holder != session.account.username:
         raise HTTPException(404, NOT_FOUND)
-    return _walkin_out(started[0])
+    return found.out()
 
 
 async def _conversation(services: Services, conversation_id: str) -> Conversation:
@@ -222,11 +256,23 @@ async def start_walkin(body: WalkInIn, session: StaffSession, services: Services
 
 @router.get("/sessions", response_model=list[WalkInOut])
 async def my_walkins(session: StaffSession, services: ServicesDep) -> list[WalkInOut]:
-    """The walk-in sessions this staff member started, newest first."""
-    entries = await services.accounts.audit_log(
+    """The walk-in sessions this staff member has (started, or handed to them by a
+    colleague, and not handed on), newest first."""
+    me = session.account.username
+    started = await services.accounts.audit_log(
         actor_id=session.account.id, action=WALKIN_START, limit=LIST_LIMIT
     )
-    return [_walkin_out(entry) for entry in entries if entry.conversation_id]
+    handed = await services.accounts.audit_log(action=WALKIN_HANDED, limit=LIST_LIMIT)
+    ids = {e.conversation_id for e in started} | {
+        e.conversation_id for e in handed if e.detail.get("to") == me
+    }
+    found: list[Holding] = []
+    for conversation_id in ids - {None}:
+        holding = await holder_of(services, str(conversation_id))
+        if holding is not None and holding.holder == me:
+            found.append(holding)
+    found.sort(key=lambda h: (h.started.at, h.started.id), reverse=True)
+    return [holding.out() for holding in found]
 
 
 @router.get("/sessions/{session_id}", response_model=TranscriptOut)
@@ -238,7 +284,7 @@ async def walkin_transcript(
 ) -> TranscriptOut:
     """The walk-in's transcript (only messages after id ``after``, for polling) and the
     status of its request for a person. The interpreter's messages land here too."""
-    walkin = await _owned(services, session, session_id)
+    walkin = await owned(services, session, session_id)
     await _conversation(services, session_id)
     turns = await services.store.transcript(session_id, after_id=after)
     return TranscriptOut(
@@ -253,7 +299,7 @@ async def walkin_message(
     session_id: SessionId, body: MessageIn, session: StaffSession, services: ServicesDep
 ) -> TurnOut:
     """Send what the citizen said (typed at the desk) to the assistant; its replies."""
-    await _owned(services, session, session_id)
+    await owned(services, session, session_id)
     await _conversation(services, session_id)
     try:
         result = await services.core.handle(
@@ -292,7 +338,7 @@ async def call_interpreter(
 ) -> dict[str, Any]:
     """Ask for a sign-language interpreter for the walk-in (or return the open request's
     status): queued in the desk's region, with the service the visit is about."""
-    await _owned(services, session, session_id)
+    await owned(services, session, session_id)
     conversation = await _conversation(services, session_id)
     turns = await services.store.transcript(session_id)
     discussed = services_discussed(turns, [], services.catalog)
@@ -319,7 +365,7 @@ async def walkin_audit(
     session_id: SessionId, session: StaffSession, services: ServicesDep
 ) -> list[AuditOut]:
     """Everything people did with this walk-in's conversation, newest first."""
-    await _owned(services, session, session_id)
+    await owned(services, session, session_id)
     entries = await services.accounts.audit_log(conversation_id=session_id)
     return [
         AuditOut(
@@ -351,7 +397,7 @@ async def text_summary(
 ) -> TextSummaryOut:
     """Text the visit's easy-read summary to the citizen's mobile (audited; the number
     is used for this text only and kept no longer than the outbox keeps its messages)."""
-    await _owned(services, session, session_id)
+    await owned(services, session, session_id)
     conversation = await _conversation(services, session_id)
     number = read_number(body.phone)
     if number is None:
@@ -401,7 +447,7 @@ async def summary_page(
 ) -> HTMLResponse:
     """The printable easy-read summary of a walk-in's visit."""
     try:
-        await _owned(services, session, session_id)
+        await owned(services, session, session_id)
         conversation = await _conversation(services, session_id)
     except HTTPException:
         return HTMLResponse(_NOT_FOUND_PAGE, status_code=404)
