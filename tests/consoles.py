@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from assistant.accounts import Account, Role
 from assistant.api.auth import CSRF_HEADER, SESSION_COOKIE
 from assistant.app import create_app
-from assistant.config import Settings
+from assistant.config import Settings, to_async_url
 from assistant.services import Services
 
 BASE = "http://testserver"
@@ -39,6 +40,15 @@ def console_settings(tmp_path: Path) -> Settings:
         rasa_url="http://127.0.0.1:9",  # nothing listens: messages are kept for later
         pending_retry_seconds=3600,
     )
+
+
+def settings_on(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """``console_settings`` on SQLite, or on a fresh PostgreSQL schema when the fixture
+    asking was parametrised with "postgresql" (the app migrates it at start-up)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return console_settings(tmp_path)
+    url = to_async_url(request.getfixturevalue("postgres_schema_url"))
+    return console_settings(tmp_path).model_copy(update={"database_url": url})
 
 
 def twilio_settings(

@@ -149,10 +149,12 @@ async def make_available(world: World, person: Person, **hours: Any) -> None:
     await world.service.set_availability(person, True)
 
 
-async def handoff_world(tmp_path: Path) -> AsyncIterator[World]:
-    """The world, torn down on leaving (the ``world`` fixture)."""
-    url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
-    await asyncio.to_thread(upgrade, url)
+async def handoff_world(tmp_path: Path, url: str | None = None) -> AsyncIterator[World]:
+    """The world on ``url`` (a migrated database; else a new SQLite one under
+    ``tmp_path``), torn down on leaving (the ``world`` fixture)."""
+    if url is None:
+        url = to_async_url(f"sqlite:///{tmp_path / 'store.db'}")
+        await asyncio.to_thread(upgrade, url)
     clock = ManualClock(T0)
     store = SqlConversationStore.from_url(url, clock=clock)
     queue = SqlHandoffQueue.from_url(url, clock=clock)

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 from assistant.accounts import Role
-from tests.consoles import PASSWORD, ConsoleApp, running
+from tests.consoles import PASSWORD, ConsoleApp, running, settings_on
 
 NEW_PASSWORD = "a-first-password-for-lee"
 
 
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[ConsoleApp]:
-    async with running(ConsoleApp, tmp_path) as console:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def app(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConsoleApp]:
+    """The gateway on SQLite and then on PostgreSQL."""
+    async with running(ConsoleApp, tmp_path, settings_on(request, tmp_path)) as console:
         yield console
 
 

@@ -14,15 +14,16 @@ import pytest
 from assistant.accounts import Role
 from assistant.handoff.records import SEOUL
 from assistant.store.base import utcnow
-from tests.consoles import RRN, Person, running
+from tests.consoles import RRN, Person, running, settings_on
 from tests.unit.test_staff_console import Desk, offer_pension
 
 MOBILE = "+821022223333"
 
 
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with running(Desk, tmp_path) as app:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def desk(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Desk]:
+    """The gateway on SQLite and then on PostgreSQL."""
+    async with running(Desk, tmp_path, settings_on(request, tmp_path)) as app:
         yield app
 
 

@@ -30,7 +30,16 @@ from assistant.handoff.service import HANDOFF_QUEUE_TOPIC, person_topic
 from assistant.messages import IncomingMessage
 from assistant.services import Services
 from assistant.store import Conversation, TurnDirection
-from tests.consoles import BASE, PASSWORD, RRN, ConsoleApp, Person, console_settings, running
+from tests.consoles import (
+    BASE,
+    PASSWORD,
+    RRN,
+    ConsoleApp,
+    Person,
+    console_settings,
+    running,
+    settings_on,
+)
 
 ADDRESS = "서울시 종로구 세종대로 209"
 SERVICE = "disability_allowance"
@@ -77,9 +86,10 @@ class Console(ConsoleApp):
         return conversation, status.request_id
 
 
-@pytest.fixture
-async def console(tmp_path: Path) -> AsyncIterator[Console]:
-    async with running(Console, tmp_path) as console:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def console(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Console]:
+    """The gateway on SQLite and then on PostgreSQL."""
+    async with running(Console, tmp_path, settings_on(request, tmp_path)) as console:
         yield console
 
 

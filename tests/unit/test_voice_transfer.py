@@ -17,20 +17,20 @@ from pathlib import Path
 import pytest
 from twilio.request_validator import RequestValidator
 
-from assistant.config import to_async_url
 from assistant.handoff.records import CallbackState, Outcome, QueueState
 from channels.voice.transfer import TRANSFER_PATH, transfer_summary
 from channels.voice.twiml import dial
-from tests.consoles import RRN, ConsoleApp, running, twilio_settings
+from tests.consoles import RRN, ConsoleApp, running, settings_on, twilio_settings
 
 CALLER = "+821055501234"
 TOKEN = "5f" * 16
 SERVICE = "disability_allowance"
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[ConsoleApp]:
-    url = to_async_url(f"sqlite:///{tmp_path / 'gateway.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConsoleApp]:
+    """The gateway on SQLite and then on PostgreSQL."""
+    url = settings_on(request, tmp_path).resolved_database_url
     settings = twilio_settings(tmp_path, url, "AC" + "0" * 32, TOKEN, "http://127.0.0.1:9")
     async with running(ConsoleApp, tmp_path, settings) as app:
         yield app
