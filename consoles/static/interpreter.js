@@ -672,7 +672,13 @@
     conversations.replaceChildren();
     history.conversations.forEach((c) => {
       const li = document.createElement("li");
-      li.textContent = `${label(CHANNELS, c.channel)} ${new Date(c.started_at).toLocaleDateString("ko-KR")} – ${new Date(c.last_at).toLocaleDateString("ko-KR")}`;
+      const what = `${label(CHANNELS, c.channel)} ${new Date(c.started_at).toLocaleDateString("ko-KR")} – ${new Date(c.last_at).toLocaleDateString("ko-KR")}`;
+      const text = document.createElement("span");
+      text.textContent = what;
+      // Reading it is audited; it opens only while the number's consent holds.
+      const read = button("대화 읽기 · Read", () => readEarlier(id, c.handle, li, read), "secondary");
+      read.setAttribute("aria-label", `대화 읽기 · Read: ${what}`);
+      li.append(text, " ", read);
       conversations.append(li);
     });
     $("history-count").textContent = String(history.requests.length);
@@ -680,6 +686,27 @@
       ? "시민이 번호 저장에 동의해 같은 번호의 다른 대화도 보입니다. · The citizen agreed to be remembered: their number's other conversations are included."
       : "이 대화의 이전 상담만 보입니다. · Only this conversation's earlier sessions are shown.";
     $("history").hidden = history.requests.length === 0 && history.conversations.length === 0;
+  }
+
+  async function readEarlier(id, handle, item, trigger) {
+    clearError();
+    try {
+      const turns = await api(`${API}/requests/${id}/history/${handle}`);
+      if (openId !== id) return;
+      const list = document.createElement("ol");
+      list.className = "transcript";
+      turns.forEach((turn) => {
+        const li = document.createElement("li");
+        li.className = turn.sender;
+        li.textContent = `${sender(turn)}: ${turn.text}`;
+        list.append(li);
+      });
+      trigger.remove();
+      item.append(list);
+      say(`이전 대화 ${turns.length}개 메시지 · ${turns.length} message(s) of the earlier conversation`);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   // ---- passing a session on ------------------------------------------------------------

@@ -704,7 +704,20 @@ async def test_earlier_notes_of_the_citizen_and_with_consent_of_their_number(
     assert [c["channel"] for c in shared["conversations"]] == ["voice"]
     assert call.id not in str(shared)  # ids of other conversations are not handed out
 
+    # The call's transcript, read through its handle (RRNs masked, the read audited).
+    handle = shared["conversations"][0]["handle"]
+    read = await a.get(f"{url}/{handle}")
+    assert read.status_code == 200, read.text
+    turns = read.json()
+    assert turns[0]["sender"] == "citizen" and turns[0]["text"].startswith("주민번호 ")
+    assert RRN not in str(turns) and ADDRESS in turns[0]["text"]
+    [read_entry] = await console.services.accounts.audit_log(sms.id, action="handoff.history_read")
+    assert read_entry.detail["read"] == call.id and read_entry.detail["turns"] == len(turns)
+    assert (await a.get(f"{url}/{'0' * 32}")).status_code == 404
+    assert (await a.get(f"{url}/{call.id}")).status_code == 404  # an id is no handle
+
     audit = await console.services.accounts.audit_log(sms.id, action="handoff.history")
     assert [e.detail["consent"] for e in audit] == [True, False]
     other = await console.available("interp-b")
     assert (await other.get(url)).status_code == 404
+    assert (await other.get(f"{url}/{handle}")).status_code == 404

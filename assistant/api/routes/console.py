@@ -238,7 +238,8 @@ def _summary(services: Services, entry: QueueEntry, username: str, now: dt.datet
     )
 
 
-def _turn_out(turn: Turn) -> TurnOut:
+def turn_out(turn: Turn) -> TurnOut:
+    """A transcript turn as the console shows it (who wrote it, by the turn)."""
     sender: Literal["citizen", "bot", "person"]
     if turn.direction == TurnDirection.INBOUND:
         sender = "citizen"
@@ -268,7 +269,7 @@ def _detail_out(
             accessibility=dict(conversation.accessibility),
             started_at=conversation.created_at.isoformat(),
         ),
-        transcript=[_turn_out(t) for t in detail.transcript if t.id > after],
+        transcript=[turn_out(t) for t in detail.transcript if t.id > after],
         notes=detail.entry.notes,
         service_entry=_service_entry(services, detail.entry) if after == 0 else None,
     )
@@ -428,7 +429,7 @@ async def send_message(
     turn = await services.handoff.send_to_citizen(session.account, request_id, body.text)
     if turn is None:
         raise HTTPException(404, NOT_FOUND)
-    return _turn_out(turn)
+    return turn_out(turn)
 
 
 @router.post("/requests/{request_id}/video", response_model=VideoOut)
