@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import missing_part
+from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from tests.twilio_double import TwilioDouble
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,3 +44,10 @@ def browser(chromium_extra_args: list[str]) -> Iterator[Any]:
         )
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="module")
+def twilio() -> Iterator[TwilioDouble]:
+    """The local Twilio double for one module's stack (it records texts and calls)."""
+    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
+        yield double

@@ -28,8 +28,6 @@ from tests.browser.axe import assert_accessible
 from tests.browser.consoles import create_account, sign_in
 from tests.stackutil import (
     PUBLIC_URL,
-    TWILIO_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN,
     Stack,
     hand_moved_clock_env,
     move_clock,
@@ -54,12 +52,6 @@ def _next_friday_evening() -> dt.datetime:
 
 
 @pytest.fixture(scope="module")
-def twilio() -> Iterator[TwilioDouble]:
-    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
-        yield double
-
-
-@pytest.fixture(scope="module")
 def appointment_stack(
     rasa_model: Path, tmp_path_factory: pytest.TempPathFactory, twilio: TwilioDouble
 ) -> Iterator[Stack]:
@@ -77,15 +69,31 @@ def appointment_stack(
         yield stack
 
 
-def _texts_to(twilio: TwilioDouble, number: str, containing: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in twilio.received if m.to == number and containing in m.body]
-        if found:
-            return found[-1]
+def _texted(twilio: TwilioDouble, number: str) -> str:
+    """Everything texted to ``number`` so far (a long text goes as several messages,
+    each within the SMS page budget)."""
+    return "\n".join(m.body for m in twilio.received if m.to == number)
+
+
+def _wait_for_text(twilio: TwilioDouble, number: str, containing: str) -> str:
+    deadline = time.monotonic() + 20
+    while containing not in _texted(twilio, number) and time.monotonic() < deadline:
         time.sleep(0.2)
-    bodies = [m.body for m in twilio.received if m.to == number]
-    raise AssertionError(f"no text with {containing!r} to {number}: {bodies}")
+    said = _texted(twilio, number)
+    assert containing in said, f"no text with {containing!r} to {number}: {said}"
+    return said
+
+
+def _link_after(twilio: TwilioDouble, number: str, marker: str) -> str:
+    """The join link texted to ``number`` after the text that says ``marker``."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        said = _texted(twilio, number)
+        found = JOIN_LINK.search(said[said.index(marker) :]) if marker in said else None
+        if found is not None:
+            return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no link after {marker!r} to {number}: {_texted(twilio, number)}")
 
 
 def test_a_booked_video_call_is_reminded_with_its_link_and_happens(
@@ -117,21 +125,17 @@ def test_a_booked_video_call_is_reminded_with_its_link_and_happens(
         message.fill(CITIZEN_TYPES)
         message.press("Enter")
         expect(log).to_contain_text(f"{CITIZEN_TYPES}(으)로도 문자로 보냅니다")
-        booked = _texts_to(twilio, CITIZEN, "예약했습니다")
-        assert slot in booked.body
+        assert slot in _wait_for_text(twilio, CITIZEN, "예약했습니다")
 
         # Sunday 09:05: the day-before reminder, in the chat and by text, with the link.
         move_clock(stack, (monday_9 - dt.timedelta(hours=23, minutes=55)).timestamp())
         expect(log).to_contain_text("영상 통화 예약이", timeout=15_000)
-        day = _texts_to(twilio, CITIZEN, "그 시간에 이 링크를 여세요")
-        assert JOIN_LINK.search(day.body), day.body
+        _link_after(twilio, CITIZEN, "그 시간에 이 링크를 여세요")
 
         # Monday 08:51: ten minutes before.
         move_clock(stack, (monday_9 - dt.timedelta(minutes=9)).timestamp())
         expect(log).to_contain_text("10분 뒤 영상 통화가 시작됩니다", timeout=15_000)
-        soon = _texts_to(twilio, CITIZEN, "10분 뒤 영상 통화가 시작됩니다")
-        found = JOIN_LINK.search(soon.body)
-        assert found is not None, soon.body
+        link = _link_after(twilio, CITIZEN, "10분 뒤 영상 통화가 시작됩니다")
 
         # The interpreter's day shows it; they take it.
         console = person_context.new_page()
@@ -150,7 +154,7 @@ def test_a_booked_video_call_is_reminded_with_its_link_and_happens(
         # The citizen opens the link from the text: the call page (the token is good
         # until three hours after the slot, on the gateway's moved clock).
         call_page = citizen_context.new_page()
-        call_page.goto(found.group(0).replace(PUBLIC_URL, stack.gateway.url))
+        call_page.goto(link.replace(PUBLIC_URL, stack.gateway.url))
         expect(call_page.get_by_role("heading", level=1)).to_contain_text("영상 통화")
     finally:
         citizen_context.close()

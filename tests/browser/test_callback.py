@@ -23,7 +23,7 @@ import pytest
 
 from tests.browser.axe import assert_accessible
 from tests.browser.consoles import create_account, sign_in
-from tests.stackutil import TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, Stack, running_stack
+from tests.stackutil import Stack, running_stack
 from tests.twilio_double import TwilioDouble
 
 pytestmark = pytest.mark.rasa
@@ -31,12 +31,6 @@ pytestmark = pytest.mark.rasa
 CITIZEN_TYPES = "010-9876-5432"
 CITIZEN = "+821098765432"
 OWN_PHONE = "+821055550000"
-
-
-@pytest.fixture(scope="module")
-def twilio() -> Iterator[TwilioDouble]:
-    with TwilioDouble(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN) as double:
-        yield double
 
 
 @pytest.fixture(scope="module")
