@@ -11,7 +11,8 @@ from tests.handoff_world import World, handoff_world
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    """The handoff world (tests/handoff_world.py) on a fresh SQLite database."""
-    async for built in handoff_world(tmp_path):
+async def world(migrated_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    """The handoff world (tests/handoff_world.py) on a fresh SQLite database and then
+    on a fresh PostgreSQL schema (``migrated_url``)."""
+    async for built in handoff_world(tmp_path, migrated_url):
         yield built

@@ -9,18 +9,14 @@ test_handoff_queue_contract.py; in two browsers: tests/browser/test_appointment.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
-
-import pytest
 
 from assistant.handoff import QueueState
 from assistant.handoff.appointments import slot_command, slot_time, works_at
 from assistant.handoff.records import CONTACT_VIDEO, SEOUL, Interpreter, Outcome
 from assistant.handoff.service import COMMAND_PREFIX, handoff_command
 from assistant.plain_language import CARRIER_WORDS
-from tests.handoff_world import KIM, World, handoff_world, make_available
+from tests.handoff_world import KIM, World, make_available
 
 # Tuesday 20:00 in Seoul: Kim (09:00-18:00) is off until tomorrow morning.
 EVENING = dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
@@ -28,13 +24,6 @@ WED_9 = dt.datetime(2026, 12, 2, 0, 0, tzinfo=dt.UTC)  # Wednesday 09:00 Seoul
 THU_9 = WED_9 + dt.timedelta(days=1)
 LEE = Interpreter(id="lee", name="이통역", skills=("ksl", "person"), available=False)
 MOBILE = "+821012345678"
-
-
-@pytest.fixture
-async def world(migrated_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    """The handoff world on SQLite and then on PostgreSQL (``migrated_url``)."""
-    async for built in handoff_world(tmp_path, migrated_url):
-        yield built
 
 
 async def _evening(world: World) -> None:

@@ -28,7 +28,7 @@ from assistant.handoff import QueueState
 from assistant.plain_language import Text, lint
 from assistant.store import Button, TurnDirection
 from consoles.summary import sentences, summary_texts
-from tests.consoles import PASSWORD, RRN, ConsoleApp, Person, running
+from tests.consoles import PASSWORD, RRN, ConsoleApp, Person, running, settings_on
 
 CONSENT = {"language": "ko", "consent": True, "consent_method": "signed"}
 
@@ -53,9 +53,10 @@ class Desk(ConsoleApp):
         return [entry.action for entry in reversed(entries)]  # oldest first
 
 
-@pytest.fixture
-async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
-    async with running(Desk, tmp_path) as desk:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def desk(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Desk]:
+    """The gateway on SQLite and then on PostgreSQL."""
+    async with running(Desk, tmp_path, settings_on(request, tmp_path)) as desk:
         yield desk
 
 
