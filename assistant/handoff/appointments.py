@@ -115,11 +115,19 @@ def slot_time(command: str) -> dt.datetime | None:
 
 
 def confirmation(
-    at: dt.datetime, number: str | None, offer_texts: bool, language: str
+    at: dt.datetime,
+    number: str | None,
+    offer_texts: bool,
+    language: str,
+    *,
+    day_reminder: bool = True,
 ) -> OutgoingMessage:
-    """What a booked appointment says: when, how reminders come, the reply words; the
-    buttons change or call it off (``offer_texts``: and ask to be texted, on the web)."""
-    lines = [say("appointment_booked", language, when=when(at, language))]
+    """What a booked appointment says: when, how reminders come (``day_reminder``
+    False: booked within a day, so only the one ten minutes before), the reply words;
+    the buttons change or call it off (``offer_texts``: and ask to be texted, on the
+    web)."""
+    key = "appointment_booked" if day_reminder else "appointment_booked_soon"
+    lines = [say(key, language, when=when(at, language))]
     buttons = [_button("choose_change_time", language, RESCHEDULE)]
     if number:
         lines.append(say("appointment_texts_to", language, number=national(number)))
@@ -134,7 +142,13 @@ def confirmation_of(entry: QueueEntry) -> OutgoingMessage:
     """``confirmation`` of a booked request (a web citizen is offered texts)."""
     assert entry.scheduled_for is not None
     web = entry.channel not in ("sms", "voice")
-    return confirmation(entry.scheduled_for, entry.callback_number, web, entry.language)
+    return confirmation(
+        entry.scheduled_for,
+        entry.callback_number,
+        web,
+        entry.language,
+        day_reminder=entry.reminded_day_at is None,
+    )
 
 
 def works_at(person: Interpreter | None, at: dt.datetime, length: dt.timedelta) -> bool:

@@ -191,6 +191,7 @@ class QueueStatus:
     scheduled_for: dt.datetime | None = None
     no_voice_call: bool = False  # offered a text, never a call (see callback_booking)
     callback_number: str | None = None
+    day_reminder_due: bool = True  # an appointment's day-before reminder is to come
 
     @property
     def wait_minutes(self) -> int | None:
@@ -428,6 +429,7 @@ class HandoffService:
             scheduled_for=entry.scheduled_for,
             no_voice_call=no_voice_call(entry),
             callback_number=entry.callback_number,
+            day_reminder_due=entry.reminded_day_at is None,
         )
 
     def status_message(self, status: QueueStatus, language: str) -> OutgoingMessage:
@@ -435,7 +437,13 @@ class HandoffService:
         cancel = Button(say("choose_cancel", language), COMMAND_PREFIX + CANCEL)
         if status.contact and status.scheduled_for:
             if status.contact == CONTACT_VIDEO:
-                return confirmation(status.scheduled_for, status.callback_number, False, language)
+                return confirmation(
+                    status.scheduled_for,
+                    status.callback_number,
+                    False,
+                    language,
+                    day_reminder=status.day_reminder_due,
+                )
             text, buttons = self.booking.scheduled_text(
                 status.contact, status.callback_number, status.scheduled_for, language
             )

@@ -207,6 +207,10 @@ _TEXTS: dict[str, dict[Language, str]] = {
             "Your video call is booked {when}. We send the link a day before and 10 minutes before."
         ),
     },
+    "appointment_booked_soon": {
+        "ko": "영상 통화를 {when}(으)로 예약했습니다. 10분 전에 링크를 보내 드립니다.",
+        "en": "Your video call is booked {when}. We send the link 10 minutes before.",
+    },
     "appointment_texts_to": {
         "ko": "알림은 {number}(으)로도 문자로 보냅니다.",
         "en": "We also text the reminders to {number}.",

@@ -92,6 +92,7 @@ async def test_sms_citizen_is_confirmed_reminded_with_the_link_and_moves_by_word
     citizen = await world.conversation("sms", address=MOBILE)
     confirmation = await _book(world, citizen)
     assert "영상 통화를 12월 2일(수) 오전 9시(으)로 예약했습니다" in confirmation
+    assert "10분 전에 링크를 보내 드립니다" in confirmation and "하루 전" not in confirmation
     assert "'예약변경'" in confirmation and "'예약취소'" in confirmation
     entry = await world.service.active(citizen)
     assert entry is not None and entry.contact == CONTACT_VIDEO
@@ -109,6 +110,7 @@ async def test_sms_citizen_is_confirmed_reminded_with_the_link_and_moves_by_word
     ]
     moved = await world.say(citizen, "2")  # SMS: a number picks the offered time
     assert "12월 3일(목) 오전 9시" in moved.replies[0].text
+    assert "하루 전과 10분 전에 링크를" in moved.replies[0].text  # more than a day ahead
     entry = await world.service.active(citizen)
     assert entry is not None and entry.scheduled_for == THU_9
     assert entry.reminded_day_at is None  # more than a day ahead now
