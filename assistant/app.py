@@ -167,7 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = SqlConversationStore(engine)
         catalog = load_catalog()
         metrics = Metrics()
-        push = PushHub()
+        # Across gateways over Redis when SOTONG_REDIS_URL is set (issue 18).
+        push = PushHub.from_url(settings.redis_url)
+        await push.start()
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
         rasa = RasaClient(
             settings.rasa_url,
@@ -330,6 +332,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await loops.cancel("kept-messages", "housekeeping", "handoff-upkeep")
             await reminders.stop()
             await outbox.stop()
+            await push.close()
             voice.close()
             await http.aclose()
             await trackers.close()
