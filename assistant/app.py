@@ -47,6 +47,7 @@ from assistant.handoff.attempts import SqlCallbackLog
 from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import AdmissionLimits, HandoffService
 from assistant.links import public_link
+from assistant.locks import Locks
 from assistant.logs import configure_logging
 from assistant.loops import BackgroundLoops
 from assistant.metrics import Metrics
@@ -177,7 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             token=settings.rasa_token.get_secret_value() if settings.rasa_token else None,
             timeout_seconds=settings.rasa_timeout_seconds,
         )
-        core = ConversationCore(store, rasa, metrics)
+        # Across gateways over Redis when SOTONG_REDIS_URL is set (issue 18).
+        locks = Locks.from_url(settings.redis_url)
+        core = ConversationCore(store, rasa, metrics, locks=locks)
         core.register_output(webchat.CHANNEL, webchat.WebchatOutput(push))
         # A walk-in's conversation is on the staff member's screen: pushed the same way.
         core.register_output(staff.DESK_CHANNEL, webchat.WebchatOutput(push))
@@ -333,6 +336,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await reminders.stop()
             await outbox.stop()
             await push.close()
+            await locks.close()
             voice.close()
             await http.aclose()
             await trackers.close()

@@ -7,11 +7,10 @@ plain-language answer, the message is kept as pending and answered when Rasa is 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
-import weakref
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
@@ -29,6 +28,7 @@ from assistant.handoff.callback_booking import (
 from assistant.handoff.records import CONTACT_VIDEO, CallbackState, QueueEntry
 from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
+from assistant.locks import LocalLocks, Locks
 from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
 from assistant.metrics import Metrics
 from assistant.privacy import mask_rrn_after
@@ -61,12 +61,15 @@ class ConversationCore:
         rasa: RasaClient,
         metrics: Metrics,
         outputs: Mapping[str, OutputChannel] | None = None,
+        locks: Locks | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
         self._metrics = metrics
         self._outputs: dict[str, OutputChannel] = dict(outputs or {})
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One turn of a conversation at a time (across gateways with RedisLocks); the
+        # channel adapters use them too (one number's messages at a time).
+        self.locks = locks or LocalLocks()
         self._handoff: HandoffService | None = None
 
     def attach_handoff(self, handoff: HandoffService) -> None:
@@ -78,12 +81,8 @@ class ConversationCore:
         """Where to deliver replies that come outside a request on ``channel``."""
         self._outputs[channel] = output
 
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
-        return lock
+    def _lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
+        return self.locks.hold(f"conversation:{conversation_id}")
 
     async def start(
         self,

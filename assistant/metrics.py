@@ -119,6 +119,13 @@ class Metrics:
             "Requests for a person waiting in the queue (refreshed by the upkeep loop).",
             registry=self.registry,
         )
+        self.handoff_wait_seconds = Histogram(
+            "sotong_handoff_wait_seconds",
+            "From a request for a person (or its appointment's time) to a person taking it.",
+            ["skill"],
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200),
+            registry=self.registry,
+        )
         self.voice_reply_seconds = Histogram(
             "sotong_voice_reply_seconds",
             "End of the caller's speech to the first audio of the answer.",

@@ -780,6 +780,10 @@ class HandoffService:
         if entry is None:
             return None
         log.info("handoff.accepted", request_id=request_id, by=account.username)
+        # The wait a citizen had: from asking, or from their appointment's time.
+        since = max(entry.created_at, entry.scheduled_for or entry.created_at)
+        waited = ((entry.accepted_at or self._clock()) - since).total_seconds()
+        self._metrics.handoff_wait_seconds.labels(entry.skill).observe(max(0.0, waited))
         await self.audit(account, "handoff.accept", entry.conversation_id, {"request_id": entry.id})
         joined = self.accepted_message(account.name, entry.language)
         await self.tell(entry, joined.text, buttons=joined.buttons)

@@ -16,7 +16,6 @@ import abc
 import asyncio
 import datetime as dt
 import time
-import weakref
 from collections.abc import Callable, Sequence
 
 from assistant.privacy import mask_rrn
@@ -41,20 +40,6 @@ class SmsStateStore(abc.ABC):
 
     def __init__(self, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self._clock = clock
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    def number_lock(self, phone: str) -> asyncio.Lock:
-        """A lock serialising one number's messages within this process.
-
-        It keeps one number's turns in order and stops two first messages from starting
-        two conversations. Across processes the store's atomic primitives keep the state
-        right; only that first-contact race could leave a second, empty conversation.
-        """
-        lock = self._locks.get(phone)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[phone] = lock
-        return lock
 
     # ---- opt-out -------------------------------------------------------------------
     async def number(self, phone: str) -> NumberState:

@@ -168,7 +168,8 @@ class SmsInbound:
             log.info("sms.duplicate", message_sid=sms.message_sid, first_outcome=claim.outcome)
             return claim.messages
         try:
-            async with self._state.number_lock(sms.from_number):
+            # One number's messages one at a time, across gateways too (RedisLocks).
+            async with self._core.locks.hold(f"number:{sms.from_number}"):
                 answer = await self._process(sms)
         except BaseException:
             # Let a retry of this message process it again (the core's own idempotency on

@@ -112,7 +112,11 @@ async def test_while_a_person_holds_the_conversation_the_bot_is_silent(world: Wo
     entry = await world.service.active(citizen)
     assert entry is not None
     events = world.push.subscribe(person_topic("kim"))
+    world.clock.advance(minutes=4)
     assert await world.service.accept(KIM, entry.id) is not None
+    waited = world.metrics.registry.get_sample_value
+    assert waited("sotong_handoff_wait_seconds_count", {"skill": "ksl"}) == 1
+    assert waited("sotong_handoff_wait_seconds_sum", {"skill": "ksl"}) == 240.0
     joined = world.outputs["webchat"].sent[-1][1]
     assert joined.text == (
         "김수어 님이 연결되었습니다. 이제부터 사람이 답합니다. "
