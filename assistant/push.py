@@ -111,7 +111,9 @@ class RedisPushHub(PushHub):
 
     def publish(self, conversation_id: str, message: dict[str, Any]) -> int:
         try:
-            self._outgoing.put_nowait((conversation_id, json.dumps(message, ensure_ascii=False)))
+            # default=str: a stray datetime goes as text rather than breaking a turn.
+            data = json.dumps(message, ensure_ascii=False, default=str)
+            self._outgoing.put_nowait((conversation_id, data))
         except asyncio.QueueFull:
             log.warning("push.redis_backlog_full", conversation_id=conversation_id)
             return 0

@@ -10,6 +10,7 @@ gateway apps with ``SOTONG_REDIS_URL`` show the same through ``create_app``.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -59,6 +60,10 @@ async def test_a_message_reaches_the_other_gateway_in_order_and_once(
     other = b.subscribe(_topic())
     await asyncio.sleep(0.1)
     assert other.empty()  # a topic gets only its own messages
+    # Whatever a caller puts in, publishing never breaks its turn.
+    at = dt.datetime(2026, 12, 5, tzinfo=dt.UTC)
+    a.publish(topic, {"type": "status", "at": at})
+    assert await _drain(on_b, 1) == [{"type": "status", "at": str(at)}]
 
 
 async def test_both_gateways_publish_to_one_socket_each_in_its_own_order(
