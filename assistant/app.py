@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await push.start()
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
         rasa = RasaClient(
-            settings.rasa_url,
+            settings.rasa_servers,
             http,
             token=settings.rasa_token.get_secret_value() if settings.rasa_token else None,
             timeout_seconds=settings.rasa_timeout_seconds,
@@ -325,7 +325,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loops.start("handoff-upkeep", handoff.run_upkeep(settings.handoff_upkeep_seconds))
         loops.watch("outbox", outbox.start())
         loops.watch("reminders", reminders.start())
-        log.info("gateway.started", rasa=settings.rasa_url, services=len(catalog))
+        log.info("gateway.started", rasa=settings.rasa_servers, services=len(catalog))
         try:
             yield
         finally:

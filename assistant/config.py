@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     twilio_phone_number: str | None = Field(None, validation_alias=_env("TWILIO_PHONE_NUMBER"))
 
     rasa_url: str = Field("http://127.0.0.1:5005", validation_alias=_env("SOTONG_RASA_URL"))
+    # Several Rasa servers sharing one tracker store and Rasa's Redis lock store
+    # (comma-separated; issue 18): each conversation goes to one of them, a dead one is
+    # skipped. Unset: SOTONG_RASA_URL alone.
+    rasa_urls: str | None = Field(None, validation_alias=_env("SOTONG_RASA_URLS"))
     rasa_token: SecretStr | None = Field(None, validation_alias=_env("SOTONG_RASA_TOKEN"))
     # Below the SMS answer budget, so a dialogue that cannot answer is apologised for
     # within it (review M2).
@@ -463,6 +467,12 @@ class Settings(BaseSettings):
         if bool(self.turn_secret) != bool(self.turn_urls):
             raise ValueError("set SOTONG_TURN_SECRET and SOTONG_TURN_URLS together, or neither")
         return self
+
+    @property
+    def rasa_servers(self) -> list[str]:
+        """The Rasa servers the gateway talks to (``SOTONG_RASA_URLS``, else the one)."""
+        listed = [u.strip() for u in (self.rasa_urls or "").split(",") if u.strip()]
+        return listed or [self.rasa_url]
 
     @cached_property
     def resolved_database_url(self) -> str:

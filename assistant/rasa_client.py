@@ -3,10 +3,21 @@
 Rasa's REST channel answers 200 even when something failed inside; this client turns
 transport errors, timeouts and non-2xx answers into RasaUnavailable so the core can
 answer the citizen in plain language and keep their message.
+
+Several Rasa servers (``SOTONG_RASA_URLS``, issue 18), sharing one tracker store and
+Rasa's Redis lock store, can take any conversation; each conversation still goes to
+one of them — chosen by rendezvous hashing of its id over the servers, so it stays put
+while they do and only a dead server's conversations move. A server that refuses the
+connection (the request never reached it) is skipped for ``down_seconds`` and the
+request goes to the next; one that timed out or failed after receiving it is not
+retried elsewhere (it may have processed the turn: the kept-message path asks first).
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,27 +65,51 @@ class RasaClient:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         http: httpx.AsyncClient,
         token: str | None = None,
         timeout_seconds: float = 15.0,
+        *,
+        down_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._base_url = base_url.rstrip("/")
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("at least one Rasa server URL")
+        self._servers = [url.rstrip("/") for url in urls]
+        self._base_url = self._servers[0]
         self._http = http
         self._token = token
         self._timeout = timeout_seconds
+        self._down_seconds = down_seconds
+        self._clock = clock
+        self._down_until: dict[str, float] = {}
 
     @property
     def base_url(self) -> str:
-        """The server's base URL."""
+        """The (first) server's base URL."""
         return self._base_url
+
+    def servers_for(self, sender_id: str | None) -> list[str]:
+        """The servers to try for ``sender_id``, in order: those not marked down first,
+        each group ranked by rendezvous hashing (configured order without a sender)."""
+        now = self._clock()
+
+        def rank(server: str) -> bytes:
+            return hashlib.sha256(f"{server}|{sender_id}".encode()).digest()
+
+        ordered = (
+            self._servers if sender_id is None else sorted(self._servers, key=rank, reverse=True)
+        )
+        up = [s for s in ordered if self._down_until.get(s, 0.0) <= now]
+        return up + [s for s in ordered if s not in up]
 
     async def send_message(
         self, sender_id: str, text: str, metadata: dict[str, Any]
     ) -> list[BotUtterance]:
         """Send a user message through the REST channel; return the bot's utterances."""
         body = {"sender": sender_id, "message": text, "metadata": metadata}
-        data = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        data = await self._request("POST", "/webhooks/rest/webhook", sender=sender_id, json=body)
         if not isinstance(data, list):
             raise RasaUnavailable("REST channel answered something other than a list")
         return [_utterance(item) for item in data if isinstance(item, dict)]
@@ -90,6 +125,7 @@ class RasaClient:
         data = await self._request(
             "POST",
             f"/conversations/{sender_id}/trigger_intent",
+            sender=sender_id,
             params=self._auth(),  # no output_channel: the replies come back in the body
             json={"name": intent, "entities": entities or {}},
         )
@@ -122,6 +158,7 @@ class RasaClient:
         data = await self._request(
             "POST",
             f"/conversations/{sender_id}/tracker/events",
+            sender=sender_id,
             params={**self._auth(), "include_events": "ALL"},
             json={"event": "agent", "data": {RESEND_CHECK_KEY: turn_id}},
         )
@@ -138,6 +175,7 @@ class RasaClient:
         data = await self._request(
             "GET",
             f"/conversations/{sender_id}/tracker",
+            sender=sender_id,
             params={**self._auth(), "include_events": "NONE"},
             seconds=2.0,
         )
@@ -163,14 +201,32 @@ class RasaClient:
         return {"token": self._token} if self._token else {}
 
     async def _request(
-        self, method: str, path: str, seconds: float | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        seconds: float | None = None,
+        sender: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        try:
-            response = await self._http.request(
-                method, self._base_url + path, timeout=seconds or self._timeout, **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise RasaUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
+        refused: httpx.HTTPError | None = None
+        for server in self.servers_for(sender):
+            try:
+                response = await self._http.request(
+                    method, server + path, timeout=seconds or self._timeout, **kwargs
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Never reached the server: the next one may take it.
+                self._down_until[server] = self._clock() + self._down_seconds
+                refused = exc
+                continue
+            except httpx.HTTPError as exc:
+                raise RasaUnavailable(f"{method} {path}: {exc.__class__.__name__}") from exc
+            self._down_until.pop(server, None)
+            return self._answer(method, path, response)
+        assert refused is not None
+        raise RasaUnavailable(f"{method} {path}: {refused.__class__.__name__}") from refused
+
+    def _answer(self, method: str, path: str, response: httpx.Response) -> Any:
         if response.status_code >= 300:
             raise RasaUnavailable(f"{method} {path}: HTTP {response.status_code}")
         try:
