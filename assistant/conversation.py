@@ -25,7 +25,7 @@ from assistant.handoff.callback_booking import (
     NOT_HELPFUL,
     RESCHEDULE,
 )
-from assistant.handoff.records import CONTACT_VIDEO, CallbackState, QueueEntry
+from assistant.handoff.records import CallbackState
 from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.locks import LocalLocks, Locks
@@ -216,10 +216,14 @@ class ConversationCore:
         no retraining when it changes).
         """
         assert self._handoff is not None
-        entry = await self._handoff.for_citizen(conversation)
+        entry = await self._handoff.active(conversation.id)
         held = entry is not None and entry.state not in QUEUED
         command = handoff_command(text, payload, held=held)
-        if command == RESCHEDULE and payload is None and not _booked_video(entry):
+        if entry is None and command is not None:
+            # A command with no request here: perhaps about a web citizen's appointment
+            # whose reminders this number gets (looked up only then, not on every turn).
+            entry = await self._handoff.booked_for_number(conversation)
+        if command == RESCHEDULE and payload is None and not (entry and entry.video_booked):
             command = None  # "change" is only a reply word while a video call is booked
         reply: OutgoingMessage | None = None
         if command is None and entry is not None and entry.callback_state is CallbackState.ASKING:
@@ -589,8 +593,3 @@ def _choice_payload(text: str, buttons: tuple[Button, ...]) -> str | None:
         if 0 <= index < len(buttons):
             return buttons[index].payload
     return None
-
-
-def _booked_video(entry: QueueEntry | None) -> bool:
-    """Whether ``entry`` is a booked video appointment (its reply words apply)."""
-    return entry is not None and entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None

@@ -354,7 +354,7 @@ class Appointments:
         sent: list[tuple[int, str]] = []
         for entry in await self._queue.scheduled(now - LATE_REMINDER, now + DAY_BEFORE):
             at = entry.scheduled_for
-            if entry.contact != CONTACT_VIDEO or entry.state not in QUEUED or at is None:
+            if not entry.video_booked or entry.state not in QUEUED or at is None:
                 continue
             if now >= at - SOON_BEFORE:
                 which = "soon" if entry.reminded_soon_at is None else None

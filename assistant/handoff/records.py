@@ -210,3 +210,8 @@ class QueueEntry:
     booked_with: str | None = None  # the person an appointment's slot is booked with
     reminded_day_at: dt.datetime | None = None  # the day-before reminder went out
     reminded_soon_at: dt.datetime | None = None  # the ten-minutes-before reminder went out
+
+    @property
+    def video_booked(self) -> bool:
+        """A video appointment with its time set (its reply words and reminders apply)."""
+        return self.contact == CONTACT_VIDEO and self.scheduled_for is not None

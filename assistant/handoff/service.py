@@ -46,7 +46,6 @@ from assistant.handoff.callback_booking import (
     OTHER_NUMBER,
     REMIND_BY_TEXT,
     RESCHEDULE,
-    SLOT_PREFIX,
     TEXT,
     THIS_NUMBER,
     VIDEO,
@@ -240,17 +239,18 @@ def handoff_command(text: str, payload: str | None, *, held: bool = False) -> st
         known = command in COMMANDS or slot_time(command) is not None
         return command if known else None
     word = " ".join(text.split()).lower().rstrip(".!")
+    compact = word.replace(" ", "")
     if word in (_LEAVE_WORDS if held else _CANCEL_WORDS):
         return CANCEL
-    if not held and word.replace(" ", "") in _CALL_OFF_WORDS:
+    if not held and compact in _CALL_OFF_WORDS:
         return CANCEL
-    if not held and word.replace(" ", "") in _RESCHEDULE_WORDS:
+    if not held and compact in _RESCHEDULE_WORDS:
         return RESCHEDULE
     # The answer to "did it help?" in words: a caller gets the question by text and
     # answers in their SMS conversation, where no button of it was offered.
-    if word.replace(" ", "") in _HELPFUL_WORDS:
+    if compact in _HELPFUL_WORDS:
         return HELPFUL
-    if word.replace(" ", "") in _NOT_HELPFUL_WORDS:
+    if compact in _NOT_HELPFUL_WORDS:
         return NOT_HELPFUL
     return None
 
@@ -463,13 +463,17 @@ class HandoffService:
         return OutgoingMessage(text="\n".join(lines), buttons=(cancel,))
 
     async def for_citizen(self, conversation: Conversation) -> QueueEntry | None:
-        """The conversation's open request, or else the queued video appointment whose
-        reminders go to the conversation's number (a web citizen answering by SMS)."""
+        """The conversation's open request, or else ``booked_for_number``'s."""
         entry = await self.active(conversation.id)
-        if entry is not None or not is_phone_number(conversation.address):
-            return entry
+        return entry if entry is not None else await self.booked_for_number(conversation)
+
+    async def booked_for_number(self, conversation: Conversation) -> QueueEntry | None:
+        """The queued video appointment whose reminders go to the conversation's number
+        (a web citizen answering them by SMS), or None."""
+        if not is_phone_number(conversation.address):
+            return None
         for booked in await self.queue.open_for_number(conversation.address):
-            if booked.contact == CONTACT_VIDEO and booked.state in QUEUED:
+            if booked.video_booked and booked.state in QUEUED:
                 return booked
         return None
 
@@ -490,7 +494,7 @@ class HandoffService:
                 return OutgoingMessage(text=say("nothing_to_cancel", language))
             if entry.state in HELD:
                 key = "left_session"
-            elif entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None:
+            elif entry.video_booked:
                 key = "appointment_cancelled"
             else:
                 key = "cancelled"
@@ -528,15 +532,14 @@ class HandoffService:
     ) -> OutgoingMessage | None:
         """A video appointment's command (book, another time, a slot, reminders by
         text or not): its answer; None for any other command."""
-        booked = entry.contact == CONTACT_VIDEO and entry.scheduled_for is not None
-        at = slot_time(command) if command.startswith(SLOT_PREFIX) else None
+        at = slot_time(command)
         if command == VIDEO or at is not None:
             if at is None:
                 return await self.appointments.book_first(entry, address)
             return await self.appointments.pick(entry, at, address)
         if command not in (RESCHEDULE, REMIND_BY_TEXT, KEEP_BOOKING):
             return None
-        if not booked:
+        if not entry.video_booked:
             return OutgoingMessage(text=say("nothing_to_cancel", entry.language))
         if command == RESCHEDULE:
             return await self.appointments.offer_times(entry)

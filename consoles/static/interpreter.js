@@ -908,29 +908,20 @@
     const words = $("close-words").value.trim();
     clearError();
     closingId = openId;
-    if (noShow) {
-      try {
+    try {
+      if (noShow) {
         await api(`${API}/requests/${openId}/no-show`, { method: "POST", body: { notes: notes || null } });
         say("오지 않음으로 기록했습니다 · Recorded: the citizen did not come");
-        hideSession();
-        await refreshQueue();
-        $("mine-heading").focus();
-      } catch (error) {
-        failed(error);
-      } finally {
-        closingId = null;
+      } else {
+        await api(`${API}/requests/${openId}/close`, {
+          method: "POST",
+          body: { notes: notes || null, hand_back: handBack, closing_words: words || null },
+        });
+        $("close-words").value = "";
+        say(handBack
+          ? "소통 도우미에게 돌려주었습니다 · Handed back to the assistant"
+          : "상담을 마쳤습니다 · Session closed");
       }
-      return;
-    }
-    try {
-      await api(`${API}/requests/${openId}/close`, {
-        method: "POST",
-        body: { notes: notes || null, hand_back: handBack, closing_words: words || null },
-      });
-      $("close-words").value = "";
-      say(handBack
-        ? "소통 도우미에게 돌려주었습니다 · Handed back to the assistant"
-        : "상담을 마쳤습니다 · Session closed");
       hideSession();
       await refreshQueue();
       $("mine-heading").focus();
