@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
 from collections.abc import AsyncIterator
 
 import httpx
+import redis.asyncio as aioredis
 import structlog
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from redis.exceptions import RedisError
 
 from assistant.accounts import SqlAccountStore
 from assistant.actions import build_executor
@@ -46,6 +49,7 @@ from assistant.handoff import SqlHandoffQueue
 from assistant.handoff.attempts import SqlCallbackLog
 from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import AdmissionLimits, HandoffService
+from assistant.instances import HEARTBEAT_SECONDS, GatewayRegistry
 from assistant.links import public_link
 from assistant.locks import Locks
 from assistant.logs import configure_logging
@@ -66,7 +70,7 @@ from assistant.store.outage import OUTAGES
 from assistant.store.single import AnotherGateway, GatewayGuard
 from assistant.store.sql import create_engine
 from assistant.trackers import TrackerEraser
-from assistant.video.signalling import SignallingHub
+from assistant.video.shared_signalling import signalling_hub
 from assistant.video.tokens import DEFAULT_TTL, join_path
 from channels import video, webchat, webchat_speech
 from channels.sms import adapter as sms_adapter
@@ -74,7 +78,7 @@ from channels.sms import status as sms_status
 from channels.voice import adapter as voice_adapter
 from channels.voice import callback_webhooks, transfer_webhook
 from channels.voice import status as voice_status
-from channels.voice.admission import CallAdmission
+from channels.voice.admission import CallAdmission, RedisCallAdmission
 from channels.voice.call_control import CallControl
 from consoles import STATIC_DIR as CONSOLES_STATIC_DIR
 from voice.engines import VoiceEngines
@@ -126,6 +130,19 @@ async def _housekeeping(services: Services) -> None:
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
 
 
+async def _heartbeat(registry: GatewayRegistry, admission: CallAdmission, metrics: Metrics) -> None:
+    """Background loop (scaled mode): say this gateway is alive, keep its calls counted,
+    and show how many gateways are."""
+    while True:
+        try:
+            await registry.beat()
+            await admission.renew()
+            metrics.gateways_alive.set(len(await registry.alive()))
+        except (RedisError, OSError) as exc:
+            log.warning("gateway.heartbeat_failed", gateway=registry.id, error=repr(exc))
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+
+
 def signing_key(settings: Settings) -> bytes:
     """The key that signs links (SOTONG_SECRET_KEY; in development, random per process:
     links then die with the process, which development accepts)."""
@@ -142,9 +159,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Exactly one gateway process per database (review M3): a second one stops here.
+        # Exactly one gateway process per database (review M3), unless every one is
+        # scaled (Redis and PostgreSQL, issue 18): an unsafe one stops here.
         try:
-            guard = await asyncio.to_thread(GatewayGuard.acquire, settings.resolved_database_url)
+            guard = await asyncio.to_thread(
+                functools.partial(
+                    GatewayGuard.acquire, settings.resolved_database_url, scaled=settings.scaled
+                )
+            )
         except AnotherGateway as exc:
             log.critical("gateway.refused", reason=str(exc))
             raise
@@ -171,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Across gateways over Redis when SOTONG_REDIS_URL is set (issue 18).
         push = PushHub.from_url(settings.redis_url)
         await push.start()
+        video_hub = signalling_hub(
+            settings.redis_url,
+            on_drop=lambda reason: metrics.video_frames_dropped.labels(reason).inc(),
+        )
+        await video_hub.start()
         http = httpx.AsyncClient(limits=httpx.Limits(max_connections=100))
         rasa = RasaClient(
             settings.rasa_servers,
@@ -180,6 +207,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # Across gateways over Redis when SOTONG_REDIS_URL is set (issue 18).
         locks = Locks.from_url(settings.redis_url)
+        # Several gateways (Redis and PostgreSQL): a registry with a heartbeat, and the
+        # line's count of calls shared (issue 18 points 5 and 6).
+        shared = (
+            aioredis.from_url(settings.redis_url)
+            if settings.scaled and settings.redis_url
+            else None
+        )
+        registry = GatewayRegistry(shared) if shared is not None else None
+        call_admission = (
+            RedisCallAdmission(shared, settings.voice_max_calls)
+            if shared is not None
+            else CallAdmission(settings.voice_max_calls)
+        )
         core = ConversationCore(store, rasa, metrics, locks=locks)
         core.register_output(webchat.CHANNEL, webchat.WebchatOutput(push))
         # A walk-in's conversation is on the staff member's screen: pushed the same way.
@@ -300,18 +340,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             phone_menu=load_menu(catalog),
             calls=calls,
             call_control=call_control,
-            call_admission=CallAdmission(settings.voice_max_calls),
+            call_admission=call_admission,
             accounts=accounts,
             handoff=handoff,
             callbacks=callbacks,
-            video=SignallingHub(
-                on_drop=lambda reason: metrics.video_frames_dropped.labels(reason).inc()
-            ),
+            video=video_hub,
             signing_key=key,
             limits=RateLimits(settings),
             retention=retention,
             engine=engine,
             loops=BackgroundLoops(),
+            gateways=registry,
         )
         app.state.services = services
         if settings.voice_preload:
@@ -323,6 +362,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loops.start("kept-messages", _answer_kept_messages(services))
         loops.start("housekeeping", _housekeeping(services))
         loops.start("handoff-upkeep", handoff.run_upkeep(settings.handoff_upkeep_seconds))
+        if registry is not None:
+            await registry.beat()
+            log.info("gateway.registered", gateway=registry.id, alive=len(await registry.alive()))
+            loops.start("heartbeat", _heartbeat(registry, call_admission, metrics))
+        else:
+            metrics.gateways_alive.set(1)
         loops.watch("outbox", outbox.start())
         loops.watch("reminders", reminders.start())
         log.info("gateway.started", rasa=settings.rasa_servers, services=len(catalog))
@@ -333,9 +378,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await warm_task
             await loops.cancel("kept-messages", "housekeeping", "handoff-upkeep")
+            if registry is not None and shared is not None:
+                await loops.cancel("heartbeat")
+                with contextlib.suppress(RedisError, OSError):
+                    await registry.leave()
+                await shared.aclose()
             await reminders.stop()
             await outbox.stop()
             await push.close()
+            await video_hub.shutdown()
             await locks.close()
             voice.close()
             await http.aclose()

@@ -481,6 +481,12 @@ class Settings(BaseSettings):
         return to_async_url(url)
 
     @property
+    def scaled(self) -> bool:
+        """Several gateways may run (issue 18): Redis shares what was one process's
+        memory, PostgreSQL the store. SQLite, or no Redis: exactly one gateway."""
+        return bool(self.redis_url) and self.resolved_database_url.startswith("postgres")
+
+    @property
     def resolved_tracker_url(self) -> str:
         """The plain URL of Rasa's tracker store (what Rasa is given; a SQLite file
         beside the gateway's by default)."""
@@ -489,6 +495,13 @@ class Settings(BaseSettings):
     def problems(self) -> list[str]:
         """Every missing or placeholder value that forbids running in this environment."""
         problems: list[str] = []
+        if self.scaled and self.secret_key is None:
+            # Whatever the environment: a link or stream token one gateway signs is
+            # checked by another, so they need one key (a random one is per process).
+            problems.append(
+                "SOTONG_SECRET_KEY (several gateways share Redis and PostgreSQL: each checks "
+                "what another signed)"
+            )
         if self.env == "development":
             return problems
         required: dict[str, str | None] = {
@@ -541,7 +554,8 @@ class Settings(BaseSettings):
         return self.api_docs if self.api_docs is not None else self.env != "production"
 
     def check(self) -> None:
-        """Raise SettingsError naming every bad value (nothing is raised in development)."""
+        """Raise SettingsError naming every bad value (in development only a scaled
+        gateway without SOTONG_SECRET_KEY)."""
         problems = self.problems()
         if problems:
             raise SettingsError(

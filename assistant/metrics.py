@@ -141,6 +141,11 @@ class Metrics:
             buckets=(0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0),
             registry=self.registry,
         )
+        self.gateways_alive = Gauge(
+            "sotong_gateways_alive",
+            "Gateway processes with a heartbeat in the last 20 s (scaled mode; 1 otherwise).",
+            registry=self.registry,
+        )
         self.voice_active_calls = Gauge(
             "sotong_voice_active_calls",
             "Calls whose media stream is open (each holds a recogniser and tasks).",

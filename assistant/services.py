@@ -16,6 +16,7 @@ from assistant.config import Settings
 from assistant.conversation import ConversationCore
 from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import HandoffService
+from assistant.instances import GatewayRegistry
 from assistant.loops import BackgroundLoops
 from assistant.metrics import Metrics
 from assistant.outbox import Outbox
@@ -64,3 +65,4 @@ class Services:
     retention: Retention  # drops what is older than its period (housekeeping)
     engine: AsyncEngine  # the one connection pool every store shares (read by reports)
     loops: BackgroundLoops  # background loops, watched so /readyz tells a dead one
+    gateways: GatewayRegistry | None = None  # the live gateways (scaled mode only)

@@ -1,15 +1,22 @@
-"""Exactly one gateway process per database (review M3), and one migration at a time.
+"""Which gateways may share a database (review M3, issue 18 point 6), and one
+migration at a time.
 
-The push hub, console notifications, video signalling, the per-conversation and
-per-number locks and the count of calls on the line live in one process's memory. A
-second gateway on the same database would answer kept messages twice, lose pushes
-between processes and race on the last-offered buttons. Until those move to shared
-storage, a second process refuses to start, loudly, instead of half working:
+In the embedded mode (no ``SOTONG_REDIS_URL``, or SQLite) the push hub, console
+notifications, video signalling, the per-conversation and per-number locks and the
+count of calls on the line live in one process's memory. A second gateway on the same
+database would answer kept messages twice, lose pushes between processes and race on
+the last-offered buttons, so it refuses to start, loudly, instead of half working:
 
 - PostgreSQL: a session-level advisory lock, held on a connection of its own for the
   process's life (released by the server if the process dies);
 - SQLite: an exclusive ``flock`` on a file beside the database (released by the
-  kernel if the process dies, ``kill -9`` included).
+  kernel if the process dies, ``kill -9`` included). SQLite is one machine's file:
+  there is no scaled mode on it, Redis or not.
+
+In the scaled mode (``SOTONG_REDIS_URL`` and PostgreSQL) those parts live in Redis and
+any number of gateways run; each holds the same advisory lock *shared*. Shared and
+exclusive holders exclude each other, so an embedded gateway (one started without the
+Redis URL by mistake) cannot start beside scaled ones, nor they beside it.
 
 Migrations take another advisory lock on PostgreSQL, so two ``sotong db upgrade`` (or a
 job and a gateway started with ``SOTONG_AUTO_MIGRATE``) never race on ``alembic_version``.
@@ -56,25 +63,34 @@ def _sqlite_path(database_url: str) -> Path | None:
 class GatewayGuard:
     """Held while this process is the database's gateway; ``release`` lets it go."""
 
-    def __init__(self, connection: psycopg.Connection | None, lock_file: IO[str] | None) -> None:
+    def __init__(
+        self,
+        connection: psycopg.Connection | None,
+        lock_file: IO[str] | None,
+        *,
+        scaled: bool = False,
+    ) -> None:
         self._connection = connection
         self._lock_file = lock_file
+        self._unlock = "pg_advisory_unlock_shared" if scaled else "pg_advisory_unlock"
 
     @classmethod
-    def acquire(cls, database_url: str) -> GatewayGuard:
-        """Become the database's one gateway (blocking: call from a thread in async code).
+    def acquire(cls, database_url: str, *, scaled: bool = False) -> GatewayGuard:
+        """Become the database's one gateway, or with ``scaled`` (PostgreSQL and Redis)
+        one of its scaled gateways (blocking: call from a thread in async code).
 
-        Raises AnotherGateway, naming what to do, if another process already is.
+        Raises AnotherGateway, naming what to do, if that is not safe.
         """
         if database_url.startswith("postgres"):
             connection = psycopg.connect(_libpq_url(database_url), autocommit=True)
-            locked = connection.execute(
-                f"SELECT pg_try_advisory_lock({_KEY})", (GATEWAY_LOCK,)
-            ).fetchone()
+            function = "pg_try_advisory_lock_shared" if scaled else "pg_try_advisory_lock"
+            locked = connection.execute(f"SELECT {function}({_KEY})", (GATEWAY_LOCK,)).fetchone()
             if not (locked and locked[0]):
                 connection.close()
-                raise AnotherGateway(_REFUSAL)
-            return cls(connection, None)
+                raise AnotherGateway(_SCALED_REFUSAL if scaled else _REFUSAL)
+            return cls(connection, None, scaled=scaled)
+        if scaled:
+            raise ValueError("the scaled mode needs PostgreSQL")
         path = _sqlite_path(database_url)
         if path is None:
             return cls(None, None)  # an in-memory database is this process's alone
@@ -92,7 +108,7 @@ class GatewayGuard:
         """Stop being the gateway (at shutdown)."""
         if self._connection is not None:
             with contextlib.suppress(psycopg.Error):
-                self._connection.execute(f"SELECT pg_advisory_unlock({_KEY})", (GATEWAY_LOCK,))
+                self._connection.execute(f"SELECT {self._unlock}({_KEY})", (GATEWAY_LOCK,))
             self._connection.close()
             self._connection = None
         if self._lock_file is not None:
@@ -102,9 +118,16 @@ class GatewayGuard:
 
 
 _REFUSAL = (
-    "another Sotong gateway process already runs on this database; run exactly one "
-    "(no `uvicorn --workers`, one compose replica): its live parts are in memory "
-    "(README: Security and reliability, M3)"
+    "another Sotong gateway process already runs on this database; without "
+    "SOTONG_REDIS_URL (or on SQLite) run exactly one (no `uvicorn --workers`, one compose "
+    "replica): its live parts are in memory. To run several, give every gateway the same "
+    "SOTONG_REDIS_URL and a PostgreSQL SOTONG_DATABASE_URL (README: Running several "
+    "gateways)"
+)
+_SCALED_REFUSAL = (
+    "a Sotong gateway without SOTONG_REDIS_URL already runs on this database: it keeps "
+    "its live parts in memory, so no other gateway may join it. Stop it and start every "
+    "gateway with the same SOTONG_REDIS_URL (README: Running several gateways)"
 )
 
 

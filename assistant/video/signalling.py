@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ class SignallingConnection:
     def __init__(self, request_id: int, role: str, queue_size: int) -> None:
         self.request_id = request_id
         self.role = role
+        self.key = uuid.uuid4().hex  # names this connection to other gateways
         self.drops = 0
         self._pending: deque[dict[str, Any]] = deque()
         self._limit = queue_size
@@ -227,7 +229,17 @@ class SignallingHub:
         message, problem = self._well_formed(data)
         if message is None:
             return self._drop(connection, problem)
-        other = room.get(other_role(connection.role))
+        return self._relay(connection, message)
+
+    async def start(self) -> None:
+        """Get ready to relay (nothing to do in one process)."""
+
+    async def shutdown(self) -> None:
+        """Stop relaying (nothing to do in one process)."""
+
+    def _relay(self, connection: SignallingConnection, message: dict[str, Any]) -> bool:
+        """Pass a well-formed ``message`` to the other side of ``connection``'s room."""
+        other = self._rooms[connection.request_id].get(other_role(connection.role))
         if other is None:
             # Not an error: the other side has not joined yet; it negotiates afresh
             # when it does (both get "peer-joined").

@@ -128,7 +128,7 @@ async def incoming_call(form: TwilioForm, services: ServicesDep) -> Response:
         # No speech engine: say so with Twilio's own <Say> rather than a silent line.
         log.error("voice.line_unavailable", reason=services.voice.problem)
         return _twiml(twiml.say_and_hang_up(prompt("line_unavailable", "ko"), "ko"))
-    if not services.call_admission.admit(call_sid):
+    if not await services.call_admission.admit(call_sid):
         return await _line_busy(services, call_sid, caller)
     try:
         known = await services.calls.get(call_sid)
@@ -179,7 +179,7 @@ async def _line_busy(services: Services, call_sid: str, caller: str) -> Response
         "voice.line_busy",
         call_sid=call_sid,
         caller=phone_tail(caller),
-        active=services.call_admission.active,
+        active=await services.call_admission.active(),
     )
     spoken = "line_busy"  # it promises the text
     try:
@@ -499,7 +499,7 @@ class MediaStream:
             return await self._refuse(f"call_{claim.value}", event)
         self._call = event
         self._outcome = "in_call"
-        self._services.call_admission.started(event.call_sid)
+        await self._services.call_admission.started(event.call_sid)
         actions = VoiceCallActions(self._services, event, conversation_id, self._end_call)
         await actions.load()
         self._actions = actions
@@ -549,7 +549,7 @@ class MediaStream:
             with contextlib.suppress(RuntimeError, WebSocketDisconnect):
                 await self._ws.close()
         if self._call is not None:
-            self._services.call_admission.ended(self._call.call_sid)
+            await self._services.call_admission.ended(self._call.call_sid)
         seconds = round(time.monotonic() - self._started_at, 1)
         self._services.metrics.calls.labels(self._outcome).inc()
         if self._call is not None:

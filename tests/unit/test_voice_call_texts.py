@@ -95,7 +95,7 @@ async def busy_line(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient
             raise ProfileError("not E.164")
 
     admission = CallAdmission(1)
-    assert admission.admit("CA" + "0" * 32)  # the one place, taken
+    assert await admission.admit("CA" + "0" * 32)  # the one place, taken
     app = FastAPI()
     app.include_router(adapter.router)
     app.state.services = SimpleNamespace(

@@ -299,4 +299,5 @@ def test_an_expired_or_foreign_token_is_refused_and_does_not_use_up_the_call(
         ws.send_text(stop_frame())
         with pytest.raises(WebSocketDisconnect):
             ws.receive_text()
+        line.ended(sid)  # (leaving this block first would cancel the write of the end)
     assert len(line.sessions) == 1 and line.sessions[0].started
