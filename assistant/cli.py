@@ -107,6 +107,7 @@ def run() -> None:
         # The same store the gateway erases trackers in (FORGET, retention).
         tracker_url=_tracker_url(settings),
         log_path=var_log("rasa.log"),
+        lock_redis_url=settings.redis_url,
     )
     typer.echo(f"[sotong] starting Rasa on {rasa.url} (log: {rasa.log_path})")
     rasa.start()

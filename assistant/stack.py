@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -38,6 +39,36 @@ def tracker_store_env(tracker_url: str) -> dict[str, str]:
     }
 
 
+# Rasa's own lock keys (its RedisLockStore wants an alphanumeric prefix): apart from the
+# gateway's ``sotong:…`` keys in the same Redis.
+RASA_LOCK_PREFIX = "sotongrasa"
+
+
+def lock_store_env(redis_url: str | None) -> dict[str, str]:
+    """The SOTONG_RASA_LOCK_* variables nlu/endpoints.yml reads: Rasa's lock store, in
+    memory for one server, on Redis when several share one tracker store (issue 18
+    point 7: a conversation's turns are then taken one at a time whichever server gets
+    them)."""
+    if not redis_url:
+        return {
+            "SOTONG_RASA_LOCK_STORE": "in_memory",
+            "SOTONG_RASA_LOCK_HOST": "localhost",
+            "SOTONG_RASA_LOCK_PORT": "6379",
+            "SOTONG_RASA_LOCK_DB": "0",
+            "SOTONG_RASA_LOCK_PASSWORD": "",
+            "SOTONG_RASA_LOCK_PREFIX": RASA_LOCK_PREFIX,
+        }
+    url = urllib.parse.urlsplit(redis_url)
+    return {
+        "SOTONG_RASA_LOCK_STORE": "redis",
+        "SOTONG_RASA_LOCK_HOST": url.hostname or "localhost",
+        "SOTONG_RASA_LOCK_PORT": str(url.port or 6379),
+        "SOTONG_RASA_LOCK_DB": url.path.strip("/") or "0",
+        "SOTONG_RASA_LOCK_PASSWORD": urllib.parse.unquote(url.password or ""),
+        "SOTONG_RASA_LOCK_PREFIX": RASA_LOCK_PREFIX,
+    }
+
+
 def default_tracker_url(var_dir: Path) -> str:
     """Rasa's own SQLite tracker store file, beside the gateway's."""
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +96,7 @@ class RasaServer:
     auth_token: str | None = None
     actions_token: str | None = None
     host: str = "127.0.0.1"
+    lock_redis_url: str | None = None  # several servers: Rasa's lock store on Redis
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     _log: IO[bytes] | None = field(default=None, init=False)
 
@@ -102,7 +134,12 @@ class RasaServer:
             actions_url += ("&" if "?" in actions_url else "?") + f"token={self.actions_token}"
         secrets = {"SOTONG_RASA_TOKEN": self.auth_token} if self.auth_token else {}
         return rasa_environment(
-            {"SOTONG_ACTIONS_URL": actions_url, **tracker_store_env(self.tracker_url), **secrets}
+            {
+                "SOTONG_ACTIONS_URL": actions_url,
+                **tracker_store_env(self.tracker_url),
+                **lock_store_env(self.lock_redis_url),
+                **secrets,
+            }
         )
 
     def start(self) -> None:

@@ -58,6 +58,8 @@ def test_docker_compose_config_is_valid() -> None:
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "0" * 32,
             "TWILIO_PHONE_NUMBER": "+827012345678",
+            "SOTONG_TURN_SECRET": "turn-secret-for-validation",
+            "SOTONG_TURN_URLS": "turn:turn.example.kr:3478",
         }
     )
 
@@ -72,7 +74,7 @@ def test_docker_compose_config_is_valid() -> None:
 
     result = config()
     assert result.returncode == 0, result.stderr
-    for service in ("rasa:", "gateway:", "postgres:", "redis:"):
+    for service in ("rasa-1:", "rasa-2:", "gateway:", "nginx:", "coturn:", "postgres:", "redis:"):
         assert service in result.stdout
     # A missing secret stops compose before anything starts.
     del env["TWILIO_AUTH_TOKEN"]
