@@ -5,6 +5,11 @@ VENV := .venv/bin
 
 .PHONY: help setup run test test-clock lint train bench nlu-report clean
 
+# The unit tests run on every core (pytest-xdist: each test has its own files, schema and
+# Redis keys); the integration, browser and scale tests one at a time, since they start
+# real servers whose real-time speech and timing a second test beside them would slow.
+# PYTEST_ARGS (options such as -k or -x) go to each of the runs.
+#
 # No test may depend on the day or hour it runs (a fixed date once went off on 2026-12-01).
 # `make test` runs the unit tests a second time with the wall clock moved to an instant
 # that is the opposite of a working day on every count: a Sunday, half past midnight in
@@ -32,8 +37,9 @@ test: setup
 	@bash scripts/setup-tools.sh
 	@$(VENV)/ruff check .
 	@$(VENV)/mypy
-	@$(VENV)/python -m pytest -ra $(PYTEST_ARGS)
-	@scripts/shifted-clock.sh "$(CLOCK_CHECK_AT)" $(VENV)/python -m pytest -q -p no:cacheprovider tests/unit
+	@$(VENV)/python -m pytest -ra -n auto tests/unit $(PYTEST_ARGS)
+	@$(VENV)/python -m pytest -ra --ignore=tests/unit $(PYTEST_ARGS)
+	@scripts/shifted-clock.sh "$(CLOCK_CHECK_AT)" $(VENV)/python -m pytest -q -n auto -p no:cacheprovider tests/unit
 
 test-clock: setup
 	@for instant in $(CLOCK_INSTANTS); do \
@@ -52,6 +58,7 @@ bench: setup
 	@$(VENV)/python bench/text_turns.py
 	@$(VENV)/python bench/sms_webhook.py
 	@$(VENV)/python bench/voice_calls.py
+	@$(VENV)/python bench/scale.py
 
 # Service-identification accuracy on the held-out set, and Rasa's own 3-fold
 # cross-validation of intent classification (about 45 minutes on 2 cores: it trains
