@@ -5,10 +5,9 @@ VENV := .venv/bin
 
 .PHONY: help setup run test test-clock lint train bench nlu-report clean
 
-# The unit tests run on every core (pytest-xdist: each test has its own files, schema and
-# Redis keys); the integration, browser and scale tests one at a time, since they start
-# real servers whose real-time speech and timing a second test beside them would slow.
-# PYTEST_ARGS (options such as -k or -x) go to each of the runs.
+# scripts/run-tests.sh: the unit tests on every core, then the integration, fault,
+# browser and scale tests one at a time with the shifted-clock pass (below) beside them
+# at the lowest CPU priority. PYTEST_ARGS (options such as -k or -x) go to both runs.
 #
 # No test may depend on the day or hour it runs (a fixed date once went off on 2026-12-01).
 # `make test` runs the unit tests a second time with the wall clock moved to an instant
@@ -37,9 +36,7 @@ test: setup
 	@bash scripts/setup-tools.sh
 	@$(VENV)/ruff check .
 	@$(VENV)/mypy
-	@$(VENV)/python -m pytest -ra -n auto tests/unit $(PYTEST_ARGS)
-	@$(VENV)/python -m pytest -ra --ignore=tests/unit $(PYTEST_ARGS)
-	@scripts/shifted-clock.sh "$(CLOCK_CHECK_AT)" $(VENV)/python -m pytest -q -n auto -p no:cacheprovider tests/unit
+	@CLOCK_CHECK_AT="$(CLOCK_CHECK_AT)" PYTEST_ARGS="$(PYTEST_ARGS)" scripts/run-tests.sh
 
 test-clock: setup
 	@for instant in $(CLOCK_INSTANTS); do \

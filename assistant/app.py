@@ -49,7 +49,7 @@ from assistant.handoff import SqlHandoffQueue
 from assistant.handoff.attempts import SqlCallbackLog
 from assistant.handoff.callback_calls import CallbackCalls
 from assistant.handoff.service import AdmissionLimits, HandoffService
-from assistant.instances import HEARTBEAT_SECONDS, GatewayRegistry
+from assistant.instances import GatewayRegistry
 from assistant.links import public_link
 from assistant.locks import Locks
 from assistant.logs import configure_logging
@@ -128,19 +128,6 @@ async def _housekeeping(services: Services) -> None:
         except Exception as exc:  # keep the loop alive whatever one round hits
             log.warning("housekeeping.failed", error=f"{exc.__class__.__name__}: {exc}")
         await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
-
-
-async def _heartbeat(registry: GatewayRegistry, admission: CallAdmission, metrics: Metrics) -> None:
-    """Background loop (scaled mode): say this gateway is alive, keep its calls counted,
-    and show how many gateways are."""
-    while True:
-        try:
-            await registry.beat()
-            await admission.renew()
-            metrics.gateways_alive.set(len(await registry.alive()))
-        except (RedisError, OSError) as exc:
-            log.warning("gateway.heartbeat_failed", gateway=registry.id, error=repr(exc))
-        await asyncio.sleep(HEARTBEAT_SECONDS)
 
 
 def signing_key(settings: Settings) -> bytes:
@@ -363,9 +350,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         loops.start("housekeeping", _housekeeping(services))
         loops.start("handoff-upkeep", handoff.run_upkeep(settings.handoff_upkeep_seconds))
         if registry is not None:
-            await registry.beat()
-            log.info("gateway.registered", gateway=registry.id, alive=len(await registry.alive()))
-            loops.start("heartbeat", _heartbeat(registry, call_admission, metrics))
+            # Registered before the first request; Redis out now is the loop's to retry.
+            with contextlib.suppress(RedisError, OSError):
+                await registry.beat()
+            loops.start(
+                "heartbeat",
+                registry.run(on_beat=call_admission.renew, on_alive=metrics.gateways_alive.set),
+            )
         else:
             metrics.gateways_alive.set(1)
         loops.watch("outbox", outbox.start())

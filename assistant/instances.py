@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, cast
 
@@ -126,11 +127,28 @@ class GatewayRegistry:
             pipe.delete(self._details_key(self.id))
             await pipe.execute()
 
-    async def run(self, every: float = HEARTBEAT_SECONDS) -> None:
-        """Beat until cancelled; Redis failing is logged and retried at the next beat."""
+    async def run(
+        self,
+        *,
+        every: float = HEARTBEAT_SECONDS,
+        on_beat: Callable[[], Awaitable[None]] | None = None,
+        on_alive: Callable[[int], object] | None = None,
+    ) -> None:
+        """Beat until cancelled. After each beat ``on_beat`` (what must be renewed with
+        the heartbeat: the calls this gateway holds) and ``on_alive`` with how many
+        gateways are alive. Redis failing is logged and tried again at the next beat."""
+        registered = False
         while True:
             try:
                 await self.beat()
+                if on_beat is not None:
+                    await on_beat()
+                alive = len(await self.alive())
+                if on_alive is not None:
+                    on_alive(alive)
+                if not registered:
+                    log.info("gateway.registered", gateway=self.id, alive=alive)
+                    registered = True
             except (RedisError, OSError) as exc:
                 log.warning("gateway.heartbeat_failed", gateway=self.id, error=repr(exc))
             await asyncio.sleep(every)
