@@ -129,7 +129,11 @@ def _lower_priority(nice: int) -> None:
     ``setpriority`` would lower the whole process)."""
     if not sys.platform.startswith("linux"):
         return
+    thread = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        # Only ever lower: a gateway started niced (or a test run at nice 19) keeps its
+        # niceness; as root setpriority would otherwise raise these threads above it.
+        if os.getpriority(os.PRIO_PROCESS, thread) < nice:
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
     except OSError as exc:  # e.g. a container that forbids it: run at normal priority
         log.warning("voice.pool_nice_failed", nice=nice, error=str(exc))
