@@ -16,7 +16,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 at=${CLOCK_CHECK_AT:?CLOCK_CHECK_AT names the shifted instant}
-read -r -a extra <<< "${PYTEST_ARGS:-}"
+# As make's shell read them before: quotes kept (-k "a and b" is one argument).
+eval "extra=(${PYTEST_ARGS:-})"
 
 $PY -m pytest -ra -n auto tests/unit "${extra[@]}" || exit 1
 
