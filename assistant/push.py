@@ -19,7 +19,6 @@ trimming of) every push of every conversation.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -27,6 +26,8 @@ from typing import Any
 import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
+
+from assistant.redis_listen import cancel_all, listen_forever
 
 log = structlog.get_logger(__name__)
 
@@ -140,11 +141,7 @@ class RedisPushHub(PushHub):
             log.error("push.redis_not_ready", waited_seconds=self._ready_within)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         await self._redis.aclose()
 
@@ -157,24 +154,14 @@ class RedisPushHub(PushHub):
                 log.warning("push.redis_publish_failed", topic=topic, error=repr(exc))
 
     async def _read(self) -> None:
-        pause = 0.5
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(CHANNEL_PREFIX + "*")
-                self._subscribed.set()
-                pause = 0.5
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "pmessage":
-                        self._deliver_raw(message["channel"], message["data"])
-            except (RedisError, OSError) as exc:
-                log.warning("push.redis_subscription_lost", error=repr(exc), retry_in=pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 10.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        await listen_forever(
+            self._redis,
+            CHANNEL_PREFIX + "*",
+            self._deliver_raw,
+            self._subscribed,
+            pattern=True,
+            event="push.redis_subscription_lost",
+        )
 
     def _deliver_raw(self, channel: bytes | str, data: bytes | str) -> None:
         topic = channel.decode() if isinstance(channel, bytes) else channel

@@ -28,7 +28,6 @@ side offer to nobody until the other side reconnects and replaces it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from typing import Any, Final
 
@@ -36,6 +35,7 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from assistant.redis_listen import cancel_all, listen_forever
 from assistant.video.signalling import (
     CLOSE_ENDED,
     CLOSE_REPLACED,
@@ -154,11 +154,7 @@ class RedisSignallingHub(SignallingHub):
             log.error("video.redis_not_ready", waited_seconds=self._ready_within)
 
     async def shutdown(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         await self._redis.aclose()
 
@@ -208,24 +204,13 @@ class RedisSignallingHub(SignallingHub):
 
     # ---- from Redis -------------------------------------------------------------------
     async def _read(self) -> None:
-        pause = 0.5
-        while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(CHANNEL)
-                self._subscribed.set()
-                pause = 0.5
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message.get("type") == "message":
-                        self._on_event(message["data"])
-            except (RedisError, OSError) as exc:
-                log.warning("video.redis_subscription_lost", error=repr(exc), retry_in=pause)
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 10.0)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+        await listen_forever(
+            self._redis,
+            CHANNEL,
+            lambda _channel, data: self._on_event(data),
+            self._subscribed,
+            event="video.redis_subscription_lost",
+        )
 
     def _on_event(self, data: str) -> None:
         try:
