@@ -175,15 +175,49 @@ def settings_check() -> None:
 
 @catalog_app.command("check")
 def catalog_check() -> None:
-    """Validate the catalog data files."""
+    """Validate the catalog data files and the screenings' limits."""
     from assistant.catalog import CatalogError, load_catalog
+    from assistant.catalog.thresholds import ThresholdError, load_thresholds
 
     try:
         catalog = load_catalog()
-    except CatalogError as exc:
+        limits = load_thresholds()
+    except (CatalogError, ThresholdError) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"catalog OK: {len(catalog)} services")
+    typer.echo(f"catalog OK: {len(catalog)} services, {len(limits.by_id)} screening limits")
+
+
+@catalog_app.command("stale")
+def catalog_stale(
+    days: Annotated[
+        int, typer.Option(min=0, help="Listed when last reviewed this long ago.")
+    ] = 365,
+    today: Annotated[
+        str | None,
+        typer.Option(help="The date to count from (YYYY-MM-DD; default: today in Seoul)."),
+    ] = None,
+) -> None:
+    """List the services and packages due for review by a civil servant, oldest first,
+    with the file to edit (README, "Knowledge and understanding")."""
+    import datetime as dt
+
+    from assistant.catalog import load_catalog
+    from assistant.catalog.review import due_for_review
+    from assistant.reminders.schedule import seoul_today
+
+    try:
+        counted_from = (
+            dt.date.fromisoformat(today) if today else seoul_today(dt.datetime.now(dt.UTC))
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(f"not a date (YYYY-MM-DD): {today}", param_hint="--today") from exc
+    due = due_for_review(load_catalog(), counted_from, days)
+    for entry in due:
+        typer.echo(entry.describe())
+    typer.echo(
+        f"{len(due)} due for review (last reviewed {days} days or more before {counted_from})"
+    )
 
 
 @app.command("lint")
@@ -208,47 +242,19 @@ def nlu_evaluate(
     config: ConfigOption = None,
 ) -> None:
     """Service-identification accuracy per language on the held-out evaluation set."""
-    import asyncio
-    import secrets
-    import tempfile
-
     from assistant.catalog import load_catalog
-    from assistant.nlu_eval import confusions, evaluate, load_examples, save
-    from assistant.stack import RasaServer, default_tracker_url
+    from assistant.nlu_eval import confusions, evaluate_model, load_examples, save
     from assistant.training import DEFAULT_CONFIG, ensure_model
 
     model = ensure_model(
         echo=lambda line: typer.echo(line, err=True), config=config or DEFAULT_CONFIG
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        token = secrets.token_urlsafe(16)
-        rasa = RasaServer(
-            model=model,
-            port=_free_port(),
-            actions_url="http://127.0.0.1:9/unused",
-            tracker_url=default_tracker_url(Path(tmp)),
-            log_path=Path(tmp) / "rasa.log",
-            auth_token=token,
-        )
-        rasa.start()
-        try:
-            rasa.wait_ready()
-            report = asyncio.run(evaluate(rasa.url, load_catalog(), load_examples(), token))
-        finally:
-            rasa.stop()
+    report = evaluate_model(model, load_catalog(), load_examples())
     typer.echo(report.render())
     for (expected, predicted), count in confusions(report).most_common(10):
         typer.echo(f"  miss x{count}: {expected} -> {predicted}")
     save(report, report_path)
     typer.echo(f"report: {report_path}")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @nlu_app.command("export")

@@ -266,7 +266,8 @@ class Settings(BaseSettings):
     # Of those threads, at most this many decode web chat recordings at once (never all
     # of them while there are two or more): the rest always serve the phone line.
     web_speech_threads: int = Field(1, ge=1, validation_alias=_env("SOTONG_WEB_SPEECH_THREADS"))
-    # Warm recognisers kept per language for the next call. A recogniser grows with what
+    # Warm recognisers kept per language for the next call (the Korean ones made at
+    # start-up, so a burst of first calls finds them ready). A recogniser grows with what
     # it decodes (about 55 MB after a sentence, 200 MB after 2 minutes of speech), so one
     # that has decoded more than voice_recognizer_max_seconds is freed, not kept.
     voice_recognizer_pool: int = Field(

@@ -5,7 +5,8 @@ conversations only: a phone or SMS conversation is never opened by its id on the
 A citizen who wants to go on in writing is texted a link instead; opening it starts a
 **new** web chat conversation, linked to the old one, whose first message says where it
 came from and which services were discussed (from the catalog, as the desk summary
-does; no transcript is copied). The link
+does; no transcript is copied), then the catalog's full answer of the service the old
+conversation answered in full last (an SMS "자세히" sends this link). The link
 
 - is **signed**: ``<random>.<mac>``, an HMAC-SHA256 under the gateway's signing key and
   a purpose label over 32 random bytes, so a made-up or mangled link is refused before
@@ -30,8 +31,9 @@ from urllib.parse import urlencode
 
 import structlog
 
+from assistant.actions.services import describe_service
 from assistant.catalog import Catalog
-from assistant.catalog.discussed import services_discussed
+from assistant.catalog.discussed import last_full_answer, services_discussed
 from assistant.config import Settings
 from assistant.language import as_language
 from assistant.links import public_link
@@ -97,10 +99,12 @@ async def offer(
 
 @dataclass(frozen=True)
 class Continued:
-    """Where a used link led: the old conversation, and the opening message for the new."""
+    """Where a used link led: the old conversation, the opening message for the new, and
+    the full answer the old one gave last (an SMS "자세히" sends this link), if any."""
 
     source: Conversation
     opening: str
+    answer: str | None = None
 
 
 async def claim(
@@ -116,9 +120,9 @@ async def claim(
     if source is None:
         raise ContinuationRefused("expired, already used, or its conversation erased")
     language = as_language(language or source.language)
-    discussed = services_discussed(
-        await store.transcript(source.id), await store.handoff_requests(source.id), catalog
-    )
+    transcript = await store.transcript(source.id)
+    discussed = services_discussed(transcript, await store.handoff_requests(source.id), catalog)
+    answered = last_full_answer(transcript, catalog)
     origin = {"voice": "continued_from_voice", "sms": "continued_from_sms"}.get(
         source.channel, "continued_from_other"
     )
@@ -127,7 +131,8 @@ async def claim(
         names = ", ".join(service.name.get(language) for service in discussed)
         lines.append(say("continued_services", language).format(services=names))
     lines.append(say("continued_ask", language))
-    return Continued(source=source, opening="\n".join(lines))
+    answer = describe_service(answered, language) if answered is not None else None
+    return Continued(source=source, opening="\n".join(lines), answer=answer)
 
 
 async def open_continuation(
@@ -151,6 +156,10 @@ async def open_continuation(
     await services.store.record_outbound(
         conversation.id, text=continued.opening, language=conversation.language
     )
+    if continued.answer is not None:  # its own message: it starts with the service's name
+        await services.store.record_outbound(
+            conversation.id, text=continued.answer, language=conversation.language
+        )
     await services.store.set_continued_as(token_hash(token), conversation.id)
     await services.handoff.follow(source.id, conversation)
     log.info("continuation.opened", from_channel=source.channel, channel=channel)

@@ -11,6 +11,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -29,16 +30,22 @@ from assistant.handoff.records import CallbackState
 from assistant.handoff.service import HandoffRefused, HandoffService, handoff_command
 from assistant.language import DEFAULT_LANGUAGE, Language, as_language, choose_language
 from assistant.locks import LocalLocks, Locks
-from assistant.messages import IncomingMessage, OutgoingMessage, OutputChannel, TurnResult
+from assistant.messages import (
+    HANDOFF_KEY,
+    WEB_LINK_KEY,
+    IncomingMessage,
+    OutgoingMessage,
+    OutputChannel,
+    TurnResult,
+)
 from assistant.metrics import Metrics
 from assistant.privacy import mask_rrn_after
-from assistant.rasa_client import TURN_ID_KEY, BotUtterance, RasaClient, RasaUnavailable
-from assistant.store import Button, Conversation, ConversationStore, Turn, TurnStatus
+from assistant.rasa_client import TURN_ID_KEY, RasaClient, RasaUnavailable
+from assistant.store import Button, Conversation, ConversationStore, Reply, Turn, TurnStatus
 from assistant.texts import say
 
 log = structlog.get_logger(__name__)
 
-HANDOFF_KEY = "sotong_handoff"
 # The intent the gateway triggers when a person hands a citizen back (nlu/data/rules.yml).
 RESUME_INTENT = "resume_assistant"
 # Rasa reads a message that starts with this (``INTENT_MESSAGE_PREFIX``) as
@@ -46,6 +53,15 @@ RESUME_INTENT = "resume_assistant"
 INTENT_PREFIX = "/"
 # The payloads the gateway answers itself (quick replies about a request for a person).
 GATEWAY_COMMANDS = frozenset(COMMAND_PREFIX + c for c in COMMANDS)
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """What the dialogue did with one turn (stored replies, and what it asked for)."""
+
+    replies: list[OutgoingMessage]
+    handoff: str | None  # why a person was asked for, if one was
+    web_link: bool  # a link to the answer on the web chat was asked for
 
 
 class ConversationNotFound(LookupError):
@@ -179,7 +195,7 @@ class ConversationCore:
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)
         try:
-            replies, handoff = await self._ask_dialogue(
+            answered = await self._ask_dialogue(
                 conversation,
                 turn,
                 language,
@@ -194,9 +210,10 @@ class ConversationCore:
         return TurnResult(
             conversation_id=conversation.id,
             language=language,
-            replies=tuple(replies),
+            replies=tuple(answered.replies),
             inbound_turn_id=turn.id,
-            handoff=handoff,
+            handoff=answered.handoff,
+            web_link=answered.web_link,
         )
 
     async def _handoff_turn(
@@ -246,20 +263,19 @@ class ConversationCore:
             if command is None or (entry is None and not ours and not answers_feedback):
                 return None  # a question for the assistant
             reply = await self._handoff.command(conversation, command, language)
-        stored = await self._store.record_outbound(
-            conversation.id,
-            text=reply.text,
-            language=language,
-            buttons=reply.buttons,
-            reply_to=turn.id,
+        stored = await self._store_replies(
+            conversation,
+            turn,
+            language,
+            [Reply(text=reply.text, buttons=reply.buttons)],
+            status=TurnStatus.ANSWERED,
+            last_buttons=reply.buttons,
         )
-        await self._store.set_turn_status(turn.id, TurnStatus.ANSWERED)
-        await self._store.set_last_buttons(conversation.id, reply.buttons)
         self._metrics.messages.labels(conversation.channel, "outbound").inc()
         return TurnResult(
             conversation_id=conversation.id,
             language=language,
-            replies=(OutgoingMessage(text=stored.text, buttons=stored.buttons, turn_id=stored.id),),
+            replies=tuple(stored),
             inbound_turn_id=turn.id,
         )
 
@@ -272,10 +288,9 @@ class ConversationCore:
         *,
         origin: str | None = None,
         resend: bool = False,
-    ) -> tuple[list[OutgoingMessage], str | None]:
-        """Send one stored inbound turn to Rasa; store and return the replies.
-
-        The second value is the reason when the dialogue asked for a person.
+    ) -> _Answered:
+        """Send one stored inbound turn to Rasa; store and return the replies, with the
+        reason when the dialogue asked for a person, and whether it asked for a link.
 
         Every message carries its turn's id in its metadata. ``resend``: an earlier
         attempt may have reached the dialogue (a kept turn: the request timed out, or
@@ -306,45 +321,61 @@ class ConversationCore:
                 conversation.id, turn.payload or free_text(turn.text), metadata
             )
         replies: list[OutgoingMessage] = []
+        unsaved: list[Reply] = []  # said, not stored yet: stored together below
         handoff: str | None = None
         queue_message: OutgoingMessage | None = None
+        web_link = False
         for utterance in utterances:
+            if utterance.custom and WEB_LINK_KEY in utterance.custom:
+                web_link = True
             if utterance.custom and HANDOFF_KEY in utterance.custom:
+                # What was said before the request is stored before it, as before.
+                replies += await self._store_replies(conversation, turn, language, unsaved)
+                unsaved = []
                 handoff, queue_message = await self._record_handoff(
                     conversation, language, utterance.custom[HANDOFF_KEY], origin
                 )
             if utterance.text:
-                replies.append(await self._store_reply(conversation, turn, language, utterance))
+                unsaved.append(Reply(text=utterance.text, buttons=utterance.buttons))
         if queue_message is not None:
             # Said last: the place in the queue and what the citizen can do meanwhile.
-            status = BotUtterance(
-                text=queue_message.text, buttons=queue_message.buttons, custom=None
-            )
-            replies.append(await self._store_reply(conversation, turn, language, status))
-        if not replies:
+            unsaved.append(Reply(text=queue_message.text, buttons=queue_message.buttons))
+        status = TurnStatus.ANSWERED
+        if not replies and not unsaved:
             log.error("dialogue.empty_reply", conversation_id=conversation.id, turn_id=turn.id)
             self._metrics.dialogue_failures.labels("empty").inc()
-            no_answer = BotUtterance(text=say("no_answer", language), buttons=(), custom=None)
-            replies.append(await self._store_reply(conversation, turn, language, no_answer))
-            await self._store.set_turn_status(turn.id, TurnStatus.UNANSWERED)
-        else:
-            await self._store.set_turn_status(turn.id, TurnStatus.ANSWERED)
-        last_buttons = next((r.buttons for r in reversed(replies) if r.buttons), ())
-        await self._store.set_last_buttons(conversation.id, last_buttons)
-        self._metrics.messages.labels(conversation.channel, "outbound").inc(len(replies))
-        return replies, handoff
-
-    async def _store_reply(
-        self, conversation: Conversation, turn: Turn, language: Language, utterance: BotUtterance
-    ) -> OutgoingMessage:
-        stored = await self._store.record_outbound(
-            conversation.id,
-            text=utterance.text or "",
-            language=language,
-            buttons=utterance.buttons,
-            reply_to=turn.id,
+            unsaved.append(Reply(text=say("no_answer", language)))
+            status = TurnStatus.UNANSWERED
+        said = [*(r.buttons for r in replies), *(r.buttons for r in unsaved)]
+        last_buttons = next((b for b in reversed(said) if b), ())
+        # The rest of the answer, the turn's status and the buttons: one transaction.
+        replies += await self._store_replies(
+            conversation, turn, language, unsaved, status=status, last_buttons=last_buttons
         )
-        return OutgoingMessage(text=stored.text, buttons=stored.buttons, turn_id=stored.id)
+        self._metrics.messages.labels(conversation.channel, "outbound").inc(len(replies))
+        return _Answered(replies, handoff, web_link)
+
+    async def _store_replies(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        language: Language,
+        replies: list[Reply],
+        *,
+        status: TurnStatus | None = None,
+        last_buttons: tuple[Button, ...] | None = None,
+    ) -> list[OutgoingMessage]:
+        if not replies and status is None and last_buttons is None:
+            return []
+        stored = await self._store.record_answer(
+            conversation.id,
+            turn.id,
+            replies,
+            language,
+            status=status,
+            last_buttons=last_buttons,
+        )
+        return [OutgoingMessage(text=t.text, buttons=t.buttons, turn_id=t.id) for t in stored]
 
     async def _record_handoff(
         self, conversation: Conversation, language: Language, details: Any, origin: str | None
@@ -529,9 +560,13 @@ class ConversationCore:
             if turn.id == exclude:
                 continue
             try:
-                replies, _ = await self._ask_dialogue(
-                    conversation, turn, as_language(turn.language), resend=True
-                )
+                # A link the answer asked for is not sent later: it is made for a
+                # reply in the same request (an SMS answer), and this one is late.
+                replies = (
+                    await self._ask_dialogue(
+                        conversation, turn, as_language(turn.language), resend=True
+                    )
+                ).replies
             except RasaUnavailable:
                 return False
             log.info("dialogue.pending_answered", conversation_id=conversation.id, turn_id=turn.id)

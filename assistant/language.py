@@ -17,8 +17,62 @@ _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 _LATIN = re.compile(r"[A-Za-z]")
 _PUNCT = re.compile(r"[^\w\s]")
 
-_TO_ENGLISH_KO = re.compile(r"^(영어|잉글리시)(로|요)?")
-_TO_KOREAN_KO = re.compile(r"^(한국어|한국말|한글|우리말)(로|요)?")
+# A switch names the language and says nothing else but "in it, please": a message
+# with anything more ("영어로 된 등본이 필요해요", "Korean driver's licence") is about
+# something else, and its language is the script's (issue 20).
+_LANGUAGE_WORDS_KO: dict[str, Language] = {
+    "영어": "en",
+    "잉글리시": "en",
+    "한국어": "ko",
+    "한국말": "ko",
+    "한글": "ko",
+    "우리말": "ko",
+}
+_PARTICLES_KO = ("으로요", "로요", "으로", "로", "요", "는", "은", "도", "가", "이")
+# Beginnings of the words that may follow: say / speak / talk / change / answer /
+# please / can you. Not "된" (영어로 된 = written in English), not a noun.
+_SWITCH_WORDS_KO = (
+    "해",
+    "하",
+    "말",
+    "대화",
+    "얘기",
+    "이야기",
+    "바꿔",
+    "바꾸",
+    "변경",
+    "안내",
+    "알려",
+    "설명",
+    "답",
+    "대답",
+    "써",
+    "주세",
+    "줘",
+    "주실",
+    "주시",
+    "부탁",
+    "좀",
+    "가능",
+    "돼",
+    "되나",
+    "되요",
+    "됩니",
+    "할",
+    "수",
+    "있",
+    "줄",
+    "알아",
+    "아세",
+    "아시",
+    "요",
+)
+_SWITCH_WORDS_EN = frozenset(
+    "please pls plz in to into speak speaking talk switch change use answer reply write "
+    "can could would you we i me do does let s lets like want prefer language only "
+    "now from here on the a be is it ok okay yes mode version of".split()
+)
+_LANGUAGE_WORDS_EN: dict[str, Language] = {"english": "en", "korean": "ko"}
 _MAX_SWITCH_WORDS = 6
 
 
@@ -26,22 +80,31 @@ def _normalise(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", text.casefold()).split())
 
 
-def explicit_switch(text: str) -> Language | None:
-    """The language a citizen asks for ("English please", "한국어로"), or None."""
-    norm = _normalise(text)
-    if not norm:
-        return None
-    words = norm.split()
-    if _TO_ENGLISH_KO.match(norm):
-        return "en"
-    if _TO_KOREAN_KO.match(norm):
-        return "ko"
-    if len(words) <= _MAX_SWITCH_WORDS:
-        if "english" in words:
-            return "en"
-        if "korean" in words:
-            return "ko"
+def _korean_switch(words: list[str]) -> Language | None:
+    first = words[0]
+    for word, language in _LANGUAGE_WORDS_KO.items():
+        if first.startswith(word) and first[len(word) :] in ("", *_PARTICLES_KO):
+            rest = words[1:]
+            if all(w.startswith(_SWITCH_WORDS_KO) for w in rest):
+                return language
     return None
+
+
+def _english_switch(words: list[str]) -> Language | None:
+    named = {_LANGUAGE_WORDS_EN[w] for w in words if w in _LANGUAGE_WORDS_EN}
+    others = [w for w in words if w not in _LANGUAGE_WORDS_EN]
+    if len(named) == 1 and all(w in _SWITCH_WORDS_EN for w in others):
+        return named.pop()
+    return None
+
+
+def explicit_switch(text: str) -> Language | None:
+    """The language a citizen asks for ("English please", "한국어로"), or None when the
+    message is about anything more than the language it should be in."""
+    words = _normalise(text).split()
+    if not words or len(words) > _MAX_SWITCH_WORDS:
+        return None
+    return _korean_switch(words) or _english_switch(words)
 
 
 def script_language(text: str) -> Language | None:

@@ -7,6 +7,12 @@ from typing import Any, Protocol
 
 from assistant.store.records import Button
 
+# Custom payloads an action sends back to the core (Rasa's ``json_message``).
+HANDOFF_KEY = "sotong_handoff"
+"""A person was asked for: the request (why, the service)."""
+WEB_LINK_KEY = "sotong_web_link"
+"""The answer is long: the channel adds a link that opens it on the web chat."""
+
 
 @dataclass(frozen=True)
 class IncomingMessage:
@@ -61,6 +67,7 @@ class TurnResult:
     duplicate: bool = False  # a retried delivery of a message already answered
     handoff: str | None = None  # why a person was asked for in this turn ("person", …)
     relayed: bool = False  # a person holds the conversation: the message went to them
+    web_link: bool = False  # the dialogue asked for a link to the answer on the web
 
 
 class OutputChannel(Protocol):

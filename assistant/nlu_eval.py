@@ -112,6 +112,32 @@ async def evaluate(
     return _score(outcomes)
 
 
+def evaluate_model(model: Path, catalog: Catalog, examples: list[Example]) -> Report:
+    """Start a Rasa server on ``model`` (a temporary tracker store, no actions), score
+    ``examples`` against it, and stop it."""
+    import secrets
+    import tempfile
+
+    from assistant.stack import RasaServer, default_tracker_url, free_port
+
+    with tempfile.TemporaryDirectory() as tmp:
+        token = secrets.token_urlsafe(16)
+        rasa = RasaServer(
+            model=model,
+            port=free_port(),
+            actions_url="http://127.0.0.1:9/unused",
+            tracker_url=default_tracker_url(Path(tmp)),
+            log_path=Path(tmp) / "rasa.log",
+            auth_token=token,
+        )
+        rasa.start()
+        try:
+            rasa.wait_ready()
+            return asyncio.run(evaluate(rasa.url, catalog, examples, token))
+        finally:
+            rasa.stop()
+
+
 def _rate(outcomes: list[Outcome]) -> float:
     return sum(o.correct for o in outcomes) / len(outcomes) if outcomes else 0.0
 

@@ -233,7 +233,7 @@ def screening_texts() -> Iterator[Text]:
 
 def reminder_texts(catalog: Catalog) -> Iterator[Text]:
     """Reminder SMS (two segments at most) and the reminder set-up replies."""
-    from assistant.reminders.texts import all_texts
+    from assistant.reminders.samples import all_texts
 
     for key, language, text, is_sms in all_texts(catalog):
         budget = MAX_SHORT_SEGMENTS if is_sms else MAX_RESPONSE_SEGMENTS

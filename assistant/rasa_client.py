@@ -16,6 +16,8 @@ retried elsewhere (it may have processed the turn: the kept-message path asks fi
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +34,13 @@ from assistant.store.records import Button
 TURN_ID_KEY = "sotong_turn_id"
 # The data of the inert event that marks such a check in the tracker.
 RESEND_CHECK_KEY = "sotong_resend_check"
+
+
+# Metadata the dialogue reads as entities (nlu/components/message_context.py): for a
+# payload Rasa skips that reading, so they go into the payload's entities.
+CONTEXT_KEYS = ("language", "channel")
+# Rasa's ``/intent@confidence{entities}`` (its YAMLStoryReader pattern).
+_PAYLOAD = re.compile(r"/(?P<intent>[^{@]+)(?P<confidence>@[0-9.]+)?(?P<entities>\{.+\})?", re.S)
 
 
 class RasaUnavailable(RuntimeError):
@@ -108,7 +117,8 @@ class RasaClient:
         self, sender_id: str, text: str, metadata: dict[str, Any]
     ) -> list[BotUtterance]:
         """Send a user message through the REST channel; return the bot's utterances."""
-        body = {"sender": sender_id, "message": text, "metadata": metadata}
+        message = payload_with_context(text, metadata)
+        body = {"sender": sender_id, "message": message, "metadata": metadata}
         data = await self._request("POST", "/webhooks/rest/webhook", sender=sender_id, json=body)
         if not isinstance(data, list):
             raise RasaUnavailable("REST channel answered something other than a list")
@@ -233,6 +243,30 @@ class RasaClient:
             return response.json()
         except ValueError as exc:
             raise RasaUnavailable(f"{method} {path}: invalid JSON") from exc
+
+
+def payload_with_context(text: str, metadata: dict[str, Any]) -> str:
+    """An ``/intent{…}`` payload with the metadata's language and channel among its
+    entities (ones it names already stay); any other text unchanged.
+
+    Rasa reads a payload without its NLU pipeline, where the two are otherwise taken
+    from the metadata to fill the ``language`` and ``channel`` slots."""
+    match = _PAYLOAD.fullmatch(text.strip())
+    if match is None:
+        return text
+    try:
+        entities = json.loads(match["entities"]) if match["entities"] else {}
+    except ValueError:
+        return text  # Rasa warns about it and reads the intent alone
+    if not isinstance(entities, dict):
+        return text
+    context = {key: metadata[key] for key in CONTEXT_KEYS if isinstance(metadata.get(key), str)}
+    entities = {**context, **entities}
+    if not entities:
+        return text
+    confidence = match["confidence"] or ""
+    encoded = json.dumps(entities, ensure_ascii=False, separators=(",", ":"))
+    return f"/{match['intent']}{confidence}{encoded}"
 
 
 def turn_answer(events: list[Any], turn_id: int) -> list[BotUtterance] | None:

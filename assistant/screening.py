@@ -10,18 +10,26 @@ Answers are ``True``/``False`` for yes/no, a number for ages and months, or
 out: it is shown with "check the conditions", because missing a benefit costs a citizen
 more than one question at the community centre does.
 
-The screening points to services; the agency decides. Results always say so.
+The screening points to services; the agency decides. Results always say so. The ages
+and limits it decides with are reviewed data with dates (``Limits``, from
+``assistant/catalog/data/thresholds.yaml``): the values in force on the day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
+
+from assistant.catalog.thresholds import Thresholds, load_thresholds
 
 UNKNOWN = "unknown"
 
 Answers = Mapping[str, Any]
+# The thresholds in force on a day, by id (``Thresholds.on``).
+Limits = Mapping[str, float]
 AnswerKind = Literal["yes_no", "number", "months"]
 
 
@@ -48,7 +56,7 @@ class Screening:
 
     group: str
     questions: tuple[Question, ...]
-    rules: Callable[[Answers], list[Finding]]
+    rules: Callable[[Answers, Limits], list[Finding]]
 
     @property
     def form(self) -> str:
@@ -68,10 +76,12 @@ class Screening:
         """The question that fills ``slot``."""
         return next(q for q in self.questions if q.slot == slot)
 
-    def findings(self, answers: Answers) -> list[Finding]:
-        """Services that may fit, most important first, each once."""
+    def findings(self, answers: Answers, on: dt.date | None = None) -> list[Finding]:
+        """Services that may fit, most important first, each once, by the limits in
+        force ``on`` that day (today in Seoul by default)."""
+        limits = thresholds().on(on or _seoul_today())
         seen: dict[str, Finding] = {}
-        for finding in self.rules(answers):
+        for finding in self.rules(answers, limits):
             if finding.service in seen:
                 # Certain wins: a service found for sure is not "check the conditions".
                 if finding.certain and not seen[finding.service].certain:
@@ -79,6 +89,24 @@ class Screening:
                 continue
             seen[finding.service] = finding
         return list(seen.values())
+
+
+@cache
+def thresholds() -> Thresholds:
+    """The screening limits, read once a process."""
+    return load_thresholds()
+
+
+def _seoul_today() -> dt.date:
+    from assistant.reminders.schedule import seoul_today
+
+    return seoul_today(dt.datetime.now(dt.UTC))
+
+
+# The questions about income, living alone and work are asked from this age (the lowest
+# age of any service they lead to, the senior jobs'); asking is not deciding, so it is
+# not a reviewed limit.
+_ASK_FROM_AGE = 60
 
 
 def _yes(answers: Answers, slot: str) -> bool:
@@ -128,11 +156,12 @@ def _maybe_yes(answers: Answers, slot: str) -> bool | None:
 # --- Elderly people ---------------------------------------------------------------
 
 
-def _elderly_rules(a: Answers) -> list[Finding]:
+def _elderly_rules(a: Answers, limits: Limits) -> list[Finding]:
     found: list[Finding] = []
-    senior = _at_least(a, "age", 65)
-    # The basic pension can be applied for from a month before the 65th birthday.
-    nearly_senior = _at_least(a, "age", 64)
+    senior = _at_least(a, "age", limits["elderly_care_age"])
+    # The basic pension can be applied for from a month before the birthday: in the
+    # last year before the age, in whole years.
+    nearly_senior = _at_least(a, "age", limits["basic_pension_age"] - 1)
     low_income = _maybe_yes(a, "low_income")
     alone = _maybe_yes(a, "lives_alone")
     care = _maybe_yes(a, "needs_daily_help")
@@ -143,7 +172,12 @@ def _elderly_rules(a: Answers) -> list[Finding]:
     if _may(alone) or _may(care):
         either = True if (alone is True or care is True) else None
         _add(found, "elderly_care_service", senior, low_income, either)
-    _add(found, "senior_jobs", _at_least(a, "age", 60), _maybe_yes(a, "wants_work"))
+    _add(
+        found,
+        "senior_jobs",
+        _at_least(a, "age", limits["senior_jobs_age"]),
+        _maybe_yes(a, "wants_work"),
+    )
     _add(found, "basic_livelihood", low_income)
     _add(found, "energy_voucher", low_income)
     if alone is True and senior is not False:
@@ -156,10 +190,10 @@ ELDERLY = Screening(
     group="elderly",
     questions=(
         Question("age", "number"),
-        Question("low_income", "yes_no", lambda a: _may(_at_least(a, "age", 60))),
-        Question("lives_alone", "yes_no", lambda a: _may(_at_least(a, "age", 60))),
+        Question("low_income", "yes_no", lambda a: _may(_at_least(a, "age", _ASK_FROM_AGE))),
+        Question("lives_alone", "yes_no", lambda a: _may(_at_least(a, "age", _ASK_FROM_AGE))),
         Question("needs_daily_help", "yes_no"),
-        Question("wants_work", "yes_no", lambda a: _may(_at_least(a, "age", 60))),
+        Question("wants_work", "yes_no", lambda a: _may(_at_least(a, "age", _ASK_FROM_AGE))),
     ),
     rules=_elderly_rules,
 )
@@ -168,11 +202,11 @@ ELDERLY = Screening(
 # --- Disabled people --------------------------------------------------------------
 
 
-def _disabled_rules(a: Answers) -> list[Finding]:
+def _disabled_rules(a: Answers, limits: Limits) -> list[Finding]:
     found: list[Finding] = []
     registered = _maybe_yes(a, "disability_registered")
     severe = _maybe_yes(a, "disability_severe")
-    adult = _at_least(a, "age", 18)
+    adult = _at_least(a, "age", limits["disability_benefits_adult_age"])
     low_income = _maybe_yes(a, "low_income")
     care = _maybe_yes(a, "needs_daily_help")
     if registered is not True:
@@ -185,9 +219,12 @@ def _disabled_rules(a: Answers) -> list[Finding]:
     _add(found, "disability_allowance", adult, not_severe, low_income)
     working_age = None
     if _number(a, "age") is not None:
-        working_age = _at_least(a, "age", 6) is True and _below(a, "age", 65) is True
+        working_age = (
+            _at_least(a, "age", limits["activity_support_min_age"]) is True
+            and _below(a, "age", limits["activity_support_below_age"]) is True
+        )
     _add(found, "disability_activity_support", working_age, care)
-    if _at_least(a, "age", 65) is True:
+    if _at_least(a, "age", limits["long_term_care_age"]) is True:
         _add(found, "long_term_care", care)
     if _yes(a, "hearing_or_speech"):
         found.append(Finding("sign_language_relay"))
@@ -214,7 +251,7 @@ DISABLED = Screening(
 # --- Mothers and newborns ---------------------------------------------------------
 
 
-def _mothers_rules(a: Answers) -> list[Finding]:
+def _mothers_rules(a: Answers, limits: Limits) -> list[Finding]:
     found: list[Finding] = []
     born = _maybe_yes(a, "baby_born")
     reported = _maybe_yes(a, "birth_reported")
@@ -229,9 +266,12 @@ def _mothers_rules(a: Answers) -> list[Finding]:
             found.append(Finding("birth_report", certain=reported is False))
             found.append(Finding("childbirth_one_stop", certain=reported is False))
         # The first-meeting voucher is applied for within a year of the birth.
-        _add(found, "first_meeting_voucher", born, _below(a, "baby_months", 12))
-        _add(found, "parent_benefit", born, _below(a, "baby_months", 24))
-        _add(found, "child_allowance", born, _below(a, "baby_months", 96))
+        months = {
+            service: _below(a, "baby_months", limits[f"{service}_below_months"])
+            for service in ("first_meeting_voucher", "parent_benefit", "child_allowance")
+        }
+        for service, young_enough in months.items():
+            _add(found, service, born, young_enough)
     _add(found, "energy_voucher", low_income)
     _add(found, "basic_livelihood", low_income)
     if low_income is not False:

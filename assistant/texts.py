@@ -67,11 +67,15 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "sms_help": {
         "ko": (
             "소통은 민원 안내 문자입니다. 궁금한 민원을 적어 보내 주세요. "
+            "이사 같은 일에 할 일은 '생활 속 큰일'을 보내 주세요. "
+            "받을 수 있는 복지는 '서비스 찾기'를 보내 주세요. "
             "사람 상담은 '상담원', 기한 알림은 '알림'을 보내 주세요. "
             "그만 받으려면 '중지'를 보내 주세요."
         ),
         "en": (
             "Sotong answers questions about public services. Text your question. "
+            "Text LIFE EVENTS for what to do after a move or a birth. "
+            "Text SERVICES FOR ME to find benefits you can get. "
             "Text PERSON for a person, REMINDERS for deadline reminders, STOP to stop."
         ),
     },
@@ -87,6 +91,15 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "sms_profile_forgotten": {
         "ko": "이 번호의 대화 기록과 저장된 정보, 기한 알림을 모두 지웠습니다.",
         "en": "I erased everything kept for this number: conversations, details and reminders.",
+    },
+    # After the link that opens an SMS "자세히" answer (the link is a message of its own,
+    # first: alone it is plain ASCII, which fits whole; assistant/continuation.py).
+    "sms_web_link": {
+        "ko": "함께 보낸 링크를 누르면 이 답을 웹에서 한 번에 봅니다({hours}시간 안에 한 번).",
+        "en": (
+            "The link sent with this shows the whole answer on the web "
+            "(once, within {hours} hours)."
+        ),
     },
     "sms_more_hint": {
         "ko": "더 보려면 '더보기'라고 보내 주세요.",

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.training import ensure_model
+from bench.provenance import commit
 from tests.abuse_flood import PRODUCTION_LIMITS, run_floods
 from tests.stackutil import running_stack
 
@@ -31,9 +31,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="clients per flooded route")
     args = parser.parse_args()
     model = ensure_model(echo=lambda line: print(f"[rasa-model] {line}"))
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     env = {**PRODUCTION_LIMITS, "SOTONG_VOICE_PRELOAD": "false"}
     with (
         tempfile.TemporaryDirectory() as var_dir,
@@ -41,8 +38,9 @@ def main() -> None:
     ):
         result = asyncio.run(run_floods(stack.gateway.url, args.seconds, args.workers))
     print(
-        f"abuse: {args.seconds:.0f} s, {args.workers} clients per flooded route; commit {commit}; "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"abuse: {args.seconds:.0f} s, {args.workers} clients per flooded route; "
+        f"commit {commit()}; {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(result.report())
     web, sms = result.p(result.citizen_web_ms, 95), result.p(result.citizen_sms_ms, 95)

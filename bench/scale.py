@@ -34,6 +34,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.training import ensure_model
+from bench.provenance import commit
 from tests.scale.farm import (
     Farm,
     build_farm,
@@ -188,12 +189,9 @@ def main() -> None:
         "SOTONG_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
     )
     redis = os.environ.get("SOTONG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, commit {commit or '?'}"
+        f"Python {platform.python_version()}, commit {commit()}"
     )
     model = ensure_model(echo=lambda line: print(f"[bench] {line}"))
     with TwilioDouble() as twilio:

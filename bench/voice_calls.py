@@ -2,7 +2,8 @@
 
 Starts its own Rasa server and gateway (the real stack, SQLite, the real Korean Vosk
 model, Whisper base for the second pass, pyttsx3/espeak-ng), then places ``--calls``
-calls the way Twilio does (signed voice webhook, then a Media Stream) a second apart.
+calls the way Twilio does (signed voice webhook, then a Media Stream) a second apart, or
+``--burst N`` at once every second (a burst of new calls while others talk).
 Each simulated caller (``tests/media_streams_peer.py``) sends 20 ms μ-law frames in
 real time for the whole call and plays the gateway's audio back at real speed,
 returning marks. Each caller repeats: wait until the line is quiet → say a sentence
@@ -21,7 +22,7 @@ prints:
   came; what became of each sentence's second pass (the gateway's metrics);
 - **memory**: the peak resident memory of the gateway and of Rasa.
 
-    .venv/bin/python bench/voice_calls.py [--calls 12] [--seconds 90] [--keep DIR]
+    .venv/bin/python bench/voice_calls.py [--calls 12] [--burst 1] [--seconds 90] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -188,13 +189,13 @@ def real_sentences() -> dict[str, bytes]:
     return {clip.path.name: recorded_pcm8k(clip.path) for clip in shortest}
 
 
-async def run(gateway_url: str, calls: int, seconds: float) -> Results:
+async def run(gateway_url: str, calls: int, seconds: float, burst: int = 1) -> Results:
     speech = {**real_sentences(), "네": espeak_pcm8k("네")}
     results = Results()
-    until = time.monotonic() + calls + seconds
+    until = time.monotonic() + -(-calls // burst) + seconds
 
     async def staggered(n: int) -> None:
-        await asyncio.sleep(n)  # a call a second, as calls arrive
+        await asyncio.sleep(n // burst)  # ``burst`` calls arrive together, every second
         try:
             await one_call(gateway_url, n, until, speech, results)
         except Exception as exc:
@@ -204,9 +205,12 @@ async def run(gateway_url: str, calls: int, seconds: float) -> Results:
     return results
 
 
-def report(results: Results, calls: int, seconds: float) -> None:
+def report(results: Results, calls: int, seconds: float, burst: int = 1) -> None:
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
-    print(f"{calls} concurrent calls, {seconds:.0f} s each after the last joined\n")
+    print(
+        f"{calls} concurrent calls, {burst} arriving at once each second, "
+        f"{seconds:.0f} s each after the last joined\n"
+    )
     print(f"{'turn':24} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'no reply':>9}")
     for kind in KINDS:
         values = results.latency.get(kind, [])
@@ -266,6 +270,7 @@ def second_pass_counts(gateway_url: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=12)
+    parser.add_argument("--burst", type=int, default=1, help="calls arriving at once")
     parser.add_argument("--seconds", type=float, default=90.0)
     parser.add_argument("--keep", type=Path, help="store (and keep) the stack's logs here")
     args = parser.parse_args()
@@ -277,12 +282,12 @@ def main() -> None:
         line = {"SOTONG_VOICE_MAX_CALLS": str(max(args.calls, 1))}
         stack = stacks.enter_context(running_stack(model, var_dir, extra_env=line))
         print(f"stack ready: gateway {stack.gateway.url}")
-        results = asyncio.run(run(stack.gateway.url, args.calls, args.seconds))
+        results = asyncio.run(run(stack.gateway.url, args.calls, args.seconds, args.burst))
         results.second_pass = second_pass_counts(stack.gateway.url)
         gateway_pid = stack.gateway.process.pid if stack.gateway.process else None
         rasa_pid = stack.rasa.process.pid if stack.rasa.process else None
         results.memory = {"gateway": peak_memory(gateway_pid), "rasa": peak_memory(rasa_pid)}
-    report(results, args.calls, args.seconds)
+    report(results, args.calls, args.seconds, args.burst)
 
 
 if __name__ == "__main__":

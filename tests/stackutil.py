@@ -6,7 +6,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -17,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 import httpx
 
 from assistant.config import PROJECT_DIR
-from assistant.stack import RasaServer, default_tracker_url
+from assistant.stack import RasaServer, default_tracker_url, free_port
 from voice.whisper_model import default_whisper_dir
 
 if TYPE_CHECKING:
@@ -32,13 +31,6 @@ TWILIO_PHONE_NUMBER = "+827012345678"
 PUBLIC_URL = "https://sotong.test"
 # Signs the stack's links, so a test can make one the gateway accepts.
 SIGNING_KEY = "test-stack-links-2b7f9c4e1d8a6035"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

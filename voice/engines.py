@@ -10,10 +10,12 @@ once warm (measured). A caller's first sentence would pay that, late, while ever
 other call waits for the same two cores. So a new recogniser is warmed while the
 caller hears the greeting — it decodes a short synthesised phrase, and the result is
 thrown away — and a finished call's recogniser is reset and kept for the next call
-(``pool_size`` per language). A recogniser serves one call at a time; reset clears
-everything it heard. It also keeps growing with what it decodes (``voice.asr``), so one
-that has decoded more than ``max_seconds`` of speech is freed at the end of its call
-rather than pooled: memory stays bounded however long the gateway runs.
+(``pool_size`` per language). At start-up the Korean pool is filled with warmed
+recognisers, so a burst of first calls does not warm them all at once. A recogniser
+serves one call at a time; reset clears everything it heard. It also keeps growing with
+what it decodes (``voice.asr``), so one that has decoded more than ``max_seconds`` of
+speech is freed at the end of its call rather than pooled: memory stays bounded however
+long the gateway runs.
 """
 
 from __future__ import annotations
@@ -124,7 +126,39 @@ class VoiceEngines:
         self.ready = True
         languages = [lang for lang in ("ko", "en") if self.models.available(lang)]
         log.info("voice.models_loaded", languages=languages)
+        await self.fill_pool("ko")
         await self.warm_whisper()
+
+    async def fill_pool(self, language: Language) -> int:
+        """Make and warm recognisers until ``pool_size`` wait for calls in ``language``;
+        return how many were made.
+
+        Run at start-up: otherwise the pool fills only as calls end, and a burst of first
+        calls each makes a cold recogniser and warms it at once, on the same cores as the
+        calls already talking (issue 19). A failure leaves the pool as it is: calls then
+        make their own, as before."""
+        if not self.models.available(language):
+            return 0
+        loop = asyncio.get_running_loop()
+        pool = self._pools.setdefault((language, SAMPLE_RATE), [])
+        made = 0
+        try:
+            audio = await self.warm_up_audio(language)
+            model = await loop.run_in_executor(self.asr_executor, self.models.model, language)
+
+            def make_warm() -> CallRecognizer:
+                recognizer = self._make(model, language)
+                recognizer.accept(audio)
+                recognizer.finish()  # what the warm-up phrase left is dropped
+                return recognizer
+
+            while len(pool) < self._pool_size:
+                pool.append(await loop.run_in_executor(self.asr_executor, make_warm))
+                made += 1
+        except Exception as exc:
+            log.warning("voice.pool_fill_failed", error=f"{exc.__class__.__name__}: {exc}")
+        log.info("voice.pool_filled", language=language, made=made, pooled=len(pool))
+        return made
 
     async def warm_whisper(self) -> None:
         """Load Whisper (about a second) so the first free sentence does not wait for it.

@@ -2,8 +2,9 @@
 
 A caller who cannot be understood by speech must still reach every service: each level
 offers at most five numbered choices (what a listener can hold), a choice either opens
-the next level or asks the dialogue for a service, a life-event checklist or a Public
-Service Map screening, exactly as saying its name would. Loading refuses a tree that
+the next level or asks the dialogue for a service, a life-event checklist, a Public
+Service Map screening or a customised-services offer (deadline reminders), exactly as
+saying its name would. Loading refuses a tree that
 names something the catalog lacks or puts more than five choices on a level.
 """
 
@@ -24,6 +25,9 @@ from assistant.language import Language
 MENU_FILE: Final = Path(__file__).parent / "data" / "phone_menu.yaml"
 MAX_CHOICES: Final = 5
 SCREENINGS: Final = ("elderly", "disabled", "mothers_newborns")
+# Offers the dialogue answers by name (nlu/data/offers.yml): the leaf's value is the
+# intent without its "ask_".
+OFFERS: Final = ("reminders", "life_events", "find_services")
 
 
 class MenuError(ValueError):
@@ -42,15 +46,18 @@ class _Node(BaseModel):
     service: str | None = None
     package: str | None = None
     screening: str | None = None
+    offer: str | None = None
     items: list[_Node] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_kind(self) -> _Node:
-        kinds = [k for k in (self.service, self.package, self.screening) if k is not None]
+        kinds = [
+            k for k in (self.service, self.package, self.screening, self.offer) if k is not None
+        ]
         if len(kinds) + bool(self.items) != 1:
             raise ValueError(
                 f"{self.label.ko}: a choice is a submenu (items) or one of service, "
-                "package or screening"
+                "package, screening or offer"
             )
         if len(self.items) > MAX_CHOICES:
             raise ValueError(f"{self.label.ko}: more than {MAX_CHOICES} choices")
@@ -80,6 +87,8 @@ def _build(node: _Node) -> MenuNode:
         return MenuNode(titles, payload=f"/{intent_for(node.service)}", service=node.service)
     if node.package is not None:
         return MenuNode(titles, payload=f"/package_{node.package}")
+    if node.offer is not None:
+        return MenuNode(titles, payload=f"/ask_{node.offer}")
     return MenuNode(titles, payload=f"/screen_{node.screening}")
 
 
@@ -105,6 +114,8 @@ def _check(node: _Node, catalog: Catalog) -> Iterator[str]:
         yield f"no life-event package {node.package!r}"
     if node.screening is not None and node.screening not in SCREENINGS:
         yield f"no screening {node.screening!r} (one of {', '.join(SCREENINGS)})"
+    if node.offer is not None and node.offer not in OFFERS:
+        yield f"no offer {node.offer!r} (one of {', '.join(OFFERS)})"
     for child in node.items:
         yield from _check(child, catalog)
 

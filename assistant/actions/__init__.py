@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor
 
-from assistant.actions.context import ActionReadMessageContext
+from assistant.actions.details import ActionAnswerDetail
 from assistant.actions.dialogue import (
     ActionOfferChoices,
     ActionRepeat,
@@ -17,19 +17,22 @@ from assistant.actions.dialogue import (
     ActionResumeAssistant,
     ActionStartOver,
 )
+from assistant.actions.offers import ActionOfferReminders
 from assistant.actions.packages import ActionPresentPackage
 from assistant.actions.screening import screening_actions
 from assistant.actions.services import ActionAnswerService
 from assistant.catalog import Catalog
 
 
-def build_executor(catalog: Catalog) -> ActionExecutor:
-    """An executor with every Sotong action registered."""
+def build_executor(catalog: Catalog, sms_number: str | None = None) -> ActionExecutor:
+    """An executor with every Sotong action registered. ``sms_number``: the number
+    citizens text (for the reminders offer), None where SMS is not set up."""
     executor = ActionExecutor()
     for action in (
-        ActionReadMessageContext(),
         ActionAnswerService(catalog),
+        ActionAnswerDetail(catalog),
         ActionPresentPackage(catalog),
+        ActionOfferReminders(sms_number),
         ActionRequestHandoff(catalog),
         ActionResumeAssistant(catalog),
         ActionRepeat(),

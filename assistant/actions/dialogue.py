@@ -9,6 +9,7 @@ from rasa_sdk.events import AllSlotsReset, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from assistant.actions.context import (
+    current_channel,
     current_language,
     message_metadata,
     wants_easy_read,
@@ -22,8 +23,7 @@ from assistant.actions.routing import (
 from assistant.actions.services import answer_for_channel, services_in_message, utter_services
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import intent_for
-
-HANDOFF_KEY = "sotong_handoff"  # read by the conversation core
+from assistant.messages import HANDOFF_KEY
 
 
 class ActionRepeat(Action):
@@ -99,6 +99,7 @@ class ActionOfferChoices(Action):
                 language,
                 wants_short_form(tracker),
                 wants_easy_read(tracker),
+                current_channel(tracker),
             )
         candidates = clarification_candidates(tracker.latest_message or {}, self._catalog)
         if not candidates:
@@ -156,9 +157,12 @@ class ActionRequestHandoff(Action):
         relay = self._catalog.get(SIGN_LANGUAGE_SERVICE)
         if sign_language and relay is not None:
             # Said, not made the topic: the ``service`` slot keeps what they asked about.
+            # Without its note on SMS: the place in line and how to cancel follow, and
+            # must stay on the first page.
             language = current_language(tracker)
+            short = wants_short_form(tracker)
             dispatcher.utter_message(
-                text=answer_for_channel(relay, language, wants_short_form(tracker))
+                text=answer_for_channel(relay, language, short, with_note=False)
             )
         return []
 

@@ -153,6 +153,12 @@ class ActionStartScreening(Action):
 
 
 def _last_screening(tracker: Tracker) -> Screening | None:
+    """The screening whose form just ended: the latest action (the rules run the result
+    right after the form), else the latest loop in the events Rasa sent (recent turns
+    only, nlu/action_window.py)."""
+    ended = screening_for_form(tracker.latest_action_name)
+    if ended is not None:
+        return ended
     for event in reversed(tracker.events):
         if event.get("event") == "active_loop" and event.get("name"):
             return screening_for_form(event["name"])

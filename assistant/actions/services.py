@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, wants_easy_read, wants_short_form
+from assistant.actions.context import (
+    current_channel,
+    current_language,
+    wants_easy_read,
+    wants_short_form,
+)
+from assistant.actions.detail_choice import detail_button
 from assistant.catalog import Catalog, Service
 from assistant.catalog.nlu_export import service_for_intent
 from assistant.catalog.schema import Language
@@ -20,6 +27,8 @@ _LABELS: dict[str, dict[Language, str]] = {
     "how": {"ko": "신청 방법", "en": "How to apply"},
     "time": {"ko": "걸리는 시간", "en": "How long it takes"},
     "deadline": {"ko": "기한", "en": "Deadline"},
+    # The same heading as the desk's printed summary (consoles/summary.py).
+    "help": {"ko": "도움을 받는 방법", "en": "If you need help"},
 }
 
 
@@ -37,14 +46,24 @@ def describe_service(service: Service, language: Language) -> str:
     lines.append(f"{label('fee')}: {service.fee.get(language)}")
     lines.append(f"{label('how')}: {service.how_to_apply.get(language)}")
     lines.append(f"{label('time')}: {service.processing_time.get(language)}")
+    if service.accessibility is not None:  # "a family member can apply for you" and such
+        lines.append(f"{label('help')}: {service.accessibility.get(language)}")
     return "\n".join(lines)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a note (up to its full stop, question or exclamation mark)."""
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 # A name in the message usually decides; but "출생신고랑 같이 지원금 신청" names the birth
 # report while asking for the childbirth one-stop service. A very confident classifier
 # that chose a *related* service (same life event or same target group) overrides a
-# single name. Unrelated overrides are refused: DIET is overconfident on stray tokens
-# ("기초연금 선정기준액 2024" once went to the 107 relay service at 0.94).
+# single name. Unrelated overrides are refused: a classifier can be overconfident on
+# stray tokens (DIET once sent "기초연금 선정기준액 2024" to the 107 relay service at 0.94).
 INTENT_OVERRIDES_NAME = 0.9
 
 
@@ -93,6 +112,7 @@ _PICTOGRAMS: dict[str, str] = {
     "fee": "💰",
     "how": "🏢",
     "time": "⏳",
+    "help": "🤝",
 }
 
 
@@ -111,16 +131,28 @@ def easy_read_steps(service: Service, language: Language) -> list[str]:
         ("how", service.how_to_apply.get(language)),
         ("time", service.processing_time.get(language)),
     ]
+    if service.accessibility is not None:
+        parts.append(("help", service.accessibility.get(language)))
     for key, text in parts:
         separator = "\n" if key == "documents" else " "
         steps.append(f"{_PICTOGRAMS[key]} {_LABELS[key][language]}:{separator}{text}")
     return steps
 
 
-def answer_for_channel(service: Service, language: Language, short: bool) -> str:
-    """The short form on SMS and voice, the full description elsewhere."""
+def answer_for_channel(
+    service: Service, language: Language, short: bool, with_note: bool = True
+) -> str:
+    """The short form on SMS and voice, the full description elsewhere. The short form
+    ends with the first sentence of the service's accessibility note (who can apply for
+    you, how to reach it without speaking), in the same paragraph (issue 20), unless
+    ``with_note`` is False (an aside that must not push more urgent lines to a second
+    SMS page)."""
     if short:
-        return service.short.get(language)
+        if service.accessibility is None or not with_note:
+            return service.short.get(language)
+        return (
+            f"{service.short.get(language)} {first_sentence(service.accessibility.get(language))}"
+        )
     return describe_service(service, language)
 
 
@@ -131,10 +163,13 @@ def utter_services(
     language: Language,
     short: bool,
     easy_read: bool = False,
+    channel: str | None = None,
 ) -> list[EventType]:
     """Answer each known service in order; the last one becomes the ``service`` slot.
 
-    Easy read (a web chat setting) wins over the short form: one step per message.
+    Easy read (a web chat setting) wins over the short form: one step per message. A
+    short form on ``channel`` (SMS, the phone) offers the full answer after the last
+    service ("자세히"; assistant/actions/details.py).
     """
     answered = [s for s in (catalog.get(i) for i in service_ids) if s is not None]
     for service in answered:
@@ -142,7 +177,11 @@ def utter_services(
             for step in easy_read_steps(service, language):
                 dispatcher.utter_message(text=step)
             continue
-        dispatcher.utter_message(text=answer_for_channel(service, language, short))
+        text = answer_for_channel(service, language, short)
+        if short and channel is not None and service is answered[-1]:
+            dispatcher.utter_message(text=text, buttons=[detail_button(service, channel, language)])
+        else:
+            dispatcher.utter_message(text=text)
     return [SlotSet("service", answered[-1].id)] if answered else []
 
 
@@ -164,7 +203,13 @@ class ActionAnswerService(Action):
         if not known and isinstance(tracker.get_slot("service"), str):
             known = [tracker.get_slot("service")]  # "and how much is it?" after an answer
         events = utter_services(
-            dispatcher, self._catalog, known, language, short, wants_easy_read(tracker)
+            dispatcher,
+            self._catalog,
+            known,
+            language,
+            short,
+            wants_easy_read(tracker),
+            current_channel(tracker),
         )
         if not events:
             dispatcher.utter_message(response="utter_ask_which_service")

@@ -1,7 +1,9 @@
 """Pydantic schema for catalog entries.
 
 Every citizen-facing text exists in Korean and English; the schema refuses an entry
-that lacks either, so a language can never silently fall back to the other.
+that lacks either, so a language can never silently fall back to the other. Every entry
+names its sources (official pages: the law at law.go.kr, Gov24, 복지로, the agency's
+own site) and who reviewed it when, so a reviewer can trace each fact.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Language = Literal["ko", "en"]
 LANGUAGES: tuple[Language, ...] = ("ko", "en")
@@ -57,6 +59,39 @@ class Deadline(_Strict):
         return f"within {self.amount} {unit} of {self.from_.en}"
 
 
+SourceKind = Literal[
+    "law",  # the legal basis on law.go.kr (국가법령정보센터)
+    "gov24",  # Gov24 (정부24), with its service id where one exists
+    "bokjiro",  # 복지로, the welfare portal
+    "agency",  # the responsible agency's own site
+]
+
+# Official sites only: Korean government (.go.kr, and Gov24 at www.gov.kr) and public
+# institutions (.or.kr); written without spaces (a law's name has them: %20).
+_OFFICIAL_URL = r"^https://(([a-z0-9-]+\.)+(go|or)\.kr|www\.gov\.kr)(/\S*)?$"
+
+
+class Source(_Strict):
+    """An official page a catalog entry's facts come from."""
+
+    kind: SourceKind
+    title: str = Field(min_length=1)
+    url: str = Field(pattern=_OFFICIAL_URL)
+    gov24_id: str | None = Field(None, pattern=r"^[0-9A-Z]+$")
+
+    @model_validator(mode="after")
+    def _law_by_its_name(self) -> Source:
+        # A law's page is addressed by its exact name, so the two cannot drift apart.
+        if self.kind == "law" and self.url != law_url(self.title):
+            raise ValueError(f"a law's url is {law_url(self.title)} (from its title)")
+        return self
+
+
+def law_url(name: str) -> str:
+    """A law's page on the national law information centre, by its exact name."""
+    return f"https://www.law.go.kr/법령/{name.replace(' ', '%20')}"
+
+
 ApplyChannel = Literal[
     "gov24",  # Gov24 (정부24) website or app
     "community_centre",  # 행정복지센터 (주민센터)
@@ -93,7 +128,9 @@ class Service(_Strict):
     life_events: list[LifeEvent] = Field(default_factory=list)
     target_groups: list[TargetGroup] = Field(min_length=1)
     accessibility: Localized | None = None
+    sources: list[Source] = Field(min_length=1)
     reviewed: dt.date
+    reviewed_by: str = Field(min_length=1)
 
     @field_validator("aliases")
     @classmethod
@@ -126,4 +163,6 @@ class Package(_Strict):
     aliases: LocalizedList
     summary: Localized
     steps: list[PackageStep] = Field(min_length=2)
+    sources: list[Source] = Field(min_length=1)
     reviewed: dt.date
+    reviewed_by: str = Field(min_length=1)

@@ -3,8 +3,8 @@
 A reminder SMS says what, by when, where, and how to stop ("알림 그만: '알림취소'"), in
 at most two SMS segments (134 Korean characters). The replies of the set-up exchange
 (menu, date question, confirmation) are answers and follow the response budget.
-``all_texts`` renders every text for every service with a deadline, for the
-plain-language lint.
+``assistant/reminders/samples.py`` renders every one of them for the plain-language
+lint.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Final
 
-from assistant.catalog import Catalog, Localized, Service
+from assistant.catalog import Localized, Service
 from assistant.language import Language
 
 # Words that stop every reminder of a number (keep in step with ``menu.CANCEL_WORDS``).
@@ -216,37 +216,3 @@ def cancelled_text(count: int, language: Language) -> str:
     if count == 0:
         return f"You have no reminders. To set one, send {SETUP_WORD.en}."
     return f"All reminders are off. To get them again, send {SETUP_WORD.en}."
-
-
-def all_texts(catalog: Catalog) -> list[tuple[str, str, str, bool]]:
-    """Every text, rendered for every service with a deadline: (key, language, text,
-    is_sms) where ``is_sms`` marks a reminder SMS (two segments at most)."""
-    from assistant.reminders.menu import menu_text, reminder_choices
-    from assistant.reminders.schedule import SEOUL, deadline_services
-
-    # A long weekday-name month in the future keeps the samples at their longest.
-    due = dt.date(2026, 12, 30)
-    send_at = (
-        dt.datetime(2026, 12, 27, 9, tzinfo=SEOUL),
-        dt.datetime(2026, 12, 30, 9, tzinfo=SEOUL),
-    )
-    out: list[tuple[str, str, str, bool]] = []
-    languages: tuple[Language, ...] = ("ko", "en")
-    choices = reminder_choices(catalog)
-    for lang in languages:
-        out.append(("menu", lang, menu_text(choices, lang), False))
-        out.append(("date_not_understood", lang, date_not_understood_text(lang), False))
-        out.append(("choice_not_understood", lang, choice_not_understood_text(lang), False))
-        for count in (0, 2):
-            out.append((f"cancelled[{count}]", lang, cancelled_text(count, lang), False))
-        for service in deadline_services(catalog):
-            sid = service.id
-            for days_left in (3, 1, 0):
-                body = reminder_body(service, due, days_left, lang)
-                out.append((f"reminder[{sid},{days_left}]", lang, body, True))
-            out.append((f"ask_date[{sid}]", lang, ask_date_text(service, lang), False))
-            for times in (send_at, send_at[1:], ()):
-                text = scheduled_text(service, due, times, lang)
-                out.append((f"scheduled[{sid},{len(times)}]", lang, text, False))
-            out.append((f"passed[{sid}]", lang, passed_text(service, due, lang), False))
-    return out

@@ -12,7 +12,7 @@ import abc
 import datetime as dt
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.privacy import mask_rrn
@@ -20,6 +20,7 @@ from assistant.store.records import (
     Button,
     Conversation,
     HandoffRequest,
+    Reply,
     Turn,
     TurnDirection,
     TurnStatus,
@@ -186,6 +187,44 @@ class ConversationStore(abc.ABC):
             raise StoreError("outbound turn was not stored")
         return turn
 
+    async def record_answer(
+        self,
+        conversation_id: str,
+        reply_to: int,
+        replies: Sequence[Reply],
+        language: str,
+        *,
+        status: TurnStatus | None = None,
+        last_buttons: tuple[Button, ...] | None = None,
+    ) -> list[Turn]:
+        """Store the bot's ``replies`` to the inbound turn ``reply_to`` and, when given,
+        that turn's new ``status`` and the quick replies last offered, in one
+        transaction: a turn's answer is written whole or not at all, with one commit
+        instead of one per reply and per change (issue 19). The replies come back
+        stored, in order."""
+        now = self._clock()
+        turns = [
+            {
+                "conversation_id": conversation_id,
+                "direction": TurnDirection.OUTBOUND,
+                "text": _storable(reply.text),
+                "language": language,
+                "status": TurnStatus.SENT,
+                "payload": None,
+                "buttons": reply.buttons,
+                "client_message_id": None,
+                "reply_to": reply_to,
+                "created_at": now,
+            }
+            for reply in replies
+        ]
+        changes: dict[str, Any] = {}
+        if last_buttons is not None:
+            changes = {"last_buttons": last_buttons, "updated_at": now}
+        return await self._insert_answer(
+            conversation_id, turns, reply_to=reply_to, status=status, conversation=changes
+        )
+
     async def last_inbound_text(self, conversation_id: str) -> str | None:
         """The text of the citizen's newest message in the conversation (as stored,
         masked), or None before the first."""
@@ -331,6 +370,20 @@ class ConversationStore(abc.ABC):
         author: str | None = None,
     ) -> Turn | None:
         """Insert a turn; None if ``client_message_id`` already exists (a race)."""
+
+    @abc.abstractmethod
+    async def _insert_answer(
+        self,
+        conversation_id: str,
+        turns: list[dict[str, Any]],
+        *,
+        reply_to: int,
+        status: TurnStatus | None,
+        conversation: dict[str, Any],
+    ) -> list[Turn]:
+        """In one transaction: insert ``turns`` (``_insert_turn``'s fields) in order, set
+        the status of ``reply_to`` (unless None) and update the conversation with
+        ``conversation`` (``_update_conversation``'s fields; none: unchanged)."""
 
     @abc.abstractmethod
     async def _find_turn_by_client_id(

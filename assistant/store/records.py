@@ -35,6 +35,14 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A message to the citizen about to be stored (``ConversationStore.record_answer``)."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
 class Conversation:
     """One citizen's conversation on one channel."""
 

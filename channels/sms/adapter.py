@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, HTTPException, Response
 
+from assistant import continuation
 from assistant.api.deps import ServicesDep
 from assistant.api.schemas import refusals
 from assistant.api.twilio_auth import TwilioForm
@@ -125,8 +126,10 @@ class SmsInbound:
         metrics: Metrics,
         profiles: ProfileStore,
         reminders: ReminderService,
+        signing_key: bytes = b"",
     ) -> None:
         self._settings = settings
+        self._signing_key = signing_key  # for the "see it all on the web" link
         self._core = core
         self._store = store
         self._state = state
@@ -149,6 +152,7 @@ class SmsInbound:
             services.metrics,
             services.profiles,
             services.reminders,
+            services.signing_key,
         )
 
     async def answer(self, sms: InboundSms) -> tuple[str, ...]:
@@ -347,11 +351,35 @@ class SmsInbound:
             )
         )
         text = "\n\n".join(r.as_plain_text().strip() for r in result.replies if r.text.strip())
+        if result.web_link and text:
+            text = await self._with_web_link(conversation_id, text, result.language)
         pages = paginate(text, self._budget, say("sms_more_hint", result.language))
         # A new answer replaces whatever was left of the previous one.
         await self._state.save_pages(sms.from_number, pages[1:])
         outcome = Outcome.DEGRADED if result.degraded else Outcome.ANSWERED
         return Answer(tuple(pages[0]) if pages else (), outcome)
+
+    async def _with_web_link(self, conversation_id: str, text: str, language: str) -> str:
+        """``text`` (a full answer, several pages) opened by a link to all of it on the
+        web chat: signed, expiring and used once (assistant/continuation.py), on the
+        first page. Without a public URL, or if the link cannot be stored, the answer
+        goes without it."""
+        if not self._signing_key:
+            return text
+        try:
+            link = await continuation.offer(
+                self._store, self._settings, self._signing_key, conversation_id
+            )
+        except Exception as exc:  # the answer matters more than the link
+            log.error("sms.web_link_failed", error=f"{exc.__class__.__name__}: {exc}")
+            return text
+        if link is None:
+            return text
+        hours = f"{self._settings.continue_link_hours:g}"
+        line = say("sms_web_link", as_language(language)).format(hours=hours)
+        # The link first and alone: a message of ASCII only holds 153 characters a
+        # segment, so the pager never has to cut it (with Korean after it, 67).
+        return f"{link}\n\n{line}\n\n{text}"
 
 
 @router.post("/sms", response_class=Response, summary="Twilio Messaging webhook")

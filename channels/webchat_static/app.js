@@ -72,6 +72,13 @@
         disability_registration: "장애인 등록",
         birth_report: "출생신고",
       },
+      // The seeds' customised services: life-event checklists, screenings, reminders.
+      offersHeading: "나에게 맞는 안내",
+      offers: {
+        life_events: "생활 속 큰일",
+        find_services: "나에게 맞는 서비스 찾기",
+        reminders: "기한 알림",
+      },
       conversation: "대화 내용",
       text: "메시지",
       placeholder: "예: 기초연금은 어떻게 신청하나요?",
@@ -148,6 +155,12 @@
         basic_pension: "Basic pension",
         disability_registration: "Disability registration",
         birth_report: "Birth report",
+      },
+      offersHeading: "For you",
+      offers: {
+        life_events: "Life events",
+        find_services: "Services for you",
+        reminders: "Deadline reminders",
       },
       conversation: "Conversation",
       text: "Message",
@@ -333,6 +346,9 @@
       toggle.lang = language === "ko" ? "en" : "ko";
       for (const button of document.querySelectorAll(".quick-replies button[data-service]")) {
         button.textContent = labels.services[button.dataset.service] || button.textContent;
+      }
+      for (const button of document.querySelectorAll(".quick-replies button[data-offer]")) {
+        button.textContent = labels.offers[button.dataset.offer] || button.textContent;
       }
       micText.textContent = recording ? labels.micStop : labels.mic;
       for (const who of log.querySelectorAll(".who")) who.textContent = labels[who.dataset.who];
@@ -1003,6 +1019,8 @@
       input.scrollIntoView({ block: "center" });
     });
     for (const button of document.querySelectorAll(".quick-replies button")) {
+      // The words are sent, as if typed: a payload the gateway did not offer in this
+      // conversation would be dropped anyway (review L6), and the dialogue knows them.
       button.addEventListener("click", () => submit(button.textContent, null));
     }
     $("help-person").addEventListener("click", () => submit(L().helpPersonSays, "/request_human"));

@@ -255,18 +255,25 @@
     showInterpreter(console_.interpreter);
   }
 
-  el.available.addEventListener("change", async () => {
+  // The availability change in flight, if any. An interpreter who ticks the switch and
+  // takes a request at once sends two requests; the server may see the accept first and
+  // refuse it ("not available"). An accept waits for this one to be answered.
+  let availabilityChange = Promise.resolve();
+
+  el.available.addEventListener("change", () => {
     clearError();
     const wanted = el.available.checked;
-    try {
-      const result = await api(`${API}/availability`, { method: "POST", body: { available: wanted } });
-      showInterpreter(result.interpreter);
-      say(wanted ? "이제 요청을 받습니다 · You now take requests" : "요청을 받지 않습니다 · You take no requests now");
-      await refreshQueue();
-    } catch (error) {
-      el.available.checked = !wanted;
-      failed(error);
-    }
+    availabilityChange = (async () => {
+      try {
+        const result = await api(`${API}/availability`, { method: "POST", body: { available: wanted } });
+        showInterpreter(result.interpreter);
+        say(wanted ? "이제 요청을 받습니다 · You now take requests" : "요청을 받지 않습니다 · You take no requests now");
+      } catch (error) {
+        el.available.checked = !wanted;
+        failed(error);
+      }
+    })();
+    availabilityChange.then(() => refreshQueue()).catch(failed);
   });
 
   $("logout").addEventListener("click", async () => {
@@ -403,6 +410,7 @@
 
   async function accept(id) {
     clearError();
+    await availabilityChange;
     try {
       const detail = await api(`${API}/requests/${id}/accept`, { method: "POST" });
       say("요청을 수락했습니다 · You took the request");
@@ -544,7 +552,21 @@
     term("신청 방법 · How to apply", entry.how_to_apply, facts);
     term("처리 기간 · Processing time", entry.processing_time, facts);
     if (entry.accessibility) term("접근성 · Accessibility", entry.accessibility, facts);
-    el.serviceEntryReviewed.textContent = `확인한 날 · Checked ${entry.reviewed}`;
+    // Where the facts come from, to check one with the citizen watching.
+    const sources = document.createElement("ul");
+    for (const source of entry.sources) {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = source.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.textContent = source.title;
+      item.append(link);
+      sources.append(item);
+    }
+    term("출처 · Sources", "", facts).append(sources);
+    el.serviceEntryReviewed.textContent =
+      `확인한 날 · Checked ${entry.reviewed} — ${entry.reviewed_by}`;
     el.serviceEntry.hidden = false;
   }
 

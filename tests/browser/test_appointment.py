@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.browser.axe import assert_accessible
-from tests.browser.consoles import create_account, sign_in
+from tests.browser.consoles import become_available_and_accept, create_account, sign_in
 from tests.stackutil import (
     PUBLIC_URL,
     Stack,
@@ -146,8 +146,9 @@ def test_a_booked_video_call_is_reminded_with_its_link_and_happens(
         expect(day_table).to_contain_text("영상 통화 · Video call")
         expect(day_table).to_contain_text("기다리는 중 · Booked")
         assert_accessible(console, "interpreter console, the day's appointments")
-        console.locator("#available").check()
-        console.get_by_role("button", name=re.compile("^수락 · Accept")).first.click()
+        become_available_and_accept(
+            console, console.get_by_role("button", name=re.compile("^수락 · Accept")).first
+        )
         expect(console.locator("#session")).to_be_visible()
         expect(console.locator("#context")).to_contain_text("영상 통화 예약 · Video appointment")
 

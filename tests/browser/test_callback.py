@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.browser.axe import assert_accessible
-from tests.browser.consoles import create_account, sign_in
+from tests.browser.consoles import become_available_and_accept, create_account, sign_in
 from tests.stackutil import Stack, running_stack
 from tests.twilio_double import TwilioDouble
 
@@ -85,8 +85,9 @@ def test_a_person_calls_a_web_citizen_back_who_misses_it(
         # The interpreter takes it and sees the number masked, then whole.
         console = person_context.new_page()
         sign_in(console, stack, "/interpreter", username, password)
-        console.locator("#available").check()
-        console.get_by_role("button", name=re.compile("^수락 · Accept")).first.click()
+        become_available_and_accept(
+            console, console.get_by_role("button", name=re.compile("^수락 · Accept")).first
+        )
         panel = console.locator("#callback")
         expect(panel).to_be_visible()
         expect(panel).to_contain_text("010-****-5432")

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.consoles import create_account, sign_in
+from tests.browser.consoles import become_available_and_accept, create_account, sign_in
 from tests.stackutil import PUBLIC_URL, Stack
 
 pytestmark = pytest.mark.rasa
@@ -84,11 +84,12 @@ def test_an_interpreter_and_a_citizen_see_each_other(browser: Any, stack: Stack)
         # The interpreter signs in, becomes available and takes the request.
         console = interpreter_context.new_page()
         sign_in(console, stack, "/interpreter", username, password)
-        console.locator("#available").check()
         # The session's stack may still hold other tests' requests (a desk's call for an
         # interpreter); the queue lists the longest-waiting first, so this citizen's,
         # made a moment ago, is the last.
-        console.get_by_role("button", name=re.compile("^수락 · Accept")).last.click()
+        become_available_and_accept(
+            console, console.get_by_role("button", name=re.compile("^수락 · Accept")).last
+        )
         expect(console.locator("#session")).to_be_visible()
         console.get_by_role("button", name="영상 통화 시작 · Start video").click()
         expect(console.locator("#call-state")).to_contain_text("기다립니다")

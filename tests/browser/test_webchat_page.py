@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 
 from assistant import continuation
+from assistant.catalog import load_catalog
 from assistant.config import to_async_url
 from assistant.store import SqlConversationStore
 from tests.stackutil import SIGNING_KEY, Stack
 
 pytestmark = pytest.mark.rasa
+
+MOVING_EN = f"[{load_catalog().packages['moving'].name.en}]"
 
 
 def test_a_citizen_chats_on_the_page(browser: Any, stack: Stack) -> None:
@@ -34,9 +37,15 @@ def test_a_citizen_chats_on_the_page(browser: Any, stack: Stack) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(log.locator("li.bot").last).to_contain_text("English")
 
+    # Help offers the customised services; its "Life events", then a move: the checklist.
     page.get_by_label("Message").fill("what can you do")
     page.get_by_role("button", name="Send").click()
-    page.get_by_role("button", name="Basic pension").last.click()
+    log.get_by_role("button", name="Life events").last.click()
+    log.get_by_role("button", name="Moving house").last.click()
+    expect(log.locator("li.bot").last).to_contain_text(MOVING_EN)
+    # The quick replies above the conversation, in English now.
+    quick = page.get_by_role("region", name="Common services")
+    quick.get_by_role("button", name="Basic pension").click()
     expect(log.locator("li.bot").last).to_contain_text("[Basic pension]")
 
     # A reload keeps the session and shows the transcript again.

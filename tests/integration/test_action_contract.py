@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.rasa_client import payload_with_context
 from tests.stackutil import Stack
 
 pytestmark = pytest.mark.rasa
@@ -56,12 +57,52 @@ def test_custom_actions_round_trip(stack: Stack) -> None:
         for e in events
         if e["event"] == "slot" and not isinstance(e["value"], dict | list)
     }
-    # Custom slot mapping action (run inside action_extract_slots) set slots from metadata.
+    # Rasa set the slots from the metadata (nlu/components/message_context.py's
+    # entities, mapped in the domain), with no action call for them.
     assert ("language", "en") in slots and ("channel", "webchat") in slots
     # The SlotSet returned by action_answer_service was applied by Rasa.
     assert ("service", "basic_pension") in slots
     names = [e.get("name") for e in events if e["event"] == "action"]
     assert "action_answer_service" in names
+
+
+def _slots(stack: Stack, sender: str) -> tuple[str, str]:
+    slots = _tracker(stack, sender)["slots"]
+    return slots["language"], slots["channel"]
+
+
+def _send(stack: Stack, sender: str, message: str, metadata: dict[str, str]) -> str:
+    replies = httpx.post(
+        f"{stack.rasa.url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message, "metadata": metadata},
+        timeout=30,
+    ).json()
+    return "\n".join(r.get("text") or "" for r in replies)
+
+
+def test_language_and_channel_follow_every_message_and_payload(stack: Stack) -> None:
+    # Issue 19: read from the metadata in Rasa's NLU pipeline, not by an action call.
+    sender = uuid.uuid4().hex
+    assert _send(stack, sender, "안녕하세요", {"language": "ko", "channel": "sms"}).startswith(
+        "안녕하세요. 민원 도우미"
+    )
+    assert _slots(stack, sender) == ("ko", "sms")
+    # The gateway decided English and the web for the next message.
+    assert _send(stack, sender, "hello", {"language": "en", "channel": "webchat"}).startswith(
+        "Hello. I am Sotong"
+    )
+    assert _slots(stack, sender) == ("en", "webchat")
+    # Rasa reads a payload without the pipeline: alone, the metadata changes nothing…
+    metadata = {"language": "ko", "channel": "voice"}
+    assert _send(stack, sender, "/greet", metadata).startswith("Hello. I am Sotong")
+    assert _slots(stack, sender) == ("en", "webchat")
+    # …so the gateway puts the two into the payload, and the answer follows them.
+    payload = payload_with_context("/greet", metadata)
+    assert _send(stack, sender, payload, metadata).startswith("안녕하세요. 민원 도우미")
+    assert _slots(stack, sender) == ("ko", "voice")
+    # A message without them (a person handing back, Rasa's trigger_intent) keeps both.
+    _send(stack, sender, "도움말", {})
+    assert _slots(stack, sender) == ("ko", "voice")
 
 
 def test_custom_payload_and_templated_response(stack: Stack) -> None:
@@ -142,3 +183,41 @@ def test_answers_fit_the_channel(
     assert text.startswith(expected), text
     if channel in {"sms", "voice"}:
         assert "\n" not in text  # one short message, not the full description
+
+
+def test_an_action_call_without_the_domain_is_run(stack: Stack) -> None:
+    # Rasa sends the domain only to the screening forms' validation actions
+    # (enable_selective_domain); rasa-sdk alone would refuse the rest with 449, which
+    # Rasa 3.6 does not retry (the round trip above fails without the gateway's fix).
+    tracker = {
+        "sender_id": uuid.uuid4().hex,
+        "slots": {"language": "ko"},
+        "latest_message": {"text": "hello", "metadata": {"language": "en"}},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+    response = httpx.post(
+        f"{stack.gateway.url}/webhooks/rasa/actions",
+        params={"token": stack.rasa.actions_token},
+        json={"next_action": "action_start_over", "tracker": tracker},
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    events = response.json()["events"]
+    assert {"event": "slot", "name": "language", "value": "en"}.items() <= events[1].items()
+
+
+def test_rasa_runs_with_the_projects_tracker_store_and_history(stack: Stack) -> None:
+    # Rasa falls back to an in-memory tracker store, with only a warning, when a
+    # configured store's class cannot be loaded: the server must say it has ours
+    # (nlu/cached_tracker_store.py), the once-per-event history and the recent turns
+    # in action calls (issue 19).
+    assert stack.rasa.process is not None
+    log = stack.rasa.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "Tracker store: Rasa's SQL store, keeping 200 recent trackers" in log
+    assert "prediction history is built once per event" in log
+    assert "actions get the last 10 turns" in log
+    assert "InMemoryTrackerStore" not in log

@@ -72,12 +72,20 @@ def test_language_switch_mid_conversation(citizen: Citizen) -> None:
     # A bare number picks the quick reply offered last; the reply stays in English.
     menu = citizen.say("what can you do")
     assert menu["language"] == "en" and menu["messages"][-1]["buttons"]
-    chosen = citizen.say("2")
-    assert "[Move-in report]" in texts(chosen)
+    chosen = citizen.say("2")  # help's second: "Services for you"
+    assert chosen["language"] == "en" and "Who are they for?" in texts(chosen)
 
     back = citizen.say("한국어로 해주세요")
     assert back["language"] == "ko" and "한국어" in texts(back)
     assert "[출생신고]" in texts(citizen.say("출생신고"))
+
+
+def test_asking_for_a_document_in_english_is_not_a_language_switch(citizen: Citizen) -> None:
+    # Issue 20: this switched the conversation to English and answered the ordinary
+    # copy; it asks, in Korean, for the English certificate.
+    answer = citizen.say("영어로 된 등본이 필요해요")
+    assert answer["language"] == "ko"
+    assert "[영문 증명서·번역 민원서류 발급]" in texts(answer), texts(answer)
 
 
 def test_repeat_start_over_and_fallback(citizen: Citizen) -> None:

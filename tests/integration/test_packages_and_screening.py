@@ -52,15 +52,21 @@ def test_birth_checklist_in_english_has_the_deadline(gateway: httpx.Client) -> N
     assert "within 1 month" in body
 
 
-def test_elderly_screening_in_words(citizen: Citizen) -> None:
-    first = texts(citizen.say("우리 어머니가 받을 수 있는 노인 복지 찾아 주세요"))
-    assert "연세" in first
-    assert "혼자" not in first  # one question at a time
+def _answer_the_elderly_screening(citizen: Citizen) -> str:
+    """Answer the elderly screening's questions after its first (72, low income, lives
+    alone, no to the last two); the result."""
     assert "생활이 어려우신가요" in texts(citizen.say("일흔두 살이세요"))
     assert "혼자 사시나요" in texts(citizen.say("네"))
     citizen.say("네 혼자 사세요")
     citizen.say("아니요")
-    result = texts(citizen.say("아니요"))
+    return texts(citizen.say("아니요"))
+
+
+def test_elderly_screening_in_words(citizen: Citizen) -> None:
+    first = texts(citizen.say("우리 어머니가 받을 수 있는 노인 복지 찾아 주세요"))
+    assert "연세" in first
+    assert "혼자" not in first  # one question at a time
+    result = _answer_the_elderly_screening(citizen)
     for service in ("basic_pension", "elderly_care_service", "welfare_consultation"):
         assert _name(service) in result, result
     assert _name("senior_jobs") not in result  # said no to work
@@ -129,3 +135,26 @@ def test_a_person_can_be_asked_for_in_the_middle(citizen: Citizen, stack: Stack)
     assert requests == 1
     # The screening is over: the next message is understood on its own.
     assert f"[{_name('resident_registration_copy')}]" in texts(citizen.say("등본 떼려고요"))
+
+
+# ---- after a long conversation (issue 19: actions get the last 10 turns' events) --------
+def _chatter(citizen: Citizen, turns: int) -> None:
+    for number in range(turns):
+        citizen.say("전입신고 어떻게 해요" if number % 2 else "기초연금 알려 주세요")
+
+
+def test_a_screening_after_a_long_conversation(citizen: Citizen) -> None:
+    _chatter(citizen, 12)
+    assert "연세" in texts(citizen.say("우리 어머니가 받을 수 있는 노인 복지 찾아 주세요"))
+    # Answers that cannot be read make the form run past the ten turns actions see.
+    for _ in range(10):
+        assert "연세" in texts(citizen.say("음 그게요"))
+    result = _answer_the_elderly_screening(citizen)
+    assert _name("basic_pension") in result and "담당 기관" in result, result
+
+
+def test_repeat_after_a_long_conversation(citizen: Citizen) -> None:
+    _chatter(citizen, 14)
+    answer = texts(citizen.say("출생신고 어떻게 해요"))
+    assert f"[{_name('birth_report')}]" in answer, answer
+    assert texts(citizen.say("다시")) == answer

@@ -12,9 +12,10 @@ from tests.stackutil import Stack
 
 pytestmark = pytest.mark.rasa
 
-# Regression floors, a little under what the current model measures (README has the
-# figures); the target for both languages is 95 %.
-FLOOR = {"ko": 0.93, "en": 0.945}
+# Regression floors, under what the current model measures (95.9 % Korean, 96.6 %
+# English; README has the figures); the target for both languages is 95 %. The
+# linear classifier trains deterministically, so these move only with the data.
+FLOOR = {"ko": 0.945, "en": 0.945}
 
 
 def test_evaluation_set_is_held_out_and_balanced() -> None:

@@ -66,6 +66,19 @@ def send(gateway: httpx.Client, phone: str, body: str) -> list[str]:
     return twiml_messages(gateway.post(PATH, data=form, headers=signed(form)))
 
 
+def pages_of(
+    gateway: httpx.Client, phone: str, first: list[str], language: str = "ko", most: int = 9
+) -> list[list[str]]:
+    """An answer's pages: its first, then one per "더보기"/MORE until none is left (at
+    most ``most`` pages)."""
+    hint = say("sms_more_hint", language)
+    pages = [first]
+    while pages[-1] and pages[-1][-1].endswith(hint):
+        pages.append(send(gateway, phone, "더보기" if language == "ko" else "MORE"))
+        assert len(pages) <= most, pages
+    return pages
+
+
 async def _inbound_turns(stack: Stack, phone: str) -> list[Turn]:
     url = to_async_url(f"sqlite:///{stack.var_dir / 'sotong.db'}")
     store = SqlConversationStore.from_url(url)
@@ -84,10 +97,7 @@ def test_signed_sms_is_answered_by_rasa_in_sms_sized_korean(
     phone = new_number()
     settings = Settings()
     hint = say("sms_more_hint", "ko")
-    pages = [send(gateway, phone, "등본")]
-    while pages[-1] and pages[-1][-1].endswith(hint):
-        pages.append(send(gateway, phone, "더보기"))
-        assert len(pages) < 10
+    pages = pages_of(gateway, phone, send(gateway, phone, "등본"))
     answer = flat(" ".join(m.removesuffix(hint) for page in pages for m in page))
     # The catalog's short form (SMS gets it), through the custom action.
     assert short_form("resident_registration_copy") in answer

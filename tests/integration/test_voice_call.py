@@ -24,6 +24,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from assistant.catalog import load_catalog
 from assistant.config import PROJECT_DIR
 from tests.conftest import missing_part
 from tests.media_streams_peer import TwilioMediaPeer, signed_headers, websocket_url
@@ -118,6 +119,17 @@ async def say_and_hear_reply(peer: TwilioMediaPeer, text: str) -> None:
     await heard_everything(peer)
 
 
+async def press_keys(peer: TwilioMediaPeer, keys: str, *, hear_each: bool = False) -> None:
+    """Press each key once the reply to the one before has started (and, with
+    ``hear_each``, been heard to its end)."""
+    for key in keys:
+        pressed = time.monotonic()
+        await peer.press(key)
+        await peer.wait_for_audio_after(pressed, timeout=20)
+        if hear_each:
+            await heard_everything(peer)
+
+
 async def test_keypad_call_reaches_an_answer_and_a_person(
     voice_stack: Stack, twilio: TwilioDouble
 ) -> None:
@@ -132,10 +144,7 @@ async def test_keypad_call_reaches_an_answer_and_a_person(
         await peer.press("1")
         await peer.wait_for("clear", timeout=5)
         await peer.wait_for_audio_after(pressed, timeout=20)
-        for key in "11":
-            pressed = time.monotonic()
-            await peer.press(key)
-            await peer.wait_for_audio_after(pressed, timeout=20)
+        await press_keys(peer, "11")
         await heard_everything(peer)
         messages = await transcript(voice_stack, answered.conversation_id)
         bot = " ".join(m["text"] for m in messages if m["sender"] == "bot")
@@ -157,6 +166,32 @@ async def test_keypad_call_reaches_an_answer_and_a_person(
         assert f'action="{PUBLIC_URL}/webhooks/twilio/voice/transfer/' in update.twiml
         heard_before_transfer = len(peer.played_audio)
         assert heard_before_transfer > 8000  # "connecting you" was heard first
+
+
+async def test_after_an_answer_the_keypad_gives_its_sections(voice_stack: Stack) -> None:
+    # 1, 1, 1: the registration copy's short answer; its one choice, 1: "자세히 듣기",
+    # the five sections as choices; 2: what to bring; then 3: the cost.
+    async with call(voice_stack.gateway.url, "+821055507777") as (answered, peer):
+        await peer.wait_for("media", timeout=20)
+        await press_keys(peer, "111" + "1" + "23", hear_each=True)
+        messages = await transcript(voice_stack, answered.conversation_id)
+    bot = [m["text"] for m in messages if m["sender"] == "bot"]
+    copy = load_catalog().services["resident_registration_copy"]
+    assert any("무엇을 들으시겠어요" in text for text in bot), bot
+    assert f"준비할 것: {', '.join(copy.documents.ko)}" in bot, bot
+    assert f"비용: {copy.fee.ko}" in bot, bot
+
+
+async def test_the_keypad_offers_reminders_with_the_number_to_text(voice_stack: Stack) -> None:
+    # 5 (services and reminders for you), then 4 (deadline reminders): the dialogue's
+    # offer, said for the phone: the number to text, as people write it.
+    async with call(voice_stack.gateway.url, "+821055508888") as (answered, peer):
+        await peer.wait_for("media", timeout=20)
+        await press_keys(peer, "54")
+        await heard_everything(peer)
+        messages = await transcript(voice_stack, answered.conversation_id)
+    bot = " ".join(m["text"] for m in messages if m["sender"] == "bot")
+    assert "문자로 미리 알려 드립니다" in bot and "070-1234-5678" in bot, bot
 
 
 async def test_a_real_sentence_is_heard_again_by_whisper_and_answered(voice_stack: Stack) -> None:

@@ -161,7 +161,7 @@ async def test_greeting_reads_the_keypad_menu(parts) -> None:
     dialogue, _, out = parts
     await dialogue.begin()
     menu = " ".join(out.said[0])  # numbers as they are said: "일 번", not "1번"
-    assert "일 번 서류와 증명서" in menu and "오 번 나에게 맞는 서비스 찾기" in menu
+    assert "일 번 서류와 증명서" in menu and "오 번 나에게 맞는 서비스와 알림" in menu
     assert "영 번은 상담원" in menu
     assert "별표는 뒤로" in menu and "우물 정은 다시 듣기" in menu and "팔 번은 천천히" in menu
     assert out.said[1] == ["For English, press 7."]  # said in the other language's voice

@@ -132,3 +132,43 @@ def test_packages_are_their_own_intents_with_a_checklist_rule() -> None:
     # Package names are not service names: no service entity inside a package intent.
     package_block = nlu[nlu.index("- intent: package_") :].split("- lookup:")[0]
     assert "](service)" not in package_block
+
+
+def _broken(tmp_path: Path, change: object) -> str:
+    """The loader's report after ``change`` edits the basic pension's raw entry."""
+    directory = _copy_catalog(tmp_path)
+    pension = directory / "services" / "basic_pension.yaml"
+    data = yaml.safe_load(pension.read_text(encoding="utf-8"))
+    change(data)  # type: ignore[operator]
+    pension.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        load_catalog(directory)
+    return str(err.value)
+
+
+def test_every_entry_names_official_sources_and_its_reviewer() -> None:
+    catalog = load_catalog()
+    for entry in [*catalog, *catalog.packages.values()]:
+        assert entry.sources and entry.reviewed_by, entry.id
+    pension = catalog.services["basic_pension"]
+    assert pension.sources[0].url == "https://www.law.go.kr/법령/기초연금법"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d.pop("sources"), "sources\n  Field required"),
+        (lambda d: d.update(sources=[]), "sources\n  List should have at least 1 item"),
+        (lambda d: d.pop("reviewed_by"), "reviewed_by\n  Field required"),
+        # Not an official site, and not https.
+        (lambda d: d["sources"][1].update(url="https://bokjiro.example.com"), "sources.1.url"),
+        (lambda d: d["sources"][1].update(url="http://www.bokjiro.go.kr"), "sources.1.url"),
+        # A law's url follows from its name.
+        (lambda d: d["sources"][0].update(title="노인복지법"), "a law's url is"),
+    ],
+)
+def test_an_entry_without_traceable_sources_is_refused(
+    tmp_path: Path, change: object, problem: str
+) -> None:
+    report = _broken(tmp_path, change)
+    assert "basic_pension.yaml" in report and problem in report, report

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -44,8 +43,10 @@ from assistant.api.ratelimit import RateLimits
 from assistant.api.routes import auth as auth_routes
 from assistant.config import Settings, to_async_url
 from assistant.handoff import SqlHandoffQueue
+from assistant.store.base import utcnow
 from assistant.store.migrate import upgrade
 from assistant.store.sql import create_engine
+from tests.clock import ManualClock
 
 PASSWORD = "correct horse battery"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -71,15 +72,17 @@ def make_app(
     passwords: Passwords | None = None,
     admin_totp_required: bool = False,
     console_idle_minutes: float = 30.0,
+    clock: Callable[[], dt.datetime] = utcnow,
     **limits: str,
 ) -> FastAPI:
     """The auth routers, one dummy route per role, and accounts kim/park/admin
-    (``limits``: sign-in limits other than the settings' defaults)."""
+    (``limits``: sign-in limits other than the settings' defaults; ``clock``: the
+    accounts store's "now")."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url)
-        accounts = SqlAccountStore(engine, passwords=passwords or Passwords(CHEAP))
+        accounts = SqlAccountStore(engine, clock, passwords=passwords or Passwords(CHEAP))
         for username, (name, role) in PEOPLE.items():
             if await accounts.by_username(username) is None:
                 await accounts.create(username, PASSWORD, name, role, "종로1가동", "seoul")
@@ -382,11 +385,13 @@ def test_a_disabled_accounts_cookie_stops_working(client: TestClient) -> None:
 
 
 def test_an_expired_session_stops_working(database_url: str) -> None:
-    with TestClient(make_app(database_url)) as client:
+    clock = ManualClock(dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC))
+    # Idleness allowed longer than the session itself: only the 12 hours end it.
+    with TestClient(make_app(database_url, console_idle_minutes=24 * 60, clock=clock)) as client:
         sign_in(client, "kim")
-        accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=12, seconds=1)
-        accounts._clock = lambda: later
+        clock.advance(hours=11, minutes=59, seconds=59)
+        assert client.get("/api/test/interpreter").status_code == 200
+        clock.advance(seconds=1)  # the settings' 12 hours
         assert client.get("/api/test/interpreter").status_code == 401
 
 
@@ -632,17 +637,21 @@ def test_cli_disable_enable_and_password(cli_env: str, monkeypatch: pytest.Monke
 
 # ---- idle sign-ins end (review M5, L14) ---------------------------------------------------
 def test_a_console_left_alone_signs_itself_out(database_url: str) -> None:
-    # 1.8 s of idleness allowed: the page's own refreshes (GET /me here) do not count,
-    # a reported activity does.
-    with TestClient(make_app(database_url, console_idle_minutes=0.03)) as client:
+    # 30 minutes of idleness allowed: the page's own refreshes (GET /me here) do not
+    # count, a reported activity does. The store's clock is moved by hand, so a slow
+    # machine cannot make the test late (it once failed in CI when sleeps were used).
+    clock = ManualClock(dt.datetime(2030, 3, 4, 9, 0, tzinfo=dt.UTC))
+    with TestClient(make_app(database_url, console_idle_minutes=30, clock=clock)) as client:
         csrf = sign_in(client, "kim")
-        time.sleep(1.2)
+        clock.advance(minutes=20)
         assert client.get("/api/auth/me").status_code == 200  # a refresh: not activity
         kept = client.post("/api/auth/activity", headers={CSRF_HEADER: csrf})
         assert kept.status_code == 200, kept.text
-        time.sleep(1.2)  # 2.4 s after sign-in, 1.2 s after the activity
+        clock.advance(minutes=20)  # 40 minutes after sign-in, 20 after the activity
         assert client.get("/api/auth/me").status_code == 200
-        time.sleep(2.0)
+        clock.advance(minutes=9, seconds=59)
+        assert client.get("/api/auth/me").status_code == 200
+        clock.advance(seconds=1)  # exactly 30 minutes after the activity
         assert client.get("/api/auth/me").status_code == 401
         assert client.post("/api/auth/activity", headers={CSRF_HEADER: csrf}).status_code == 401
 

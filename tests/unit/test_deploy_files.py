@@ -38,6 +38,7 @@ from starlette.websockets import WebSocket
 from websockets.sync.client import connect
 
 from assistant.config import _PLACEHOLDER, PROJECT_DIR
+from assistant.stack import free_port
 from assistant.video.turn import turn_credential
 from tests.conftest import missing_part
 
@@ -229,12 +230,6 @@ def test_coturn_takes_only_the_gateways_short_lived_credentials() -> None:
     assert "static-auth-secret=%s" in start and '"$SOTONG_TURN_SECRET"' in start
 
 
-def _free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _allocates(port: int, username: str, password: str) -> bool:
     """Whether coturn's test client gets a relay and sends data through it."""
     result = subprocess.run(
@@ -254,7 +249,7 @@ def test_coturn_started_as_deployed_relays_with_a_gateway_credential(tmp_path: P
     if shutil.which("turnserver") is None or shutil.which("turnutils_uclient") is None:
         missing_part("coturn (turnserver, turnutils_uclient; scripts/setup.sh installs it)")
     secret = "a-turn-secret-for-this-test"
-    port = _free_port()
+    port = free_port()
     relay = 40000 + port % 20000
     run_dir = tmp_path / "run"
     env = {
@@ -348,7 +343,7 @@ def compose_nginx(tmp_path: Path) -> Iterator[str]:
     if nginx is None:
         missing_part("nginx (Debian's nginx-light, installed by scripts/setup.sh)")
     assert nginx is not None
-    upstream_port, listen = _free_port(), _free_port()
+    upstream_port, listen = free_port(), free_port()
     server = uvicorn.Server(uvicorn.Config(_echo(), port=upstream_port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -29,7 +29,7 @@ from assistant.config import Settings
 from assistant.conversation import ConversationCore, free_text
 from assistant.handoff.service import COMMAND_PREFIX
 from assistant.messages import IncomingMessage
-from assistant.rasa_client import RasaClient
+from assistant.rasa_client import RasaClient, payload_with_context
 from assistant.services import Services
 from assistant.store import TurnDirection
 from channels.webchat import WebchatOutput
@@ -173,7 +173,9 @@ async def test_a_payload_counts_only_while_its_button_is_offered(web: Web) -> No
     # The last answer offered nothing: the old button's payload is not taken, its
     # title is what the dialogue gets.
     await web.say(session, "전입신고", payload="/ask_move")
-    assert web.rasa.sent == ["메뉴", "/ask_move", "전입신고"]
+    # (The payload carries the message's language and channel, as the metadata does:
+    # Rasa reads a payload without its NLU pipeline, which reads them from there.)
+    assert web.rasa.sent == ["메뉴", '/ask_move{"language":"ko","channel":"webchat"}', "전입신고"]
     assert await web.inbound(session) == [
         ("메뉴", None),
         ("전입신고", "/ask_move"),
@@ -200,7 +202,7 @@ async def test_the_phone_menus_payload_is_the_gateways_own(web: Web) -> None:
         )
     )
     await core.handle(IncomingMessage(call.id, "기초연금", channel="voice", payload="/ask_service"))
-    assert web.rasa.sent == ["/ask_service", "기초연금"]
+    assert web.rasa.sent == ['/ask_service{"language":"ko","channel":"voice"}', "기초연금"]
 
 
 # ---- the service slot -------------------------------------------------------------------
@@ -236,3 +238,33 @@ async def test_a_request_for_a_person_names_only_a_catalog_service(
     await action.run(dispatcher, _tracker(slot), {})
     [details] = [m["custom"][HANDOFF_KEY] for m in dispatcher.messages if m.get("custom")]
     assert details["service"] == passed_on
+
+
+# ---- the message's language and channel in a payload (issue 19) ----------------------
+@pytest.mark.parametrize(
+    ("payload", "sent"),
+    [
+        ("/greet", '/greet{"language":"en","channel":"sms"}'),
+        (
+            '/ask_service{"service":"여권"}',
+            '/ask_service{"language":"en","channel":"sms","service":"여권"}',
+        ),
+        (
+            '/ask_service@0.8{"service":"x"}',
+            '/ask_service@0.8{"language":"en","channel":"sms","service":"x"}',
+        ),
+        # A payload naming a language keeps it; text and broken payloads go as they are.
+        ('/switch{"language":"ko"}', '/switch{"language":"ko","channel":"sms"}'),
+        ("등본 /greet", "등본 /greet"),
+        ('/greet{"broken"', '/greet{"broken"'),
+        ("/greet[1, 2]", '/greet[1, 2]{"language":"en","channel":"sms"}'),
+        ('/greet{"a": 1}x', '/greet{"a": 1}x'),
+    ],
+)
+def test_a_payload_carries_the_messages_language_and_channel(payload: str, sent: str) -> None:
+    assert payload_with_context(payload, {"language": "en", "channel": "sms", "x": 1}) == sent
+
+
+def test_a_payload_without_context_is_unchanged() -> None:
+    assert payload_with_context("/greet", {}) == "/greet"
+    assert payload_with_context("/greet", {"language": None}) == "/greet"

@@ -171,6 +171,9 @@ async def test_accept_gives_the_masked_transcript_and_a_second_accept_conflicts(
     assert (entry_out["id"], entry_out["name"]) == (SERVICE, service.name.ko)
     assert entry_out["documents"] == list(service.documents.ko)
     assert entry_out["how_to_apply"] == service.how_to_apply.ko
+    # Where the facts come from, and who checked them when.
+    assert entry_out["sources"] == [{"title": s.title, "url": s.url} for s in service.sources]
+    assert entry_out["sources"] and entry_out["reviewed_by"] == service.reviewed_by
     # An update of the page (``after``) does not carry it again.
     update = await a.get(f"/api/console/requests/{request_id}?after=1")
     assert update.json()["service_entry"] is None

@@ -9,6 +9,7 @@ consoles' and the Media Stream's paths.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import socket
@@ -29,15 +30,10 @@ from starlette.websockets import WebSocket
 from websockets.sync.client import connect
 
 from assistant.config import PROJECT_DIR
+from assistant.stack import free_port
 from tests.conftest import missing_part
 
 CONFIG = PROJECT_DIR / "deploy" / "nginx" / "sotong.conf"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _upstream(name: str) -> Starlette:
@@ -78,21 +74,14 @@ def nginx() -> str:
     return found
 
 
-@pytest.fixture
-def proxied(nginx: str, tmp_path: Path) -> Iterator[str]:
-    """nginx with the project's file (ports changed) before two upstreams; its URL."""
-    ports = [_free_port(), _free_port()]
-    servers = [
-        uvicorn.Server(uvicorn.Config(_upstream(f"g{n}"), port=port, log_level="warning"))
-        for n, port in enumerate(ports)
-    ]
-    threads = [threading.Thread(target=s.run, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    listen = _free_port()
+@contextlib.contextmanager
+def _running_nginx(nginx: str, tmp_path: Path, upstreams: list[int]) -> Iterator[str]:
+    """Debian's nginx with the project's file, its two gateways at ``upstreams`` and
+    listening on a free port; its address once it answers."""
+    listen = free_port()
     text = CONFIG.read_text(encoding="utf-8")
-    text = text.replace("127.0.0.1:8001", f"127.0.0.1:{ports[0]}")
-    text = text.replace("127.0.0.1:8002", f"127.0.0.1:{ports[1]}")
+    text = text.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
+    text = text.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
     text = text.replace("listen 8080;", f"listen 127.0.0.1:{listen};")
     config = tmp_path / "sotong.conf"
     config.write_text(text, encoding="utf-8")
@@ -112,6 +101,23 @@ def proxied(nginx: str, tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture
+def proxied(nginx: str, tmp_path: Path) -> Iterator[str]:
+    """nginx with the project's file (ports changed) before two upstreams; its URL."""
+    ports = [free_port(), free_port()]
+    servers = [
+        uvicorn.Server(uvicorn.Config(_upstream(f"g{n}"), port=port, log_level="warning"))
+        for n, port in enumerate(ports)
+    ]
+    threads = [threading.Thread(target=s.run, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        with _running_nginx(nginx, tmp_path, ports) as address:
+            yield address
+    finally:
         for server in servers:
             server.should_exit = True
         for thread in threads:
@@ -149,3 +155,48 @@ def test_websockets_pass_both_ways(proxied: str, path: str) -> None:
     with connect(f"ws://{proxied}{path}", open_timeout=5) as websocket:
         websocket.send("안녕")
         assert re.fullmatch(r"g[01]:안녕", str(websocket.recv(timeout=5)))
+
+
+def _dying_upstream(port: int, stop: threading.Event) -> threading.Thread:
+    """A gateway that dies under each request: it reads it and closes the connection."""
+    listener = socket.create_server(("127.0.0.1", port))
+    listener.settimeout(0.2)
+
+    def serve() -> None:
+        with listener:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with connection:
+                    connection.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_an_action_call_cut_off_by_a_dying_gateway_runs_on_the_other(
+    nginx: str, tmp_path: Path
+) -> None:
+    # Rasa's action calls go through nginx; a gateway killed mid-call answered 502 and
+    # the turn lost its answer (tests/scale). Actions never write, so nginx runs the call
+    # again on the other gateway.
+    dying, alive = free_port(), free_port()
+    stop = threading.Event()
+    dead = _dying_upstream(dying, stop)
+    server = uvicorn.Server(uvicorn.Config(_upstream("alive"), port=alive, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with _running_nginx(nginx, tmp_path, [dying, alive]) as address:
+            url = f"http://{address}/webhooks/rasa/actions"
+            answers = [httpx.post(url, json={"next_action": "x"}, timeout=10) for _ in range(6)]
+        assert [a.status_code for a in answers] == [200] * 6
+        assert {a.json()["gateway"] for a in answers} == {"alive"}
+    finally:
+        server.should_exit = True
+        stop.set()
+        thread.join(timeout=10)
+        dead.join(timeout=10)

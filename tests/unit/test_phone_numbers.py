@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from assistant.handoff.phone_numbers import (
@@ -72,6 +72,9 @@ def test_a_conversation_address_is_a_phone_number_only_when_valid() -> None:
 @given(st.from_regex(r"010[0-9]{8}", fullmatch=True))
 def test_masking_never_shows_the_middle_digits(digits: str) -> None:
     number = read_number(digits)
+    # libphonenumber's metadata leaves a few 010 ranges unallocated (010-597x…): no one
+    # can give such a number. Hypothesis had simply not drawn one before (found here).
+    assume(number is not None)
     assert number is not None
     shown = masked(number)
     assert shown == f"010-****-{digits[-4:]}"

@@ -134,7 +134,10 @@ def test_a_service_without_deadline_has_no_plan(catalog: Catalog) -> None:
 def test_packages_plan_the_steps_with_deadlines(catalog: Catalog) -> None:
     moving, death, turning_65 = (catalog.package(p) for p in ("moving", "death", "turning_65"))
     assert moving is not None and death is not None and turning_65 is not None
-    assert [s.id for s in package_deadline_services(moving, catalog)] == ["move_in_report"]
+    assert [s.id for s in package_deadline_services(moving, catalog)] == [
+        "move_in_report",
+        "rental_report",
+    ]
     assert package_deadline_services(turning_65, catalog) == []
     plans = plan_package(death, catalog, dt.date(2026, 1, 31), seoul(2026, 2, 1, 12))
     assert [(p.service_id, p.due_date) for p in plans] == [("death_report", dt.date(2026, 2, 28))]

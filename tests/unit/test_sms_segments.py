@@ -252,3 +252,17 @@ def test_impossible_budget(segments: int, messages: int) -> None:
 def test_hint_that_leaves_no_room_is_refused(budget: SmsBudget, hint: str) -> None:
     with pytest.raises(ValueError, match="more_hint"):
         paginate("Hello.", budget, hint)
+
+
+@pytest.mark.parametrize("base", ["https://sotong.kr", "https://" + "minwon-" * 12 + "example.kr"])
+def test_a_link_first_and_alone_is_never_cut(base: str) -> None:
+    # The SMS "자세히" answer starts with its web link (channels/sms/adapter.py): alone,
+    # ASCII fits 153 a segment, so even a long public URL stays whole in one message.
+    link = f"{base}/?continue=" + "A" * 43 + "." + "B" * 43
+    text = (
+        f"{link}\n\n함께 보낸 링크를 누르면 이 답을 웹에서 한 번에 봅니다.\n\n"
+        + "기초연금 안내. " * 40
+    )
+    first = paginate(text, SmsBudget(2, 2), "더 보려면 '더보기'라고 보내 주세요.")[0]
+    assert first[0] == link and encoding_of(first[0]) == "GSM-7"
+    assert segment_count(first[0]) <= 2

@@ -228,7 +228,8 @@ async def test_signed_message_gets_a_twiml_answer(gateway: Gateway) -> None:
     assert conversation is not None and call["sender"] == conversation.id
     # A bare digit picks the numbered choice (the core maps it to the button's payload).
     await gateway.text("2")
-    assert gateway.rasa.calls[-1]["message"] == "/ask_move"
+    # (with the message's language and channel, which Rasa reads from a payload)
+    assert gateway.rasa.calls[-1]["message"] == '/ask_move{"language":"ko","channel":"sms"}'
     turns = await gateway.services.store.transcript(conversation.id)
     inbound = [t for t in turns if t.direction is TurnDirection.INBOUND]
     assert [t.text for t in inbound] == ["메뉴", "2"]

@@ -13,6 +13,7 @@ from assistant.config import to_async_url
 from assistant.store import (
     Button,
     ConversationStore,
+    Reply,
     SqlConversationStore,
     StoreError,
     TurnDirection,
@@ -78,6 +79,57 @@ async def test_transcript_keeps_order_and_links_replies(store: ConversationStore
     assert turns[0].status == TurnStatus.ANSWERED
     assert [r.id for r in await store.replies_to(inbound.id)] == [reply.id]
     assert await store.transcript(conv.id, after_id=inbound.id) == [turns[1]]
+
+
+async def test_an_answer_is_stored_whole_with_its_status_and_buttons(
+    store: ConversationStore,
+) -> None:
+    conv = await store.start_conversation("webchat", "web", "ko")
+    inbound, _ = await store.record_inbound(conv.id, "등본", "ko")
+    offered = (Button("1", "/a"), Button("2", "/b"))
+    stored = await store.record_answer(
+        conv.id,
+        inbound.id,
+        [Reply("첫째: 900101-1234567"), Reply("둘째", offered)],
+        "ko",
+        status=TurnStatus.ANSWERED,
+        last_buttons=offered,
+    )
+    turns = await store.transcript(conv.id)
+    assert turns[1:] == stored
+    assert [t.text for t in stored] == ["첫째: ******-*******", "둘째"]
+    assert stored[0].id < stored[1].id
+    assert all(t.reply_to == inbound.id and t.status == TurnStatus.SENT for t in stored)
+    assert [t.direction for t in stored] == [TurnDirection.OUTBOUND] * 2
+    assert stored[1].buttons == offered and stored[0].buttons == ()
+    assert turns[0].status == TurnStatus.ANSWERED
+    assert [r.id for r in await store.replies_to(inbound.id)] == [t.id for t in stored]
+    loaded = await store.get_conversation(conv.id)
+    assert loaded is not None and loaded.last_buttons == offered
+    assert loaded.updated_at >= conv.updated_at
+
+
+async def test_an_answer_leaves_what_it_is_not_given(store: ConversationStore) -> None:
+    conv = await store.start_conversation("webchat", "web", "ko")
+    await store.set_last_buttons(conv.id, (Button("a", "/a"),))
+    inbound, _ = await store.record_inbound(conv.id, "등본", "ko")
+    stored = await store.record_answer(conv.id, inbound.id, [Reply("답")], "en")
+    assert [(t.text, t.language) for t in stored] == [("답", "en")]
+    turns = await store.transcript(conv.id)
+    assert turns[0].status == TurnStatus.RECEIVED
+    loaded = await store.get_conversation(conv.id)
+    assert loaded is not None and loaded.last_buttons == (Button("a", "/a"),)
+    # Only a status and the buttons (the replies were stored before): no turn added.
+    assert (
+        await store.record_answer(
+            conv.id, inbound.id, [], "ko", status=TurnStatus.UNANSWERED, last_buttons=()
+        )
+        == []
+    )
+    assert len(await store.transcript(conv.id)) == 2
+    assert (await store.transcript(conv.id))[0].status == TurnStatus.UNANSWERED
+    loaded = await store.get_conversation(conv.id)
+    assert loaded is not None and loaded.last_buttons == ()
 
 
 async def test_resident_registration_numbers_never_stored(store: ConversationStore) -> None:

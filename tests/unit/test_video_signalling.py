@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -41,6 +40,7 @@ from assistant.video.signalling import (
 )
 from assistant.video.tokens import check_join_token, join_path, join_token
 from channels import video
+from tests.clock import ManualClock
 
 KEY = b"k" * 32
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -406,7 +406,15 @@ def web_session(username: str, role: Role) -> WebSession:
 
 
 @pytest.fixture
-def app() -> FastAPI:
+def clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The join links' clock, moved by hand: the page and the sockets check links at NOW."""
+    clock = ManualClock(NOW)
+    monkeypatch.setattr(video, "_now", clock)
+    return clock
+
+
+@pytest.fixture
+def app(clock: ManualClock) -> FastAPI:
     handoff = FakeHandoff()
     handoff.queue.entries = {
         1: entry(1, QueueState.ACCEPTED, "mina"),
@@ -436,13 +444,9 @@ def app() -> FastAPI:
     return app
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def test_the_join_page_opens_with_a_good_link(app: FastAPI) -> None:
     client = TestClient(app)
-    response = client.get(join_path(KEY, 1, now()))
+    response = client.get(join_path(KEY, 1, NOW))
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/static/video/video.js" in response.text
@@ -451,21 +455,20 @@ def test_the_join_page_opens_with_a_good_link(app: FastAPI) -> None:
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-# Made when the test runs, not when it is collected: pytest-xdist's workers must
-# collect the same test ids, whatever second each collects in.
-BAD_LINKS: dict[str, Callable[[dt.datetime], str]] = {
-    "no token": lambda now: "/video/1",
-    "nonsense": lambda now: "/video/1?t=nonsense",
-    "another request": lambda now: join_path(KEY, 3, now).replace("/video/3", "/video/1"),
-    "expired": lambda now: join_path(KEY, 1, now - dt.timedelta(hours=5)),
-    "another key": lambda now: join_path(b"another key", 1, now),
+# Links checked at NOW by the hand-moved clock: the same at any date, and the same test
+# ids in every pytest-xdist worker.
+BAD_LINKS = {
+    "no token": "/video/1",
+    "nonsense": "/video/1?t=nonsense",
+    "another request": join_path(KEY, 3, NOW).replace("/video/3", "/video/1"),
+    "expired": join_path(KEY, 1, NOW - dt.timedelta(hours=5)),
+    "another key": join_path(b"another key", 1, NOW),
 }
 
 
 @pytest.mark.parametrize("bad", BAD_LINKS)
 def test_a_bad_or_expired_link_gets_a_plain_refusal(app: FastAPI, bad: str) -> None:
-    path = BAD_LINKS[bad](dt.datetime.now(dt.UTC))
-    response = TestClient(app).get(path)
+    response = TestClient(app).get(BAD_LINKS[bad])
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("text/html")
     assert "이 링크로는 통화에 들어갈 수 없습니다" in response.text
@@ -475,7 +478,7 @@ def test_a_bad_or_expired_link_gets_a_plain_refusal(app: FastAPI, bad: str) -> N
 
 
 def test_the_link_of_a_finished_request_says_the_call_is_over(app: FastAPI) -> None:
-    response = TestClient(app).get(join_path(KEY, 2, now()))
+    response = TestClient(app).get(join_path(KEY, 2, NOW))
     assert response.status_code == 410
     assert "이 통화는 끝났습니다" in response.text
     assert "This call has ended" in response.text
@@ -495,12 +498,12 @@ def ws_url(request_id: int, role: str, token: str | None = None) -> str:
 
 def test_the_citizen_needs_a_good_link_to_signal(app: FastAPI) -> None:
     client = TestClient(app)
-    good = token_of(join_path(KEY, 1, now()))
+    good = token_of(join_path(KEY, 1, NOW))
     assert close_code(client, ws_url(1, "citizen")) == 4403
     assert close_code(client, ws_url(1, "citizen", good[:-2] + "AA")) == 4403
     assert close_code(client, ws_url(3, "citizen", good)) == 4403
     assert close_code(client, ws_url(1, "admin", good)) == 4403
-    finished = token_of(join_path(KEY, 2, now()))
+    finished = token_of(join_path(KEY, 2, NOW))
     assert close_code(client, ws_url(2, "citizen", finished)) == 4404
 
 
@@ -520,7 +523,7 @@ def test_the_person_needs_a_session_a_same_site_origin_and_the_request(app: Fast
 
 
 def test_person_and_citizen_meet_and_signal_through_the_gateway(app: FastAPI) -> None:
-    token = token_of(join_path(KEY, 1, now()))
+    token = token_of(join_path(KEY, 1, NOW))
     hub: SignallingHub = app.state.services.video
     person_headers = {"origin": "http://testserver", "cookie": f"{SESSION_COOKIE}=tok-mina"}
 
@@ -588,7 +591,7 @@ def test_each_socket_gets_its_own_short_lived_turn_credential(app: FastAPI) -> N
     app.state.services.settings = Settings(
         _env_file=None, ice_servers=STUN, turn_secret=TURN_SECRET, turn_urls=TURN_URLS
     )
-    token = token_of(join_path(KEY, 1, now()))
+    token = token_of(join_path(KEY, 1, NOW))
     person_headers = {"origin": "http://testserver", "cookie": f"{SESSION_COOKIE}=tok-mina"}
     with TestClient(app) as client:
         welcomes = []
@@ -619,7 +622,7 @@ def test_the_person_s_socket_closes_soon_after_they_are_gone(
     the socket opens; the citizen hears that the person left."""
     monkeypatch.setattr(video, "SESSION_RECHECK_SECONDS", 0.05)
     services = app.state.services
-    token = token_of(join_path(KEY, 1, now()))
+    token = token_of(join_path(KEY, 1, NOW))
     person_headers = {"origin": "http://testserver", "cookie": f"{SESSION_COOKIE}=tok-mina"}
     with (
         TestClient(app) as client,

@@ -22,6 +22,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.config import Settings, SettingsError
+from assistant.stack import free_port
 from assistant.video.turn import ice_servers, turn_credential, turn_password
 from tests.conftest import missing_part
 
@@ -139,18 +140,12 @@ def test_a_placeholder_turn_secret_refuses_production() -> None:
 
 
 # ---- a real TURN server (coturn, from Debian through scripts/setup.sh) -----------------
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def coturn(tmp_path: Path) -> Iterator[int]:
     """coturn on 127.0.0.1 with ``use-auth-secret`` and our secret; its port."""
     if shutil.which("turnserver") is None or shutil.which("turnutils_uclient") is None:
         missing_part("coturn (turnserver, turnutils_uclient; scripts/setup.sh installs it)")
-    port = _free_port()
+    port = free_port()
     relay = 40000 + port % 20000  # a small relay range of its own
     server = subprocess.Popen(
         [

@@ -51,3 +51,22 @@ async def test_a_recognizer_that_decoded_a_lot_is_freed_not_pooled(tmp_path: Pat
         assert (await engines.recognizer("ko")) == (fresh, True)
     finally:
         engines.close()
+
+
+async def test_the_pool_is_filled_with_warm_recognizers_at_start(tmp_path: Path) -> None:
+    """A burst of first calls must not each warm a cold recogniser at once (issue 19)."""
+    settings = Settings(SOTONG_VAR_DIR=str(tmp_path))
+    engines = VoiceEngines(SpeechModels.from_settings(settings), Speaker(), 1, pool_size=3)
+    try:
+        assert await engines.fill_pool("ko") == 3
+        assert engines.pooled("ko") == 3
+        assert await engines.fill_pool("ko") == 0  # already full
+        assert await engines.fill_pool("en") == 0  # no English model under var/
+        recognizer, warm = await engines.recognizer("ko")
+        assert recognizer is not None and warm
+        # it decoded the warm-up phrase and kept nothing of it
+        assert recognizer.decoded_seconds > 0.5
+        assert recognizer.finish().text == ""
+        assert engines.pooled("ko") == 2
+    finally:
+        engines.close()

@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from assistant import continuation
+from assistant.actions.services import describe_service
 from assistant.app import create_app
 from assistant.config import Settings
 from assistant.profiles.records import ACCESSIBILITY_KEYS
@@ -124,11 +125,13 @@ async def test_a_continuation_link_opens_a_new_linked_conversation_once(
     assert session["language"] == "en" and session["accessibility"] == {"deaf": True}
     transcript = await client.get(f"/api/webchat/sessions/{session['session_id']}/messages")
     messages = transcript.json()["messages"]
-    assert len(messages) == 1 and messages[0]["sender"] == "bot"
+    assert [m["sender"] for m in messages] == ["bot", "bot"]
     service = next(iter(services.catalog))
     assert "phone call" in messages[0]["text"] and service.name.en in messages[0]["text"]
-    # Nothing of the call's transcript is copied.
-    assert "기초연금 알려" not in messages[0]["text"]
+    # The service the call answered in full, from the catalog, in the citizen's language;
+    # nothing of the call's transcript is copied.
+    assert messages[1]["text"] == describe_service(service, "en")
+    assert not [m for m in messages if "기초연금 알려" in m["text"]]
 
     # The open request followed the citizen: its banner shows on the new page, and the
     # interpreter's messages go there.

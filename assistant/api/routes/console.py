@@ -149,6 +149,13 @@ class ConversationOut(BaseModel):
     started_at: str
 
 
+class SourceOut(BaseModel):
+    """An official page the entry's facts come from."""
+
+    title: str
+    url: str
+
+
 class ServiceEntryOut(BaseModel):
     """The catalog's entry for the service at hand, in Korean, to read from while
     helping (the same facts the assistant gives citizens)."""
@@ -163,6 +170,8 @@ class ServiceEntryOut(BaseModel):
     processing_time: str
     accessibility: str | None
     reviewed: str
+    reviewed_by: str
+    sources: list[SourceOut]
 
 
 class DetailOut(BaseModel):
@@ -290,6 +299,8 @@ def _service_entry(services: Services, entry: QueueEntry) -> ServiceEntryOut | N
         processing_time=service.processing_time.ko,
         accessibility=service.accessibility.ko if service.accessibility else None,
         reviewed=service.reviewed.isoformat(),
+        reviewed_by=service.reviewed_by,
+        sources=[SourceOut(title=s.title, url=s.url) for s in service.sources],
     )
 
 
