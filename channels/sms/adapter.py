@@ -400,8 +400,11 @@ async def incoming_sms(form: TwilioForm, services: ServicesDep) -> Response:
     done, _ = await asyncio.wait({answering}, timeout=services.settings.sms_answer_budget_seconds)
     if not done:
         # Twilio gives up at 15 s and the citizen would get nothing: answer now with an
-        # empty <Response/>, and text the answer when it is ready (review M2).
+        # empty <Response/>, and text the answer when it is ready (review M2). After a
+        # 200 Twilio never sends the message again, so it is kept on disk first: if this
+        # process dies before the answer is texted, the kept-messages loop answers it.
         log.warning("sms.answer_late", message_sid=sms.message_sid)
+        await _keep_late(services, sms)
         _late.add(answering)
         answering.add_done_callback(_late.discard)
         answering.add_done_callback(lambda task: _send_late(services, sms, task))
@@ -435,6 +438,15 @@ def _kept_for_later(services: Services, sms: InboundSms, exc: BaseException) -> 
     )
 
 
+async def _keep_late(services: Services, sms: InboundSms) -> None:
+    """Keep a message whose answer is late in the spool until that answer is texted."""
+    try:
+        await asyncio.to_thread(sms_spool(services.settings).keep, sms)
+    except OSError as disk:
+        # The answer still goes when it is ready; only a death before then would lose it.
+        log.critical("sms.late_not_kept", message_sid=sms.message_sid, error=str(disk))
+
+
 def sms_spool(settings: Settings) -> SmsSpool:
     """Where incoming SMS wait while the database is out."""
     return SmsSpool(settings.var_dir / "spool" / "sms")
@@ -465,20 +477,31 @@ async def _text_answer(services: Services, sms: InboundSms, messages: tuple[str,
 
 
 def _send_late(services: Services, sms: InboundSms, task: asyncio.Future[Any]) -> None:
-    """Text an answer that came after the webhook was answered, through the outbox; if
-    the database failed under it, keep the message to answer later."""
-    if task.cancelled():
-        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
-        return
-    exc = task.exception()
-    if exc is not None:
-        if is_outage(exc):
+    """Text an answer that came after the webhook was answered, through the outbox. An
+    answer that failed leaves the message kept on disk (``_keep_late``) for the
+    kept-messages loop; after a database failure it is kept again, should that first
+    write have failed too."""
+    failure = None if task.cancelled() else task.exception()
+    if task.cancelled() or failure is not None:
+        if failure is not None and is_outage(failure):
             with contextlib.suppress(OSError):
                 sms_spool(services.settings).keep(sms)
-                log.error("sms.store_outage_kept", message_sid=sms.message_sid)
-                return
-        log.error("sms.late_answer_failed", message_sid=sms.message_sid)
+        log.error(
+            "sms.late_answer_failed",
+            message_sid=sms.message_sid,
+            error="cancelled" if failure is None else failure.__class__.__name__,
+        )
         return
-    sending = asyncio.ensure_future(_text_answer(services, sms, task.result()))
+    sending = asyncio.ensure_future(_text_late(services, sms, task.result()))
     _late.add(sending)
     sending.add_done_callback(_late.discard)
+
+
+async def _text_late(services: Services, sms: InboundSms, messages: tuple[str, ...]) -> None:
+    """Text a late answer; once it is in the outbox the kept copy is not needed."""
+    try:
+        await _text_answer(services, sms, messages)
+    except Exception as exc:  # the kept copy stays: the loop answers it again
+        log.error("sms.late_text_failed", message_sid=sms.message_sid, error=str(exc))
+        return
+    await asyncio.to_thread(sms_spool(services.settings).discard, sms.message_sid)

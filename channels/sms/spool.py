@@ -1,10 +1,16 @@
-"""Incoming SMS kept on disk while the database is out (review M12).
+"""Incoming SMS kept on disk until they are answered (review M12).
 
-Twilio does not retry a messaging webhook that failed, so a text that met a locked or
-unreachable database would be gone. Instead the webhook writes it here — one file per
-MessageSid, the body with resident registration numbers masked, readable by the
-gateway's user only — answers the citizen at once that the message was kept, and a
-background loop answers it through the outbox once the database is back.
+Twilio does not retry a messaging webhook that failed, and never sends again one it got
+a 200 for. So a text the webhook cannot answer in its own response is written here — one
+file per MessageSid, the body with resident registration numbers masked, readable by the
+gateway's user only — and a background loop answers it through the outbox:
+
+- the database is out: the citizen is told at once that the message was kept, and it is
+  answered once the database is back;
+- the answer is late (past Twilio's wait): the webhook answers empty and the answer is
+  texted when ready; the file goes once that text is in the outbox. If the process dies
+  first, or the answer fails, the file stays and the loop (on any gateway sharing the
+  directory) answers the message.
 
 Files are claimed by renaming (atomic on one file system), so two gateway processes
 sharing the directory never answer one message twice; a claim left by a process that
@@ -54,6 +60,12 @@ class SmsSpool:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)  # whole or not at all
+
+    def discard(self, message_sid: str) -> None:
+        """Drop the kept copy of ``message_sid`` (it was answered). A copy another
+        process has claimed stays with it: that process answers it (the MessageSid claim
+        and the outbox's dedupe key keep the citizen from getting it twice) and deletes it."""
+        self._path(message_sid).unlink(missing_ok=True)
 
     def waiting(self) -> int:
         """How many kept messages wait (claimed ones included)."""

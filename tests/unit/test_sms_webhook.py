@@ -32,6 +32,7 @@ from assistant.services import Services
 from assistant.sms import SqlSmsStateStore
 from assistant.store import TurnDirection, TurnStatus
 from assistant.texts import say
+from channels.sms import adapter as sms_adapter
 from channels.sms.adapter import SmsOutput, answer_kept
 from channels.sms.segments import encoding_of, segment_count
 from tests.clock import ManualClock
@@ -521,6 +522,56 @@ async def test_a_slow_answer_goes_out_by_the_outbox_not_past_twilios_wait(
             break
         await asyncio.sleep(0.05)
     assert [m.body for m in queued] == ["답: 기초연금 알려주세요"]
+    # The copy kept on disk while the answer was late goes once the answer is queued.
+    spool = gateway.services.settings.var_dir / "spool" / "sms"
+    for _ in range(100):
+        if not any(spool.iterdir()):
+            break
+        await asyncio.sleep(0.05)
+    assert list(spool.iterdir()) == []
+    assert await answer_kept(gateway.services) == 0
+
+
+@pytest.mark.parametrize(
+    "settings_extra",
+    [
+        {
+            "sms_answer_budget_seconds": 0.3,
+            "sms_duplicate_wait_seconds": 0.2,
+            "sms_claim_lease_seconds": 60,
+        }
+    ],
+)
+async def test_a_late_answer_cut_off_by_the_gateway_dying_is_answered_from_disk(
+    gateway: Gateway,
+) -> None:
+    # After its empty 200 Twilio never sends the message again. CI lost a text this way:
+    # a gateway answered late, then was killed before the answer went out.
+    services = gateway.services
+    spool = services.settings.var_dir / "spool" / "sms"
+    gateway.rasa.gate = asyncio.Event()
+    form = gateway.form("기초연금 알려주세요")
+    assert messages(await gateway.post(form)) == []
+    (kept,) = spool.iterdir()
+    assert form["MessageSid"] in kept.name
+    # The process dies: its late work stops, its claim on the MessageSid stays behind.
+    (late,) = (task for task in sms_adapter._late if not task.done())
+    late.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await late
+    claim = await services.sms_state.claim_message(
+        form["MessageSid"], CITIZEN, wait_seconds=0.1, lease_seconds=60
+    )
+    assert claim.owned  # as the dead process had it
+    gateway.rasa.gate.set()
+    assert await answer_kept(services) == 0  # the claim may still be working: wait
+    assert await services.outbox.store.messages(recipient=CITIZEN) == []
+    gateway.clock.advance(seconds=61)  # past the lease: the claim belonged to the dead
+    assert await answer_kept(services) == 1
+    queued = await services.outbox.store.messages(recipient=CITIZEN)
+    assert [m.body for m in queued] == ["답: 기초연금 알려주세요"]
+    assert list(spool.iterdir()) == []
+    assert await answer_kept(services) == 0  # answered once
 
 
 async def test_a_number_sent_over_two_texts_is_masked(gateway: Gateway) -> None:
