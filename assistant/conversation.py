@@ -16,6 +16,15 @@ from typing import Any
 
 import structlog
 
+from assistant.foreign import (
+    FOREIGN_LANGUAGE_REASON,
+    SWITCH_LANGUAGE_PAYLOAD,
+    chosen_language,
+    foreign_choices,
+    foreign_text,
+    person_choice,
+)
+from assistant.foreign_detect import detect_foreign
 from assistant.handoff.appointments import slot_time
 from assistant.handoff.base import QUEUED
 from assistant.handoff.callback_booking import (
@@ -152,7 +161,12 @@ class ConversationCore:
             text, conversation.last_buttons
         )
         language: Language = as_language(conversation.language)
-        if payload is None:
+        chosen = chosen_language(payload)
+        if chosen is not None:
+            # Korean or English, picked after a foreign-language answer: the dialogue
+            # confirms the switch as if the citizen had written "한국어로".
+            language, payload = chosen, SWITCH_LANGUAGE_PAYLOAD
+        elif payload is None:
             language = choose_language(text, language)
 
         turn, created = await self._store.record_inbound(
@@ -191,6 +205,9 @@ class ConversationCore:
             if handled is not None:
                 return handled
 
+        foreign = await self._foreign_turn(conversation, turn, language, message.origin)
+        if foreign is not None:
+            return foreign
         # Older kept messages go first, so the dialogue sees them in order.
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)
@@ -214,6 +231,57 @@ class ConversationCore:
             inbound_turn_id=turn.id,
             handoff=answered.handoff,
             web_link=answered.web_link,
+        )
+
+    async def _foreign_turn(
+        self, conversation: Conversation, turn: Turn, language: Language, origin: str | None
+    ) -> TurnResult | None:
+        """A turn in a foreign resident's language (assistant/foreign.py), or their pick
+        of a person who speaks it; None for anything else.
+
+        Neither goes to the dialogue, and neither changes the conversation's language:
+        Korean and English are the languages it can answer in. The answer is in the
+        citizen's language, with three choices: a person who speaks it (the queue routes
+        by language), Korean, English.
+        """
+        person_language = person_choice(turn.payload)
+        if person_language is not None:
+            reason, status = await self._record_handoff(
+                conversation,
+                language,
+                {"reason": FOREIGN_LANGUAGE_REASON},
+                origin,
+                route_language=person_language,
+            )
+            replies = [Reply(text=foreign_text(person_language, "waiting"))]
+            if status is not None:
+                replies.append(Reply(text=status.text, buttons=status.buttons))
+            handoff = reason
+        else:
+            foreign = detect_foreign(turn.text) if turn.payload is None else None
+            if foreign is None:
+                return None
+            log.info(
+                "conversation.foreign_language", conversation_id=conversation.id, language=foreign
+            )
+            choices = foreign_choices(foreign)
+            replies = [Reply(text=foreign_text(foreign, "help"), buttons=choices)]
+            handoff = None
+        stored = await self._store_replies(
+            conversation,
+            turn,
+            language,
+            replies,
+            status=TurnStatus.ANSWERED,
+            last_buttons=next((r.buttons for r in reversed(replies) if r.buttons), ()),
+        )
+        self._metrics.messages.labels(conversation.channel, "outbound").inc(len(stored))
+        return TurnResult(
+            conversation_id=conversation.id,
+            language=language,
+            replies=tuple(stored),
+            inbound_turn_id=turn.id,
+            handoff=handoff,
         )
 
     async def _handoff_turn(
@@ -378,10 +446,20 @@ class ConversationCore:
         return [OutgoingMessage(text=t.text, buttons=t.buttons, turn_id=t.id) for t in stored]
 
     async def _record_handoff(
-        self, conversation: Conversation, language: Language, details: Any, origin: str | None
+        self,
+        conversation: Conversation,
+        language: Language,
+        details: Any,
+        origin: str | None,
+        *,
+        route_language: str | None = None,
     ) -> tuple[str | None, OutgoingMessage | None]:
         """Queue the request the dialogue made; the reason and the status to tell (or,
-        past a limit, no reason and why nothing was queued)."""
+        past a limit, no reason and why nothing was queued).
+
+        ``route_language``: the language the person must speak, when it is not the
+        conversation's (a foreign resident's); the status is still told in ``language``.
+        """
         details = details if isinstance(details, dict) else {}
         reason = str(details.get("reason") or "requested")
         service = details.get("service")
@@ -391,7 +469,7 @@ class ConversationCore:
                     conversation,
                     reason=reason,
                     service=service if isinstance(service, str) else None,
-                    language=language,
+                    language=route_language or language,
                     origin=origin,
                 )
             except HandoffRefused as refused:
@@ -402,7 +480,7 @@ class ConversationCore:
             reason=reason,
             service=details.get("service"),
             channel=conversation.channel,
-            language=language,
+            language=route_language or language,
             accessibility=conversation.accessibility,
         )
         self._metrics.handoff_requests.labels(conversation.channel).inc()

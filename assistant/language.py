@@ -10,6 +10,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from assistant.foreign_detect import detect_foreign
+
 Language = Literal["ko", "en"]
 DEFAULT_LANGUAGE: Language = "ko"
 
@@ -130,5 +132,14 @@ def as_language(value: str | None) -> Language:
 
 
 def choose_language(text: str, current: Language) -> Language:
-    """The language for this turn: an explicit switch, else the script, else ``current``."""
-    return explicit_switch(text) or script_language(text) or current
+    """The language for this turn: an explicit switch, else the script, else ``current``.
+
+    A message in a foreign resident's language (Vietnamese is Latin letters too) keeps
+    ``current``: it is answered in its own language (assistant/foreign.py), and Korean
+    or English stays what the citizen was using or picks."""
+    switch = explicit_switch(text)
+    if switch is not None:
+        return switch
+    if detect_foreign(text) is not None:
+        return current
+    return script_language(text) or current

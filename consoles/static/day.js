@@ -20,7 +20,19 @@
     cancelled: "시민이 취소 · Called off by the citizen",
     handed_back: "도우미에게 돌려줌 · Handed back",
   };
-  const LANGUAGES = { ko: "한국어 · Korean", en: "영어 · English" };
+  const LANGUAGES = {
+    ko: "한국어 · Korean",
+    en: "영어 · English",
+    zh: "중국어 · Chinese",
+    vi: "베트남어 · Vietnamese",
+    ja: "일본어 · Japanese",
+    th: "태국어 · Thai",
+    ru: "러시아어 · Russian",
+    mn: "몽골어 · Mongolian",
+    uz: "우즈베크어 · Uzbek",
+    tl: "필리핀어 · Filipino",
+    ne: "네팔어 · Nepali",
+  };
 
   function time(iso) {
     return new Date(iso).toLocaleTimeString("ko-KR", {

@@ -20,7 +20,19 @@
     voice: "전화 · Phone",
     desk: "창구 · Desk",
   };
-  const LANGUAGES = { ko: "한국어 · Korean", en: "영어 · English" };
+  const LANGUAGES = {
+    ko: "한국어 · Korean",
+    en: "영어 · English",
+    zh: "중국어 · Chinese",
+    vi: "베트남어 · Vietnamese",
+    ja: "일본어 · Japanese",
+    th: "태국어 · Thai",
+    ru: "러시아어 · Russian",
+    mn: "몽골어 · Mongolian",
+    uz: "우즈베크어 · Uzbek",
+    tl: "필리핀어 · Filipino",
+    ne: "네팔어 · Nepali",
+  };
   const NEEDS = {
     deaf: "농인 · Deaf",
     hard_of_hearing: "난청 · Hard of hearing",
@@ -222,8 +234,9 @@
     $("details-skill-ksl").checked = interpreter.skills.includes("ksl");
     $("details-skill-person").checked = interpreter.skills.includes("person");
     const languages = interpreter.languages || [];
-    $("details-lang-ko").checked = languages.includes("ko");
-    $("details-lang-en").checked = languages.includes("en");
+    detailsForm.querySelectorAll("input[name=languages]").forEach((box) => {
+      box.checked = languages.includes(box.value);
+    });
     $("details-phone").value = interpreter.phone || "";
   }
   detailsForm.addEventListener("submit", async (event) => {

@@ -579,6 +579,26 @@ async def test_requests_are_routed_by_the_citizen_s_language_too(world: World) -
     assert await world.service.accept(KIM, status.request_id) is not None
 
 
+async def test_a_foreign_resident_s_request_goes_to_a_person_who_speaks_their_language(
+    world: World,
+) -> None:
+    await make_available(world, KIM)  # Korean only
+    sms = (await world.core.start("sms", address="+821033334444")).id
+    helped = (await world.say(sms, "Tôi cần giấy chứng nhận cư trú")).replies[0]
+    assert helped.buttons[0].title == "Nhân viên nói tiếng Việt"
+    asked = await world.say(sms, "1")
+    assert asked.handoff == "foreign_language"
+    entry = await world.service.active(sms)
+    assert entry is not None and (entry.language, entry.reason) == ("vi", "foreign_language")
+    assert await world.service.queue_for(KIM) == []  # she does not speak Vietnamese
+
+    await world.service.set_own_details(
+        KIM, hours=None, skills=("ksl", "person"), languages=("ko", "vi"), phone=None
+    )
+    assert [e.id for e in await world.service.queue_for(KIM)] == [entry.id]
+    assert await world.service.accept(KIM, entry.id) is not None
+
+
 async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: World) -> None:
     await make_available(world, KIM)
     sms = (await world.core.start("sms", address="+821044445555")).id

@@ -72,3 +72,11 @@ def test_a_request_for_an_english_document_keeps_a_korean_conversation() -> None
     # switched to English and the ordinary copy.
     assert choose_language("영어로 된 등본이 필요해요", "ko") == "ko"
     assert choose_language("Korean driver's license", "en") == "en"
+
+
+@pytest.mark.parametrize("current", ["ko", "en"])
+def test_a_foreign_resident_s_message_keeps_the_conversation_s_language(current: str) -> None:
+    # Vietnamese and Filipino are Latin letters: before issue 20 they turned it English.
+    for text in ("Tôi cần giấy chứng nhận cư trú", "Kailangan ko ng sertipiko ng paninirahan"):
+        assert choose_language(text, current) == current  # type: ignore[arg-type]
+    assert choose_language("English please", "ko") == "en"  # asking still switches

@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 from assistant.app import create_app
 from assistant.config import Settings
 from assistant.conversation import ConversationCore
+from assistant.foreign import foreign_text
 from assistant.rasa_client import RasaClient
 from assistant.services import Services
 from assistant.sms import SqlSmsStateStore
@@ -802,3 +803,41 @@ async def test_a_multipart_form_with_a_file_is_refused_not_a_500(gateway: Gatewa
     )
     assert as_json.status_code == 415
     assert await gateway.text("안녕") == ["답: 안녕"]  # a real webhook still works
+
+
+# ---- foreign residents (issue 20, item 6) ----------------------------------------------
+async def test_a_vietnamese_text_is_answered_in_vietnamese_and_a_person_who_speaks_it_asked(
+    gateway: Gateway,
+) -> None:
+    answer = "\n".join(await gateway.text("Tôi cần giấy chứng nhận cư trú"))
+    assert answer.startswith(foreign_text("vi", "help")[:40])
+    assert answer.endswith("1. Nhân viên nói tiếng Việt\n2. 한국어\n3. English")
+    assert gateway.rasa.calls == []  # the dialogue has no Vietnamese
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None and conversation.language == "ko"  # nothing switched
+
+    answer = "\n".join(await gateway.text("1"))
+    assert answer.startswith(foreign_text("vi", "waiting"))
+    requests = await gateway.services.store.handoff_requests(conversation.id)
+    assert [(r.reason, r.language) for r in requests] == [("foreign_language", "vi")]
+    assert gateway.rasa.calls == []
+
+
+async def test_english_picked_after_a_foreign_answer_is_the_dialogue_in_english(
+    gateway: Gateway,
+) -> None:
+    await gateway.text("Мне нужна справка о регистрации")
+    await gateway.text("3")
+    [call] = gateway.rasa.calls
+    assert call["message"].startswith("/switch_language")
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None and conversation.language == "en"
+
+
+async def test_a_word_or_two_in_another_script_does_not_turn_a_korean_conversation(
+    gateway: Gateway,
+) -> None:
+    await gateway.text("기초연금 알려주세요")
+    assert await gateway.text("спасибо") == ["답: спасибо"]  # to the dialogue, as ever
+    conversation = await gateway.services.store.latest_conversation("sms", CITIZEN)
+    assert conversation is not None and conversation.language == "ko"

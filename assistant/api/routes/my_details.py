@@ -17,14 +17,18 @@ from assistant.api.auth import InterpreterSession
 from assistant.api.deps import ServicesDep
 from assistant.api.routes.console import InterpreterOut, interpreter_out
 from assistant.api.schemas import refusals
+from assistant.foreign_detect import FOREIGN_LANGUAGES
 from assistant.handoff.phone_numbers import read_number
 from assistant.handoff.records import SKILL_KSL, SKILL_PERSON, parse_work_hours
-from assistant.profiles.records import LANGUAGES as SUPPORTED_LANGUAGES
+from assistant.profiles.records import LANGUAGES as FULL_SERVICE_LANGUAGES
 
 router = APIRouter(prefix="/api/console", tags=["console"], responses=refusals(401, 403, 413, 422))
 page_router = APIRouter(include_in_schema=False)
 
 SKILLS = (SKILL_KSL, SKILL_PERSON)
+# The languages a person works in: Sotong's two, and the foreign residents' languages a
+# request can be routed by (assistant/foreign.py).
+STAFF_LANGUAGES = (*FULL_SERVICE_LANGUAGES, *FOREIGN_LANGUAGES)
 
 
 class DetailsIn(BaseModel):
@@ -32,7 +36,7 @@ class DetailsIn(BaseModel):
 
     work_hours: str | None = Field(None, max_length=20, description='"09:00-18:00" or none')
     skills: list[str] = Field(min_length=1, max_length=len(SKILLS))
-    languages: list[str] = Field(min_length=1, max_length=len(SUPPORTED_LANGUAGES))
+    languages: list[str] = Field(min_length=1, max_length=len(STAFF_LANGUAGES))
     phone: str | None = Field(None, max_length=40)
 
 
@@ -55,9 +59,9 @@ def read_details(body: DetailsIn) -> WorkDetails:
     unknown = [s for s in body.skills if s not in SKILLS]
     if unknown:
         raise HTTPException(422, f"skills are {' and '.join(SKILLS)}")
-    strange = [lang for lang in body.languages if lang not in SUPPORTED_LANGUAGES]
+    strange = [lang for lang in body.languages if lang not in STAFF_LANGUAGES]
     if strange:
-        raise HTTPException(422, f"languages are {' and '.join(SUPPORTED_LANGUAGES)}")
+        raise HTTPException(422, f"languages are {', '.join(STAFF_LANGUAGES)}")
     phone = None
     if body.phone and body.phone.strip():
         phone = read_number(body.phone)
