@@ -69,6 +69,7 @@ from assistant.store.migrate import upgrade
 from assistant.store.outage import OUTAGES
 from assistant.store.single import AnotherGateway, GatewayGuard
 from assistant.store.sql import create_engine
+from assistant.text_me import TextMe, counted_in
 from assistant.trackers import TrackerEraser
 from assistant.video.shared_signalling import signalling_hub
 from assistant.video.tokens import DEFAULT_TTL, join_path
@@ -227,6 +228,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             on_unsubscribed=carrier_unsubscribed,
         )
         core.register_output(sms_adapter.CHANNEL, sms_adapter.SmsOutput(store, outbox))
+        # A checklist or a result texted to the citizen's mobile (web chat, calls).
+        core.attach_text_me(TextMe(store, outbox, counted_in(outbox_store)))
         # A call's kept message is answered after the caller hung up: by text.
         core.register_output(
             voice_adapter.CHANNEL,

@@ -51,6 +51,7 @@ from assistant.metrics import Metrics
 from assistant.privacy import mask_rrn_after
 from assistant.rasa_client import TURN_ID_KEY, RasaClient, RasaUnavailable
 from assistant.store import Button, Conversation, ConversationStore, Reply, Turn, TurnStatus
+from assistant.text_me import TextMe, asked_for_number, mask_number
 from assistant.texts import say
 
 log = structlog.get_logger(__name__)
@@ -96,6 +97,11 @@ class ConversationCore:
         # channel adapters use them too (one number's messages at a time).
         self.locks = locks or LocalLocks()
         self._handoff: HandoffService | None = None
+        self._text_me: TextMe | None = None
+
+    def attach_text_me(self, text_me: TextMe) -> None:
+        """What texts a checklist or a result to the citizen's mobile (web, calls)."""
+        self._text_me = text_me
 
     def attach_handoff(self, handoff: HandoffService) -> None:
         """The handoff service: requests for a person, and who holds a conversation."""
@@ -157,6 +163,8 @@ class ConversationCore:
         # A number sent in two messages is masked too: its back half, by the one before.
         previous = await self._store.last_inbound_text(conversation.id)
         text = mask_rrn_after(previous, message.text.strip())
+        if self._text_me is not None and asked_for_number(conversation):
+            text = mask_number(text)  # used once for a text, kept nowhere (text_me.py)
         payload = _offered_payload(message, conversation) or _choice_payload(
             text, conversation.last_buttons
         )
@@ -208,6 +216,10 @@ class ConversationCore:
         foreign = await self._foreign_turn(conversation, turn, language, message.origin)
         if foreign is not None:
             return foreign
+        if self._text_me is not None:
+            texted = await self._text_me.turn(conversation, message.text, turn.payload, language)
+            if texted is not None:
+                return await self._answered_here(conversation, turn, language, texted.replies)
         # Older kept messages go first, so the dialogue sees them in order.
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)
@@ -267,6 +279,18 @@ class ConversationCore:
             choices = foreign_choices(foreign)
             replies = [Reply(text=foreign_text(foreign, "help"), buttons=choices)]
             handoff = None
+        return await self._answered_here(conversation, turn, language, replies, handoff)
+
+    async def _answered_here(
+        self,
+        conversation: Conversation,
+        turn: Turn,
+        language: Language,
+        replies: list[Reply],
+        handoff: str | None = None,
+    ) -> TurnResult:
+        """Store the gateway's own answer to ``turn`` (not the dialogue's) and return it;
+        the choices left are its last reply's."""
         stored = await self._store_replies(
             conversation,
             turn,

@@ -199,6 +199,14 @@ def gateway_texts() -> Iterator[Text]:
         yield Text(f"gateway/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
 
 
+def text_me_texts() -> Iterator[Text]:
+    """What the citizen is told when a checklist or a result is texted to them."""
+    from assistant.text_me import all_texts
+
+    for key, language, text in all_texts():
+        yield Text(f"text_me/{key}.{language}", text, MAX_RESPONSE_SEGMENTS)
+
+
 def voice_prompts() -> Iterator[Text]:
     """What the phone line says around the dialogue's answers (menu, reprompts, handoff)."""
     from voice.prompts import all_prompts
@@ -254,6 +262,7 @@ def lint_everything() -> list[Finding]:
         *gateway_texts(),
         *voice_prompts(),
         *handoff_texts(),
+        *text_me_texts(),
         *summary_texts(),
         *screening_texts(),
         *reminder_texts(catalog),

@@ -9,6 +9,11 @@ from __future__ import annotations
 from assistant.language import Language
 
 _TEXTS: dict[str, dict[Language, str]] = {
+    # Under a checklist (assistant/actions/packages.py); left out when it is texted.
+    "choose_for_details": {
+        "ko": "번호를 고르시면 자세히 알려 드립니다.",
+        "en": "Choose a number for the details.",
+    },
     "dialogue_unavailable": {
         "ko": (
             "죄송합니다. 지금 잠깐 답을 드리기 어렵습니다. "

@@ -39,6 +39,12 @@ def wants_short_form(tracker: Tracker) -> bool:
     return current_channel(tracker) in SHORT_FORM_CHANNELS
 
 
+def offers_text_me(tracker: Tracker) -> bool:
+    """Whether a checklist or a result offers "문자로 받기" (assistant/text_me.py):
+    everywhere but on SMS, where it is a text already."""
+    return current_channel(tracker) != "sms"
+
+
 def wants_easy_read(tracker: Tracker) -> bool:
     """The citizen chose easy read (web chat setting): one short step per message."""
     accessibility = message_metadata(tracker).get("accessibility") or {}

@@ -8,16 +8,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, wants_short_form
+from assistant.actions.context import current_language, offers_text_me, wants_short_form
 from assistant.catalog import Catalog, Package
 from assistant.catalog.nlu_export import intent_for, package_for_intent
 from assistant.catalog.schema import Language
+from assistant.text_me import text_me_button
+from assistant.texts import say
 
 _DEADLINE = {"ko": "기한", "en": "deadline"}
-_DETAILS = {
-    "ko": "번호를 고르시면 자세히 알려 드립니다.",
-    "en": "Choose a number for the details.",
-}
 
 
 def describe_package(
@@ -36,7 +34,7 @@ def describe_package(
         if step.note is not None and not short:
             line += f"\n   {step.note.get(language)}"
         lines.append(line)
-    lines.append(_DETAILS[language])
+    lines.append(say("choose_for_details", language))
     return "\n".join(lines)
 
 
@@ -67,5 +65,7 @@ class ActionPresentPackage(Action):
             }
             for step in package.steps
         ]
+        if offers_text_me(tracker):
+            buttons.append(text_me_button(language))
         dispatcher.utter_message(text=text, buttons=buttons)
         return [SlotSet("service", None)]

@@ -14,7 +14,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from assistant.actions.context import current_language, wants_short_form
+from assistant.actions.context import current_language, offers_text_me, wants_short_form
 from assistant.catalog import Catalog
 from assistant.catalog.nlu_export import intent_for
 from assistant.catalog.schema import Language, Localized
@@ -33,6 +33,7 @@ from assistant.spoken_answers import (
     parse_number,
     parse_yes_no,
 )
+from assistant.text_me import text_me_button
 
 SCREEN_INTENT_PREFIX = "screen_"
 
@@ -224,6 +225,8 @@ class ActionScreeningResult(Action):
             }
             for f in findings
         ]
+        if offers_text_me(tracker):
+            buttons.append(text_me_button(language))
         dispatcher.utter_message(text=text, buttons=buttons)
         return []
 

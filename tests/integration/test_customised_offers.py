@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from assistant.catalog import load_catalog
+from assistant.text_me import TEXT_ME_PAYLOAD, text
 from assistant.texts import say
 from tests.integration.conftest import Citizen, texts
 from tests.integration.test_sms_webhook import new_number, send
@@ -33,6 +34,12 @@ def test_web_greeting_offers_life_events_screenings_and_reminders(citizen: Citiz
     assert sorted(_payloads(events)) == sorted(f"/package_{p}" for p in CATALOG.packages)
     moving = citizen.say("이사", payload="/package_moving")
     assert f"[{CATALOG.packages['moving'].name.ko}]" in texts(moving)
+    # ... which can be texted to a mobile: asked for, sent through the outbox.
+    assert _payloads(moving)[-1] == TEXT_ME_PAYLOAD
+    asked = citizen.say("문자로 받기", payload=TEXT_ME_PAYLOAD)
+    assert texts(asked) == text("ask", "ko")
+    sent = citizen.say("010-2345-6789")
+    assert texts(sent) == text("sent", "ko", number="010-****-6789")
 
 
 def test_web_help_in_english_offers_the_same(gateway: httpx.Client) -> None:

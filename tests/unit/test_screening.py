@@ -23,6 +23,7 @@ from assistant.screening import (
     UNKNOWN,
     all_screening_slots,
 )
+from assistant.text_me import TEXT_ME_PAYLOAD, text_me_button
 
 CATALOG = load_catalog()
 DOMAIN = yaml.safe_load((PROJECT_DIR / "nlu" / "domain" / "screening.yml").read_text("utf-8"))
@@ -239,6 +240,20 @@ def test_result_action_uses_the_screening_that_just_ended() -> None:
     message = dispatcher.messages[0]
     assert message["text"].splitlines()[1].startswith("1. Birth report")
     assert message["buttons"][0]["payload"] == "/service_birth_report"
+    assert message["buttons"][-1] == text_me_button("en")  # a web chat: "Text it to me"
+
+
+def test_a_result_on_sms_is_not_offered_by_text_again() -> None:
+    answers = {"age": 70, "low_income": True, "lives_alone": False, "needs_daily_help": False}
+    tracker = _tracker(answers, "아니요")
+    tracker.latest_message["metadata"] = {"channel": "sms"}
+    tracker.events.extend(
+        [{"event": "active_loop", "name": ELDERLY.form}, {"event": "active_loop"}]
+    )
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionScreeningResult(CATALOG).run(dispatcher, tracker, {}))
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads and TEXT_ME_PAYLOAD not in payloads
 
 
 def test_screening_domain_file_exists() -> None:
