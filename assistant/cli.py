@@ -203,7 +203,7 @@ def catalog_stale(
     import datetime as dt
 
     from assistant.catalog import load_catalog
-    from assistant.catalog.review import due_for_review
+    from assistant.catalog.review import amounts_before_this_year, due_for_review
     from assistant.reminders.schedule import seoul_today
 
     try:
@@ -212,12 +212,21 @@ def catalog_stale(
         )
     except ValueError as exc:
         raise typer.BadParameter(f"not a date (YYYY-MM-DD): {today}", param_hint="--today") from exc
-    due = due_for_review(load_catalog(), counted_from, days)
+    catalog = load_catalog()
+    due = due_for_review(catalog, counted_from, days)
     for entry in due:
         typer.echo(entry.describe())
     typer.echo(
         f"{len(due)} due for review (last reviewed {days} days or more before {counted_from})"
     )
+    old_amounts = amounts_before_this_year(catalog, counted_from)
+    for amount in old_amounts:
+        typer.echo(amount.describe())
+    if old_amounts:
+        typer.echo(
+            f"{len(old_amounts)} amounts given as of a year before {counted_from.year}: "
+            "check this year's sums"
+        )
 
 
 @app.command("lint")

@@ -159,6 +159,8 @@ def catalog_texts(catalog: Catalog) -> Iterator[Text]:
         yield from _localized(f"{base}.short", service.short, MAX_SHORT_SEGMENTS)
         yield from _localized(f"{base}.who_can_apply", service.who_can_apply)
         yield from _localized(f"{base}.fee", service.fee)
+        for i, amount in enumerate(service.amounts):
+            yield from _localized(f"{base}.amounts[{i}].what", amount.what)
         yield from _localized(f"{base}.how_to_apply", service.how_to_apply)
         yield from _localized(f"{base}.processing_time", service.processing_time)
         if service.accessibility is not None:

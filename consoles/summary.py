@@ -157,7 +157,7 @@ def _service_section(service: Service) -> str:
             + "</ul>"
         )
     parts.append(_heading(3, "비용", "Cost"))
-    parts.append(_lines(service.fee.ko, service.fee.en))
+    parts.append(_lines(service.cost("ko"), service.cost("en")))
     parts.append(_heading(3, "걸리는 시간", "How long it takes"))
     parts.append(_lines(service.processing_time.ko, service.processing_time.en))
     if service.accessibility is not None:  # "a family member can apply for you" and such

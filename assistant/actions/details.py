@@ -55,7 +55,7 @@ def section_text(service: Service, section: str, language: Language) -> str:
     elif section == "documents":
         body = ", ".join(service.documents.get(language))
     elif section == "fee":
-        body = service.fee.get(language)
+        body = service.cost(language)
     elif section == "how":
         body = service.how_to_apply.get(language)
     else:

@@ -43,7 +43,7 @@ def describe_service(service: Service, language: Language) -> str:
         lines.append(f"{label('deadline')}: {service.deadline.describe(language)}")
     lines.append(f"{label('who')}: {service.who_can_apply.get(language)}")
     lines.append(f"{label('documents')}: " + ", ".join(service.documents.get(language)))
-    lines.append(f"{label('fee')}: {service.fee.get(language)}")
+    lines.append(f"{label('fee')}: {service.cost(language)}")
     lines.append(f"{label('how')}: {service.how_to_apply.get(language)}")
     lines.append(f"{label('time')}: {service.processing_time.get(language)}")
     if service.accessibility is not None:  # "a family member can apply for you" and such
@@ -127,7 +127,7 @@ def easy_read_steps(service: Service, language: Language) -> list[str]:
     parts += [
         ("who", service.who_can_apply.get(language)),
         ("documents", "\n".join(f"- {d}" for d in service.documents.get(language))),
-        ("fee", service.fee.get(language)),
+        ("fee", service.cost(language)),
         ("how", service.how_to_apply.get(language)),
         ("time", service.processing_time.get(language)),
     ]

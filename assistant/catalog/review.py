@@ -2,7 +2,8 @@
 
 Every service and life-event package carries the date it was last checked
 (``reviewed``). Amounts, fees and rules change yearly, so an entry not checked for a
-while is listed, oldest first, with the file to edit.
+while is listed, oldest first, with the file to edit; and every amount that applies as of
+an earlier year than today's, since a new year's sum may apply now.
 """
 
 from __future__ import annotations
@@ -61,3 +62,38 @@ def due_for_review(
     ]
     due = [entry for entry in entries if entry.age_days >= days]
     return sorted(due, key=lambda e: (e.reviewed, e.kind != "service", e.id))
+
+
+@dataclass(frozen=True)
+class OldAmount:
+    """An amount of a service given as of an earlier year than today's."""
+
+    id: str
+    name: str  # the service's Korean name
+    what: str  # the amount's Korean label
+    effective: dt.date
+    path: Path
+
+    def describe(self) -> str:
+        """One line for the terminal."""
+        return f"{self.effective.isoformat()}  amount   {self.id}  {self.what}  {self.path}"
+
+
+def amounts_before_this_year(
+    catalog: Catalog, today: dt.date, directory: Path = DEFAULT_CATALOG_DIR
+) -> list[OldAmount]:
+    """Amounts that apply as of a year before ``today``'s, oldest first: check whether
+    this year's sums differ (pensions and allowances change every January)."""
+    found = [
+        OldAmount(
+            service.id,
+            service.name.ko,
+            amount.what.ko,
+            amount.effective,
+            directory / "services" / f"{service.id}.yaml",
+        )
+        for service in catalog
+        for amount in service.amounts
+        if amount.effective.year < today.year
+    ]
+    return sorted(found, key=lambda a: (a.effective, a.id))  # stable: the file's order

@@ -92,6 +92,37 @@ def law_url(name: str) -> str:
     return f"https://www.law.go.kr/법령/{name.replace(' ', '%20')}"
 
 
+_PER_KO = {"month": "월 ", "year": "연 ", "once": "", "copy": "1통 "}
+_PER_EN = {"month": " a month", "year": " a year", "once": "", "copy": " a copy"}
+_MONTHS_EN = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+class Amount(_Strict):
+    """A sum a service pays or costs, in won, and the day it applies from: amounts
+    change yearly, so each says which year's it is (issue 20, item 1)."""
+
+    what: Localized  # whose or which sum: "혼자 사는 분 (가장 많이 받을 때)"
+    won: int = Field(gt=0)
+    per: Literal["month", "year", "once", "copy"]
+    effective: dt.date  # the day this sum applies from
+
+    def describe(self, language: Language) -> str:
+        """ "혼자 사는 분: 월 342,510원 (2025년 1월부터)" / "Living alone: 342,510 won a
+        month (from January 2025)"."""
+        when = self.effective
+        if language == "ko":
+            return (
+                f"{self.what.ko}: {_PER_KO[self.per]}{self.won:,}원 "
+                f"({when.year}년 {when.month}월 기준)"
+            )
+        return (
+            f"{self.what.en}: {self.won:,} won{_PER_EN[self.per]} "
+            f"(as of {_MONTHS_EN[when.month - 1]} {when.year})"
+        )
+
+
 ApplyChannel = Literal[
     "gov24",  # Gov24 (정부24) website or app
     "community_centre",  # 행정복지센터 (주민센터)
@@ -121,6 +152,9 @@ class Service(_Strict):
     who_can_apply: Localized
     documents: LocalizedList
     fee: Localized
+    # The sums, with the year they apply to, where they were checked against a source
+    # (README, "Knowledge and understanding"); the fee text stays for everything else.
+    amounts: list[Amount] = Field(default_factory=list)
     how_to_apply: Localized
     processing_time: Localized
     deadline: Deadline | None = None
@@ -138,6 +172,12 @@ class Service(_Strict):
         if not value.ko or not value.en:
             raise ValueError("a service needs the names citizens use in both languages")
         return value
+
+    def cost(self, language: Language) -> str:
+        """The fee text, then each amount with the year it applies to."""
+        return " ".join(
+            [self.fee.get(language), *(a.describe(language) + "." for a in self.amounts)]
+        )
 
     @field_validator("documents")
     @classmethod

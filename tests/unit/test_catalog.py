@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from assistant.actions.details import section_text
+from assistant.actions.services import describe_service
 from assistant.catalog import CatalogError, load_catalog
 from assistant.catalog.loader import DEFAULT_CATALOG_DIR
 from assistant.catalog.nlu_export import stale_exports
@@ -172,3 +174,29 @@ def test_an_entry_without_traceable_sources_is_refused(
 ) -> None:
     report = _broken(tmp_path, change)
     assert "basic_pension.yaml" in report and problem in report, report
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda d: d["amounts"][0].pop("effective"), "amounts.0.effective\n  Field required"),
+        (lambda d: d["amounts"][0].update(won=0), "amounts.0.won"),
+        (lambda d: d["amounts"][0].update(per="week"), "amounts.0.per"),
+        (lambda d: d["amounts"][0]["what"].pop("en"), "amounts.0.what.en"),
+    ],
+)
+def test_an_amount_needs_its_year_a_sum_and_both_languages(
+    tmp_path: Path, change: object, problem: str
+) -> None:
+    report = _broken(tmp_path, change)
+    assert "basic_pension.yaml" in report and problem in report, report
+
+
+def test_amounts_are_said_with_the_year_they_apply_to_in_every_full_answer() -> None:
+    pension = load_catalog().services["basic_pension"]
+    assert pension.cost("ko").endswith("월 548,016원 (2025년 1월 기준).")
+    assert "342,510 won a month (as of January 2025)" in pension.cost("en")
+    full = describe_service(pension, "ko")
+    assert "비용: 무료입니다. 혼자 사는 분이 받는 가장 많은 금액: 월 342,510원" in full
+    heard = section_text(pension, "fee", "en")
+    assert heard.startswith("Cost: It is free. The most a person living alone gets: 342,510 won")

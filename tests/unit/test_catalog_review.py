@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from assistant.catalog import load_catalog
 from assistant.catalog.loader import DEFAULT_CATALOG_DIR
-from assistant.catalog.review import due_for_review
+from assistant.catalog.review import amounts_before_this_year, due_for_review
 from assistant.cli import app
 
 YEAR_AGO = dt.date(2000, 1, 1)  # before any real review date
@@ -65,8 +65,13 @@ def test_the_command_lists_what_is_due_with_the_file_to_edit() -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     total = len(catalog.services) + len(catalog.packages)
-    assert len(lines) == total + 1
-    assert lines[-1] == f"{total} due for review (last reviewed 0 days or more before 2100-01-01)"
+    amounts = sum(len(s.amounts) for s in catalog)
+    assert amounts, "the catalog gives amounts for some services"
+    assert len(lines) == total + 1 + amounts + 1
+    summary = f"{total} due for review (last reviewed 0 days or more before 2100-01-01)"
+    assert lines[total] == summary
+    assert lines[-1] == f"{amounts} amounts given as of a year before 2100: check this year's sums"
+    assert any("amount   basic_pension  혼자 사는 분" in line for line in lines)
     assert any(" service  basic_pension  기초연금  " in line for line in lines)
     assert any(line.endswith("packages/moving.yaml") for line in lines)
     nothing = runner.invoke(app, ["catalog", "stale", "--days", "99999", "--today", "2100-01-01"])
@@ -74,3 +79,15 @@ def test_the_command_lists_what_is_due_with_the_file_to_edit() -> None:
     assert nothing.output.startswith("0 due for review")
     bad = runner.invoke(app, ["catalog", "stale", "--today", "2026-13-01"])
     assert bad.exit_code == 2 and "not a date" in bad.output
+
+
+def test_amounts_of_an_earlier_year_are_listed_for_a_new_year_s_check() -> None:
+    catalog = load_catalog()
+    pension = catalog.services["basic_pension"]
+    year = pension.amounts[0].effective.year
+    same_year = amounts_before_this_year(catalog, dt.date(year, 12, 31))
+    assert not any(a.id == "basic_pension" for a in same_year)
+    next_year = amounts_before_this_year(catalog, dt.date(year + 1, 1, 1))
+    listed = [a for a in next_year if a.id == "basic_pension"]
+    assert [a.what for a in listed] == [a.what.ko for a in pension.amounts]
+    assert listed[0].path.name == "basic_pension.yaml"

@@ -294,7 +294,7 @@ def _service_entry(services: Services, entry: QueueEntry) -> ServiceEntryOut | N
         summary=service.summary.ko,
         who_can_apply=service.who_can_apply.ko,
         documents=list(service.documents.ko),
-        fee=service.fee.ko,
+        fee=service.cost("ko"),
         how_to_apply=service.how_to_apply.ko,
         processing_time=service.processing_time.ko,
         accessibility=service.accessibility.ko if service.accessibility else None,
