@@ -94,6 +94,10 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
         return found
     if not found:
         return [classified]
+    if classified in found:
+        # Several names ("보건소 임산부 등록", "수급자가 사망했을 때 장례비"): the one the
+        # classifier chose, reading the whole message, is what is asked; the rest follow.
+        return [classified, *(f for f in found if f != classified)]
     confident = float(intent.get("confidence") or 0.0) >= INTENT_OVERRIDES_NAME
     if len(found) == 1 and found[0] != classified and confident:
         mentioned, chosen = catalog.get(found[0]), catalog.get(classified)

@@ -44,11 +44,17 @@ class LocalizedList(_Strict):
 
 
 class Deadline(_Strict):
-    """A legal deadline, counted from an event (e.g. 14 days from moving)."""
+    """A legal deadline, counted from an event (e.g. 14 days from moving).
+
+    ``kind``: "report" is a duty to report (late, a fine may follow: move-in, birth);
+    "claim" is a window to claim a benefit or a right (late, it may be lost or smaller:
+    postpartum help, renouncing an inheritance). The reminders say which after the day.
+    """
 
     amount: int = Field(gt=0)
     unit: Literal["day", "month"]
     from_: Localized = Field(alias="from")
+    kind: Literal["report", "claim"]
 
     def describe(self, language: Language) -> str:
         """Plain-language wording, e.g. "이사한 날부터 14일 안"."""

@@ -196,10 +196,21 @@ def passed_text(service: Service, due: dt.date, language: Language) -> str:
     name = service.name.get(language)
     date = format_date(due, language)
     place = where(service, language)
+    claim = service.deadline is not None and service.deadline.kind == "claim"
     if language == "ko":
+        if claim:  # a benefit or a right: it may be lost, not fined
+            return (
+                f"{name} 기한은 {date}까지였습니다. 기한이 지나면 못 받거나 덜 받을 수 "
+                f"있습니다. 아직 할 수 있는 일이 있는지 {place} 바로 물어보세요."
+            )
         return (
             f"{name} 기한은 {date}까지였습니다. 늦었지만 지금이라도 꼭 하세요. "
             f"과태료를 낼 수 있습니다. {place} 물어보세요."
+        )
+    if claim:
+        return (
+            f"{name}: the last day was {date}. After it you may get less or nothing. "
+            f"Ask {place} now whether anything can still be done."
         )
     return (
         f"{name}: the last day was {date}. It is late, but please still do it now. "

@@ -12,16 +12,18 @@ from tests.stackutil import Stack
 
 pytestmark = pytest.mark.rasa
 
-# Regression floors, under what the current model measures (95.9 % Korean, 96.6 %
-# English; README has the figures); the target for both languages is 95 %. The
-# linear classifier trains deterministically, so these move only with the data.
-FLOOR = {"ko": 0.945, "en": 0.945}
+# Regression floors, under what the current model measures on the 702 utterances (93.3 %
+# Korean, 96.4 % English; README has the figures). The target for both languages is
+# 95 %: Korean is under it since 23 services joined (94.6 % on the 370 Korean utterances
+# of the earlier 37 services, 89.9 % on the 138 of the new ones). The linear classifier
+# trains deterministically, so these move only with the data.
+FLOOR = {"ko": 0.925, "en": 0.955}
 
 
 def test_evaluation_set_is_held_out_and_balanced() -> None:
     examples = load_examples()
     catalog = load_catalog()
-    assert len(examples) >= 400
+    assert len(examples) >= 700
     korean = sum(e.language == "ko" for e in examples)
     assert korean / len(examples) >= 0.6
     assert {e.service for e in examples} == set(catalog.services)

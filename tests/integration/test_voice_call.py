@@ -183,11 +183,11 @@ async def test_after_an_answer_the_keypad_gives_its_sections(voice_stack: Stack)
 
 
 async def test_the_keypad_offers_reminders_with_the_number_to_text(voice_stack: Stack) -> None:
-    # 5 (services and reminders for you), then 4 (deadline reminders): the dialogue's
+    # 5 (for you), then 5 (deadline reminders): the dialogue's
     # offer, said for the phone: the number to text, as people write it.
     async with call(voice_stack.gateway.url, "+821055508888") as (answered, peer):
         await peer.wait_for("media", timeout=20)
-        await press_keys(peer, "54")
+        await press_keys(peer, "55")
         await heard_everything(peer)
         messages = await transcript(voice_stack, answered.conversation_id)
     bot = " ".join(m["text"] for m in messages if m["sender"] == "bot")

@@ -161,7 +161,7 @@ async def test_greeting_reads_the_keypad_menu(parts) -> None:
     dialogue, _, out = parts
     await dialogue.begin()
     menu = " ".join(out.said[0])  # numbers as they are said: "일 번", not "1번"
-    assert "일 번 서류와 증명서" in menu and "오 번 나에게 맞는 서비스와 알림" in menu
+    assert "일 번 서류와 증명서" in menu and "오 번 나에게 맞는 안내" in menu
     assert "영 번은 상담원" in menu
     assert "별표는 뒤로" in menu and "우물 정은 다시 듣기" in menu and "팔 번은 천천히" in menu
     assert out.said[1] == ["For English, press 7."]  # said in the other language's voice
@@ -498,9 +498,9 @@ async def test_screening_questions_by_keypad_one_yes_two_no_three_not_sure(parts
     dialogue, actions, out = parts
     question = DialogueReply(texts=("혼자 사세요?",), choices=("네", "아니요", "모르겠어요"))
     actions.replies = [question, question, question]
-    for key in "514":  # services for you → older people; then the first question
+    for key in "524":  # for you → services for older people; then the first question
         await dialogue.on_key(key)
-    assert actions.asked == [("어르신", "/screen_elderly", False)]
+    assert actions.asked == [("어르신 서비스 찾기", "/screen_elderly", False)]
     assert "일 번 네, 이 번 아니요, 삼 번 모르겠어요" in out.last
     await dialogue.on_key("3")
     assert actions.asked[-1] == ("3", None, False)

@@ -103,9 +103,14 @@ def test_five_life_event_packages_with_deadlines_where_the_law_sets_them() -> No
         assert package.name.ko and package.name.en and package.aliases.ko and package.aliases.en
         assert len(package.steps) >= 2
     first_steps = {p.id: catalog.services[p.steps[0].service] for p in catalog.packages.values()}
-    # The steps with a legal deadline come first where one exists.
-    for package_id in ("moving", "birth", "death"):
+    # The steps with a legal deadline come first where one exists ...
+    for package_id in ("moving", "death"):
         assert first_steps[package_id].deadline is not None, package_id
+    # ... but a birth's checklist starts in pregnancy: the birth report comes right after.
+    birth = [catalog.services[s.service] for s in catalog.packages["birth"].steps]
+    before = [s.id for s in birth[: [s.id for s in birth].index("birth_report")]]
+    assert before == ["pregnancy_registration", "pregnancy_care_card"]
+    assert all(s.deadline is None for s in birth[: len(before)])
 
 
 def test_an_unknown_service_in_a_package_is_reported(tmp_path: Path) -> None:

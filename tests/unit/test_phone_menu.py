@@ -44,6 +44,6 @@ def test_readme_shows_the_tree_as_it_is() -> None:
 
 
 def test_reminders_are_offered_on_the_keypad() -> None:
-    # 5 (services and reminders for you), then 4: the dialogue's reminders offer.
+    # 5 (for you), then 5: the dialogue's reminders offer.
     reached = dict(leaves(load_menu(load_catalog())))
-    assert reached["54"].payload == "/ask_reminders"
+    assert reached["55"].payload == "/ask_reminders"

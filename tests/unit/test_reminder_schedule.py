@@ -30,11 +30,13 @@ def seoul(*args: int) -> dt.datetime:
 
 
 def months(n: int) -> Deadline:
-    return Deadline.model_validate({"amount": n, "unit": "month", "from": {"ko": "날", "en": "d"}})
+    raw = {"amount": n, "unit": "month", "from": {"ko": "날", "en": "d"}, "kind": "report"}
+    return Deadline.model_validate(raw)
 
 
 def days(n: int) -> Deadline:
-    return Deadline.model_validate({"amount": n, "unit": "day", "from": {"ko": "날", "en": "d"}})
+    raw = {"amount": n, "unit": "day", "from": {"ko": "날", "en": "d"}, "kind": "report"}
+    return Deadline.model_validate(raw)
 
 
 @pytest.mark.parametrize(
@@ -140,5 +142,10 @@ def test_packages_plan_the_steps_with_deadlines(catalog: Catalog) -> None:
     ]
     assert package_deadline_services(turning_65, catalog) == []
     plans = plan_package(death, catalog, dt.date(2026, 1, 31), seoul(2026, 2, 1, 12))
-    assert [(p.service_id, p.due_date) for p in plans] == [("death_report", dt.date(2026, 2, 28))]
+    # Month ends clamp (31 January + 1 month = 28 February); the claim windows follow.
+    assert [(p.service_id, p.due_date) for p in plans] == [
+        ("death_report", dt.date(2026, 2, 28)),
+        ("inheritance_renunciation", dt.date(2026, 4, 30)),
+        ("survivors_pension", dt.date(2031, 1, 31)),
+    ]
     assert plans[0].send_at == (seoul(2026, 2, 25, 9), seoul(2026, 2, 28, 9))

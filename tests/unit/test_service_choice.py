@@ -52,6 +52,17 @@ def test_several_names_are_all_answered_in_order(catalog: Catalog) -> None:
     assert services_in_message(message, catalog) == ["birth_report", "move_in_report"]
 
 
+def test_among_several_names_the_classifier_s_choice_comes_first(catalog: Catalog) -> None:
+    # "보건소임산부등록 필요서류": both names are found; the message is about registering.
+    message = parse(
+        "service_pregnancy_registration", 0.98, "public_health_centre", "pregnancy_registration"
+    )
+    assert services_in_message(message, catalog) == [
+        "pregnancy_registration",
+        "public_health_centre",
+    ]
+
+
 def test_a_fallback_with_a_name_still_finds_the_named_service(catalog: Catalog) -> None:
     assert services_in_message(parse("nlu_fallback", 0.3, "passport"), catalog) == ["passport"]
 
