@@ -265,7 +265,8 @@ class ConversationCore:
                 origin,
                 route_language=person_language,
             )
-            replies = [Reply(text=foreign_text(person_language, "waiting"))]
+            # Refused (the queue is full, or too many requests): only why, and 107.
+            replies = [] if reason is None else [Reply(foreign_text(person_language, "waiting"))]
             if status is not None:
                 replies.append(Reply(text=status.text, buttons=status.buttons))
             handoff = reason

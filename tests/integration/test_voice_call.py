@@ -179,7 +179,7 @@ async def test_after_an_answer_the_keypad_gives_its_sections(voice_stack: Stack)
     copy = load_catalog().services["resident_registration_copy"]
     assert any("무엇을 들으시겠어요" in text for text in bot), bot
     assert f"준비할 것: {', '.join(copy.documents.ko)}" in bot, bot
-    assert f"비용: {copy.fee.ko}" in bot, bot
+    assert f"비용: {copy.cost('ko')}" in bot, bot  # the fee, then the dated amounts
 
 
 async def test_the_keypad_offers_reminders_with_the_number_to_text(voice_stack: Stack) -> None:

@@ -19,6 +19,7 @@ from assistant.handoff.service import (
     COMMAND_PREFIX,
     HANDOFF_QUEUE_TOPIC,
     AdmissionLimits,
+    HandoffRefused,
     QueueStatus,
     _material,
     _next_start,
@@ -597,6 +598,20 @@ async def test_a_foreign_resident_s_request_goes_to_a_person_who_speaks_their_la
     )
     assert [e.id for e in await world.service.queue_for(KIM)] == [entry.id]
     assert await world.service.accept(KIM, entry.id) is not None
+
+
+async def test_a_foreign_resident_refused_by_a_full_queue_is_told_only_why(
+    world: World,
+) -> None:
+    world.service._limits = AdmissionLimits(queue_cap=0)  # nobody more can wait
+    sms = (await world.core.start("sms", address="+821033335555")).id
+    await world.say(sms, "Мне нужна справка о регистрации")
+    refused = await world.say(sms, "1")
+    assert refused.handoff is None
+    # Not "a person who speaks Russian will answer you here": the refusal and 107 only.
+    assert [r.text for r in refused.replies] == [
+        world.service.refusal_message(HandoffRefused("busy"), "ko").text
+    ]
 
 
 async def test_closing_tells_the_outcome_and_asks_once_whether_it_helped(world: World) -> None:

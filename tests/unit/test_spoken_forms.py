@@ -287,6 +287,8 @@ def _catalog_texts() -> list[tuple[str, str]]:
         for field in fields:
             if field is not None:
                 texts += [("ko", field.ko), ("en", field.en)]
+        # The cost as the phone says it: the fee, then each amount with its year.
+        texts += [("ko", service.cost("ko")), ("en", service.cost("en"))]
     return texts
 
 
