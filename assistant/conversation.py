@@ -219,7 +219,7 @@ class ConversationCore:
         if self._text_me is not None:
             texted = await self._text_me.turn(conversation, message.text, turn.payload, language)
             if texted is not None:
-                return await self._answered_here(conversation, turn, language, texted.replies)
+                return await self._answered_here(conversation, turn, language, texted)
         # Older kept messages go first, so the dialogue sees them in order.
         if not await self._replay_pending_locked(conversation, exclude=turn.id):
             return await self._keep_for_later(conversation, turn, language, message.channel)

@@ -73,9 +73,3 @@ def foreign_texts() -> dict[ForeignLanguage, dict[str, str]]:
 def foreign_text(language: ForeignLanguage, key: Literal["help", "person", "waiting"]) -> str:
     """One of ``language``'s texts."""
     return foreign_texts()[language][key]
-
-
-def reviewed_by() -> str:
-    """Who checked the foreign texts (said honestly in the data file)."""
-    raw: dict[str, Any] = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
-    return str(raw["reviewed_by"])

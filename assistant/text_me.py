@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from assistant.handoff.phone_numbers import (
     can_text,
@@ -108,13 +107,6 @@ def mask_number(raw: str) -> str:
     return raw if number is None else masked(number)
 
 
-@dataclass(frozen=True)
-class TextMeAnswer:
-    """What the flow says back, and the choices left for the next message."""
-
-    replies: list[Reply]
-
-
 class TextMe:
     """The flow: find what to send, get the number, hand it to the outbox."""
 
@@ -136,8 +128,8 @@ class TextMe:
         raw_text: str,
         payload: str | None,
         language: Language,
-    ) -> TextMeAnswer | None:
-        """The answer when this message belongs to the flow, else None."""
+    ) -> list[Reply] | None:
+        """The replies when this message belongs to the flow, else None."""
         if payload == TEXT_ME_PAYLOAD:
             return await self._asked(conversation, language)
         if not asked_for_number(conversation):
@@ -156,7 +148,7 @@ class TextMe:
             return sent
         return _say(text("sent", language, number=masked(number)))
 
-    async def _asked(self, conversation: Conversation, language: Language) -> TextMeAnswer:
+    async def _asked(self, conversation: Conversation, language: Language) -> list[Reply]:
         if conversation.channel != VOICE_CHANNEL:
             return _ask_again(text("ask", language), language)
         address = conversation.address
@@ -169,7 +161,7 @@ class TextMe:
 
     async def _deliver(
         self, conversation: Conversation, number: str, language: Language
-    ) -> TextMeAnswer | None:
+    ) -> list[Reply] | None:
         """Text the answer that offered the choice; None when sent, else what to say."""
         turns = await self._store.transcript(conversation.id)
         offered = [
@@ -212,10 +204,10 @@ def as_text_message(answer: str) -> str:
     return "\n".join([*lines, SIGNATURE])
 
 
-def _say(reply: str) -> TextMeAnswer:
-    return TextMeAnswer([Reply(text=reply)])
+def _say(reply: str) -> list[Reply]:
+    return [Reply(text=reply)]
 
 
-def _ask_again(question: str, language: Language) -> TextMeAnswer:
+def _ask_again(question: str, language: Language) -> list[Reply]:
     cancel = Button(text("cancel", language), _CANCEL_PAYLOAD)
-    return TextMeAnswer([Reply(text=question, buttons=(cancel,))])
+    return [Reply(text=question, buttons=(cancel,))]

@@ -20,6 +20,8 @@
     cancelled: "시민이 취소 · Called off by the citizen",
     handed_back: "도우미에게 돌려줌 · Handed back",
   };
+  // The languages a request is filed under (Sotong's two and the foreign residents'
+  // nine, assistant/foreign_detect.py); interpreter.js reads them from here too.
   const LANGUAGES = {
     ko: "한국어 · Korean",
     en: "영어 · English",
@@ -63,5 +65,5 @@
     empty.hidden = day.appointments.length > 0;
   }
 
-  window.SotongDay = { render };
+  window.SotongDay = { render, LANGUAGES };
 })();

@@ -20,19 +20,7 @@
     voice: "전화 · Phone",
     desk: "창구 · Desk",
   };
-  const LANGUAGES = {
-    ko: "한국어 · Korean",
-    en: "영어 · English",
-    zh: "중국어 · Chinese",
-    vi: "베트남어 · Vietnamese",
-    ja: "일본어 · Japanese",
-    th: "태국어 · Thai",
-    ru: "러시아어 · Russian",
-    mn: "몽골어 · Mongolian",
-    uz: "우즈베크어 · Uzbek",
-    tl: "필리핀어 · Filipino",
-    ne: "네팔어 · Nepali",
-  };
+  const LANGUAGES = window.SotongDay.LANGUAGES; // day.js is loaded first
   const NEEDS = {
     deaf: "농인 · Deaf",
     hard_of_hearing: "난청 · Hard of hearing",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,32 +22,11 @@ from assistant.store import SqlConversationStore, TurnDirection
 from assistant.store.migrate import upgrade
 from assistant.text_me import MAX_TEXTS_A_DAY, SIGNATURE, TextMe, text, text_me_button
 from assistant.texts import say
+from tests.handoff_world import Texts
 
 CHECKLIST = "[이사]\n1. 전입신고 (14일 이내)\n2. 전월세 신고 (30일 이내)\n" + say(
     "choose_for_details", "ko"
 )
-
-
-@dataclass
-class Texts:
-    """The outbox as a Texter: what was queued, to whom."""
-
-    sent: list[tuple[str, str, str]] = field(default_factory=list)  # (to, body, kind)
-
-    async def send_sms(
-        self,
-        to: str,
-        body: str,
-        *,
-        kind: str,
-        conversation_id: str | None = None,
-        dedupe_key: str | None = None,
-    ) -> list[int]:
-        self.sent.append((to, body, kind))
-        return [len(self.sent)]
-
-    async def sent_today(self, number: str) -> int:
-        return sum(1 for to, _, _ in self.sent if to == number)
 
 
 @dataclass
@@ -87,7 +66,11 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     http = httpx.AsyncClient(transport=httpx.MockTransport(rasa))
     core = ConversationCore(store, RasaClient("http://rasa.test", http), Metrics())
     texts = Texts()
-    core.attach_text_me(TextMe(store, texts, texts.sent_today))
+
+    async def sent_today(number: str) -> int:
+        return sum(1 for to, _, _ in texts.sent if to == number)
+
+    core.attach_text_me(TextMe(store, texts, sent_today))
     try:
         yield World(core, store, texts, dialogue)
     finally:
