@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +17,7 @@ from assistant.actions.context import (
     wants_short_form,
 )
 from assistant.actions.detail_choice import detail_button
+from assistant.actions.mention_roles import is_condition, is_refusal
 from assistant.catalog import Catalog, Service
 from assistant.catalog.nlu_export import service_for_intent
 from assistant.catalog.schema import Language
@@ -75,21 +77,31 @@ def related_services(first: Service, second: Service) -> bool:
 
 
 def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
-    """Service ids a parsed message asks about, most certain first."""
-    named = [
-        str(e.get("value"))
-        for e in parse.get("entities") or []
-        if e.get("entity") == "service" and catalog.get(str(e.get("value")))
-    ]
-    found = list(dict.fromkeys(named))
+    """Service ids a parsed message asks about, most certain first.
+
+    A name the citizen refuses ("등본 말고") is never answered; a name that only
+    describes them ("기초연금수급자", "생계급여 받으시다가") gives way to the service the
+    classifier chose (assistant/actions/mention_roles.py).
+    """
+    text = str(parse.get("text") or "")
+    mentions = _service_mentions(parse, catalog, text)
+    # A service named twice counts by its plainest mention ("인감증명서 말고 본인서명
+    # 사실확인서" names one service twice, refusing only one of its names).
+    found = list(dict.fromkeys(m.service for m in mentions if not m.refused))
+    refused = refused_in_message(parse, catalog)
+    conditions = set(found) - {m.service for m in mentions if not m.condition and not m.refused}
     intent = parse.get("intent") or {}
     classified = service_for_intent(intent.get("name"))
+    if classified in refused:
+        classified = _next_choice(parse, refused)
     if classified is None or catalog.get(classified) is None:
         if not found:
+            if refused:
+                return []
             # The classifier named no service: a misspelt or oddly spaced name is the
             # best clue left ("차 명의변경", "주민등록쯩"). It never overrides a
             # classified service: near matches are wrong more often than the classifier.
-            near = catalog.name_matcher.best(str(parse.get("text") or ""))
+            near = catalog.name_matcher.best(text)
             return [near] if near else []
         return found
     if not found:
@@ -98,12 +110,64 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
         # Several names ("보건소 임산부 등록", "수급자가 사망했을 때 장례비"): the one the
         # classifier chose, reading the whole message, is what is asked; the rest follow.
         return [classified, *(f for f in found if f != classified)]
+    asked = [f for f in found if f not in conditions]
+    if not asked:
+        # Every name describes the citizen: what they ask is the classifier's service.
+        return [classified]
     confident = float(intent.get("confidence") or 0.0) >= INTENT_OVERRIDES_NAME
-    if len(found) == 1 and found[0] != classified and confident:
-        mentioned, chosen = catalog.get(found[0]), catalog.get(classified)
+    if len(asked) == 1 and confident:
+        mentioned, chosen = catalog.get(asked[0]), catalog.get(classified)
         if mentioned is not None and chosen is not None and related_services(mentioned, chosen):
             return [classified]
-    return found
+    return asked
+
+
+def refused_in_message(parse: dict[str, Any], catalog: Catalog) -> set[str]:
+    """Services the message names only to refuse them ("등본 말고 다른 서류")."""
+    mentions = _service_mentions(parse, catalog, str(parse.get("text") or ""))
+    return {m.service for m in mentions} - {m.service for m in mentions if not m.refused}
+
+
+@dataclass(frozen=True)
+class _Mention:
+    service: str
+    condition: bool
+    refused: bool
+
+
+def _service_mentions(parse: dict[str, Any], catalog: Catalog, text: str) -> list[_Mention]:
+    """The catalog services named in the message (the lookup table's entities), in order."""
+    mentions = []
+    for entity in parse.get("entities") or []:
+        value = str(entity.get("value"))
+        if entity.get("entity") != "service" or catalog.get(value) is None:
+            continue
+        start, end = entity.get("start"), entity.get("end")
+        spanned = isinstance(start, int) and isinstance(end, int) and text
+        mentions.append(
+            _Mention(
+                value,
+                condition=bool(spanned) and is_condition(text, start, end),
+                refused=bool(spanned) and is_refusal(text, end),
+            )
+        )
+    return mentions
+
+
+# A refused service the classifier chose gives way to its next choice, if that one is
+# at least as sure as the fallback threshold (nlu/config.yml) would want.
+_NEXT_CHOICE_MIN_CONFIDENCE = 0.3
+
+
+def _next_choice(parse: dict[str, Any], refused: set[str]) -> str | None:
+    for entry in parse.get("intent_ranking") or []:
+        service_id = service_for_intent(entry.get("name"))
+        if service_id is None or service_id in refused:
+            continue
+        if float(entry.get("confidence") or 0.0) >= _NEXT_CHOICE_MIN_CONFIDENCE:
+            return service_id
+        return None
+    return None
 
 
 # Easy read: a pictogram opens each step, so a reader who reads little can find it again.
@@ -203,9 +267,13 @@ class ActionAnswerService(Action):
     ) -> list[EventType]:
         language = current_language(tracker)
         short = wants_short_form(tracker)
-        known = services_in_message(tracker.latest_message or {}, self._catalog)
-        if not known and isinstance(tracker.get_slot("service"), str):
-            known = [tracker.get_slot("service")]  # "and how much is it?" after an answer
+        parse = tracker.latest_message or {}
+        known = services_in_message(parse, self._catalog)
+        earlier = tracker.get_slot("service")
+        if not known and isinstance(earlier, str):
+            # "and how much is it?" after an answer; but not "등본 말고" after 등본.
+            if earlier not in refused_in_message(parse, self._catalog):
+                known = [earlier]
         events = utter_services(
             dispatcher,
             self._catalog,
