@@ -59,11 +59,11 @@ bench: setup
 	@$(VENV)/python bench/long_conversation.py
 	@$(VENV)/python bench/nlu_pipelines.py
 
-# Service-identification accuracy on the held-out set, and Rasa's own 3-fold
-# cross-validation of intent classification (about 4 minutes on 2 cores: it trains
-# three models).
+# Service-identification accuracy on the held-out evaluation and test sets, and Rasa's
+# own 3-fold cross-validation of intent classification (it trains three models).
 nlu-report: setup
 	@$(VENV)/sotong nlu evaluate
+	@$(VENV)/sotong nlu evaluate --test-set
 	@mkdir -p var/reports
 	@set -o pipefail; cd nlu && RASA_TELEMETRY_ENABLED=false ../.venv-rasa/bin/rasa test nlu \
 		--cross-validation --folds 3 --config config.yml --domain domain --nlu data \

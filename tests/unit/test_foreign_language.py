@@ -110,23 +110,15 @@ NOT_FOREIGN = [
 ]
 
 
-def _english_utterances() -> list[str]:
-    """Every English sentence of the service evaluation set (nlu/tests/service_eval.yml)."""
+def _held_out_utterances() -> dict[str, list[str]]:
+    """Every utterance of the service evaluation and test sets (nlu/tests/), by language:
+    citizens' Korean and foreign residents' simple English, written by others."""
     root = Path(__file__).resolve().parents[2]
-    data = yaml.safe_load((root / "nlu" / "tests" / "service_eval.yml").read_text("utf-8"))
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("language") == "en" and isinstance(node.get("text"), str):
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(data)
+    found: dict[str, list[str]] = {"ko": [], "en": []}
+    for name in ("service_eval.yml", "service_test.yml"):
+        data = yaml.safe_load((root / "nlu" / "tests" / name).read_text("utf-8"))
+        for example in data["examples"]:
+            found[example["language"]].append(example["text"])
     return found
 
 
@@ -142,10 +134,15 @@ def test_short_korean_and_english_messages_are_not_foreign(text: str) -> None:
     assert detect_foreign(text) is None
 
 
-def test_no_english_sentence_of_the_evaluation_set_is_taken_for_a_foreign_one() -> None:
-    english = _english_utterances()
-    assert len(english) >= 100, "the evaluation set's English utterances were not found"
-    misread = {text: detect_foreign(text) for text in english if detect_foreign(text)}
+def test_no_held_out_korean_or_english_utterance_is_taken_for_a_foreign_one() -> None:
+    utterances = _held_out_utterances()
+    assert len(utterances["en"]) >= 300 and len(utterances["ko"]) >= 1000
+    misread = {
+        text: detect_foreign(text)
+        for texts in utterances.values()
+        for text in texts
+        if detect_foreign(text)
+    }
     assert misread == {}
 
 

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import skops.io
+from components.hangul_whitespace_tokenizer import HangulWhitespaceTokenizer
 from components.linear_classifier import _FILE, LinearIntentClassifier
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -17,7 +18,6 @@ from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
-from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -40,7 +40,7 @@ def main() -> None:
     (work / "storage").mkdir()
     storage = LocalModelStorage(work / "storage")
     context = ExecutionContext(GraphSchema({}), "check")
-    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    tokenizer = HangulWhitespaceTokenizer(HangulWhitespaceTokenizer.get_default_config())
     featurizers = [
         CountVectorsFeaturizer.create(config, storage, Resource(name), context)
         for name, config in (
