@@ -57,3 +57,31 @@ async def test_redis_out_is_logged_and_the_heartbeat_goes_on() -> None:
         assert [e["event"] for e in logs].count("gateway.heartbeat_failed") >= 2
     finally:
         await unreachable.aclose()
+
+
+async def test_a_cancellation_swallowed_inside_a_beat_still_stops_the_heartbeat(
+    redis_url: str,
+) -> None:
+    client = aioredis.from_url(redis_url)
+    registry = GatewayRegistry(client, namespace=f"test-{uuid.uuid4().hex}", alive_seconds=1.0)
+    inside = asyncio.Event()
+
+    async def swallowing() -> None:
+        if inside.is_set():
+            return  # only the first beat swallows, so the test ends either way
+        inside.set()
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            pass  # as a library cleaning up a connection mid-command may do
+
+    try:
+        beating = asyncio.create_task(registry.run(every=0.05, on_beat=swallowing))
+        await inside.wait()
+        beating.cancel()
+        await asyncio.wait([beating], timeout=1)
+        # Without the check the heartbeat goes on beating after its cancellation.
+        assert beating.cancelled()
+    finally:
+        await registry.leave()
+        await client.aclose()
