@@ -88,7 +88,7 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
     # A service named twice counts by its plainest mention ("인감증명서 말고 본인서명
     # 사실확인서" names one service twice, refusing only one of its names).
     found = list(dict.fromkeys(m.service for m in mentions if not m.refused))
-    refused = refused_in_message(parse, catalog)
+    refused = _refused(mentions)
     conditions = set(found) - {m.service for m in mentions if not m.condition and not m.refused}
     intent = parse.get("intent") or {}
     classified = service_for_intent(intent.get("name"))
@@ -124,8 +124,7 @@ def services_in_message(parse: dict[str, Any], catalog: Catalog) -> list[str]:
 
 def refused_in_message(parse: dict[str, Any], catalog: Catalog) -> set[str]:
     """Services the message names only to refuse them ("등본 말고 다른 서류")."""
-    mentions = _service_mentions(parse, catalog, str(parse.get("text") or ""))
-    return {m.service for m in mentions} - {m.service for m in mentions if not m.refused}
+    return _refused(_service_mentions(parse, catalog, str(parse.get("text") or "")))
 
 
 @dataclass(frozen=True)
@@ -152,6 +151,10 @@ def _service_mentions(parse: dict[str, Any], catalog: Catalog, text: str) -> lis
             )
         )
     return mentions
+
+
+def _refused(mentions: list[_Mention]) -> set[str]:
+    return {m.service for m in mentions} - {m.service for m in mentions if not m.refused}
 
 
 # A refused service the classifier chose gives way to its next choice, if that one is
