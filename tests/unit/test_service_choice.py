@@ -173,8 +173,9 @@ def test_a_condition_is_not_answered_after_the_request(catalog: Catalog) -> None
 
 def test_a_refused_name_is_never_answered(catalog: Catalog) -> None:
     text = "식구 관계 나오는 서류 떼 오라는데 등본 말고 다른 거래요"
-    message = spoken(text, "service_resident_registration_copy", 0.52)
-    message["entities"] = spoken(text, "x", 0, ("resident_registration_copy", "등본"))["entities"]
+    message = spoken(
+        text, "service_resident_registration_copy", 0.52, ("resident_registration_copy", "등본")
+    )
     message["intent_ranking"] = [
         {"name": "service_resident_registration_copy", "confidence": 0.52},
         {"name": "service_family_relation_certificate", "confidence": 0.38},
@@ -187,16 +188,14 @@ def test_a_refused_name_is_never_answered(catalog: Catalog) -> None:
 
 def test_a_refusal_elsewhere_leaves_the_named_request(catalog: Catalog) -> None:
     text = "인감증명서 말고 본인서명사실확인서 되나요"
+    # Both names belong to one service: the refusal of one spelling does not refuse the
+    # other, which is also named.
     message = spoken(
         text,
         "service_seal_certificate",
         0.7,
         ("seal_certificate", "인감증명서"),
-    )
-    # Both names belong to one service: the refusal of one spelling does not refuse the
-    # other, which is also named.
-    message["entities"].append(
-        {"entity": "service", "value": "seal_certificate", "start": 9, "end": 19}
+        ("seal_certificate", "본인서명사실확인서"),
     )
     assert services_in_message(message, catalog) == ["seal_certificate"]
 
